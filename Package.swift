@@ -1,0 +1,97 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// Settings shared by every Swift target: Swift 6 language mode plus the upcoming features the
+/// house style asks for.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "connector-engine",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "connector-engine", targets: ["ConnectorEngineCLI"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+    ],
+    targets: [
+        // MARK: C libraries (Drivers/): nothing outside Drivers/ imports these.
+        .systemLibrary(
+            name: "CLibPQ", path: "Drivers/CLibPQ", pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(
+            name: "CMariaDB", path: "Drivers/CMariaDB", pkgConfig: "libmariadb",
+            providers: [.apt(["libmariadb-dev"])]),
+        .systemLibrary(name: "CLinuxIO", path: "Drivers/CLinuxIO"),
+
+        // MARK: Swift drivers over the C libraries.
+        .target(name: "LinuxIO", dependencies: ["CLinuxIO"], path: "Drivers/LinuxIO"),
+        .target(name: "PostgresDriver", dependencies: ["CLibPQ"], path: "Drivers/PostgresDriver"),
+        .target(name: "MariaDBDriver", dependencies: ["CMariaDB"], path: "Drivers/MariaDBDriver"),
+
+        // MARK: The engine.
+        .target(name: "ConnectorCore"),
+        .target(
+            name: "ProbeEngine",
+            dependencies: [
+                "ConnectorCore", "LinuxIO",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .target(
+            name: "Probes",
+            dependencies: ["ConnectorCore", "ProbeEngine", "PostgresDriver", "MariaDBDriver", "LinuxIO"]),
+        .target(
+            name: "ConnectorAPI",
+            dependencies: [
+                "ConnectorCore", "ProbeEngine", "Probes",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .target(
+            name: "FixtureRunner",
+            dependencies: [
+                "ConnectorCore", "ProbeEngine", "Probes",
+                .product(name: "Yams", package: "Yams"),
+            ]),
+        .executableTarget(
+            name: "ConnectorEngineCLI",
+            dependencies: [
+                "ConnectorCore", "ProbeEngine", "Probes", "ConnectorAPI", "FixtureRunner", "LinuxIO",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ]),
+
+        // MARK: Tests: one target per module, live-service tests on their own.
+        .testTarget(name: "ConnectorCoreTests", dependencies: ["ConnectorCore"]),
+        .testTarget(name: "ProbeEngineTests", dependencies: ["ProbeEngine", "ConnectorCore", "LinuxIO"]),
+        .testTarget(name: "ProbesTests", dependencies: ["Probes", "ConnectorCore", "ProbeEngine"]),
+        .testTarget(
+            name: "ConnectorAPITests",
+            dependencies: [
+                "ConnectorAPI", "ConnectorCore", "ProbeEngine", "Probes",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: [
+                "ConnectorAPI", "ConnectorCore", "ProbeEngine", "Probes", "FixtureRunner",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]),
+    ]
+)
+
+for target in package.targets where target.type != .system {
+    target.swiftSettings = (target.swiftSettings ?? []) + swiftSettings
+}

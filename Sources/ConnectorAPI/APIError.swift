@@ -1,0 +1,74 @@
+import ConnectorCore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+
+/// An error the API answers with the Unstract error body.
+public struct APIError: HTTPResponseError, Sendable {
+    public var status: HTTPResponse.Status
+    public var body: APIErrorBody
+
+    public init(_ status: HTTPResponse.Status, code: String, detail: String, attr: String? = nil, type: String? = nil) {
+        self.status = status
+        self.body = APIErrorBody(
+            type: type ?? (status.code >= 500 ? "server_error" : "client_error"), code: code, detail: detail, attr: attr)
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        JSONResponse.make(status: status, body: body.json)
+    }
+
+    static func validation(_ detail: String, attr: String?, code: String = "invalid") -> APIError {
+        APIError(.badRequest, code: code, detail: detail, attr: attr, type: "validation_error")
+    }
+}
+
+/// Renders JSON values as HTTP responses.
+enum JSONResponse {
+    private static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+
+    static func make(status: HTTPResponse.Status, body: JSONValue, headers: HTTPFields = [:]) -> Response {
+        let data = (try? encoder.encode(body)) ?? Data(#"{"type":"server_error","errors":[]}"#.utf8)
+        var fields = headers
+        fields[.contentType] = "application/json"
+        return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+/// Turns every error that escapes a route, including the router's own 404 and an oversized
+/// body, into the Unstract error body: never an HTML page, never a stack trace.
+struct ErrorBodyMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as APIError {
+            return JSONResponse.make(status: error.status, body: error.body.json)
+        } catch let error as any HTTPResponseError {
+            let (code, detail) = Self.describe(error.status)
+            return JSONResponse.make(
+                status: error.status,
+                body: APIErrorBody(type: error.status.code >= 500 ? "server_error" : "client_error", code: code, detail: detail).json)
+        } catch {
+            context.logger.error("unhandled error", metadata: ["error.type": "\(type(of: error))"])
+            return JSONResponse.make(
+                status: .internalServerError,
+                body: APIErrorBody(type: "server_error", code: "error", detail: "A server error occurred.").json)
+        }
+    }
+
+    private static func describe(_ status: HTTPResponse.Status) -> (String, String) {
+        switch status.code {
+        case 404: ("not_found", "Not found.")
+        case 405: ("method_not_allowed", "Method not allowed.")
+        case 413: ("payload_too_large", "The request body is larger than 1 MiB.")
+        case 400: ("parse_error", "The request could not be parsed.")
+        case 401: ("not_authenticated", "Authentication credentials were not provided or are not valid.")
+        default: ("error", status.reasonPhrase)
+        }
+    }
+}

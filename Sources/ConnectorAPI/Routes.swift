@@ -1,0 +1,120 @@
+import ConnectorCore
+import Foundation
+import Hummingbird
+import Logging
+import ProbeEngine
+
+/// The routes of DESIGN §3 that exist so far: catalog, schema, credential test, health.
+struct ConnectorRoutes: Sendable {
+    let engine: ProbeEngine
+    let maxBodyBytes: Int
+
+    func register(on router: Router<BasicRequestContext>, policy: AccessPolicy) {
+        router.get("healthz") { _, _ in
+            JSONResponse.make(status: .ok, body: ["status": "ok"])
+        }
+        let tenant = router.group("api/v1/unstract/:org_id").add(middleware: TenantAuthMiddleware(policy: policy))
+        for path in ["supported_connectors", "supported_connectors/"] {
+            tenant.get(RouterPath(stringLiteral: path)) { request, _ in try supportedConnectors(request) }
+        }
+        for path in ["connector_schema", "connector_schema/"] {
+            tenant.get(RouterPath(stringLiteral: path)) { request, _ in try connectorSchema(request) }
+        }
+        for path in ["test_connectors", "test_connectors/"] {
+            tenant.post(RouterPath(stringLiteral: path)) { request, context in
+                try await testConnectors(request, context: context)
+            }
+        }
+    }
+
+    /// `GET supported_connectors/?type=INPUT|OUTPUT&connector_mode=`.
+    func supportedConnectors(_ request: Request) throws -> Response {
+        let query = request.uri.queryParameters
+        let direction = query.get("type")
+        if let direction, !["INPUT", "OUTPUT"].contains(direction) {
+            throw APIError.validation("\"\(direction)\" is not a valid choice.", attr: "type", code: "invalid_choice")
+        }
+        var mode: ConnectorMode?
+        if let text = query.get("connector_mode"), !text.isEmpty {
+            guard let parsed = ConnectorMode(rawValue: text) else {
+                throw APIError.validation("Connector mode is not Valid.", attr: "connector_mode")
+            }
+            mode = parsed
+        }
+        let rows = engine.catalog.filtered(direction: direction, mode: mode).map(\.summaryJSON)
+        return JSONResponse.make(status: .ok, body: .array(rows))
+    }
+
+    /// `GET connector_schema/?id=`.
+    func connectorSchema(_ request: Request) throws -> Response {
+        guard let id = request.uri.queryParameters.get("id") else {
+            throw APIError.validation("ID is mandatory.", attr: "id", code: "required")
+        }
+        guard !id.isEmpty else { throw APIError.validation("ID cannot be empty.", attr: "id", code: "blank") }
+        guard let type = engine.catalog.type(id: id) else {
+            throw APIError(
+                .badRequest, code: "unknown_connector", detail: "Invalid connector ID '\(id)' while fetching JSON Schema",
+                attr: "id", type: "validation_error")
+        }
+        return JSONResponse.make(status: .ok, body: type.schemaResponseJSON)
+    }
+
+    /// `POST test_connectors/` `{connector_id, connector_metadata}` (`?timeout=` seconds).
+    func testConnectors(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        var request = request
+        let buffer = try await request.collectBody(upTo: maxBodyBytes)
+        let probeRequest = try TestRequestParser.parse(
+            body: Data(buffer.readableBytesView), timeout: request.uri.queryParameters.get("timeout"),
+            maxTimeout: engine.configuration.maxTimeout)
+        let report = await engine.test(probeRequest)
+        context.logger.info(
+            "connector test",
+            metadata: [
+                "probe.connector": "\(probeRequest.connectorID.split(separator: "|").first ?? "")",
+                "probe.code": "\(report.code)", "probe.stage": "\(report.stage?.rawValue ?? "-")",
+                "probe.ms": "\(Int(report.elapsedMilliseconds))",
+            ])
+        return JSONResponse.make(status: HTTPResponse.Status(code: report.status), body: report.responseBody)
+    }
+}
+
+/// Parses the body of `POST test_connectors/`, naming the field that is wrong.
+public enum TestRequestParser {
+    /// - Throws: ``APIError`` (400) for malformed JSON or a missing or mistyped field.
+    public static func parse(body: Data, timeout: String?, maxTimeout: Duration) throws -> ProbeRequest {
+        let json: JSONValue
+        do {
+            json = try JSONDecoder().decode(JSONValue.self, from: body)
+        } catch {
+            throw APIError(.badRequest, code: "parse_error", detail: "The request body is not valid JSON.")
+        }
+        guard case .object(let members) = json else {
+            throw APIError.validation("The request body must be a JSON object.", attr: nil)
+        }
+        guard let idValue = members["connector_id"] else {
+            throw APIError.validation("This field is required.", attr: "connector_id", code: "required")
+        }
+        guard case .string(let id) = idValue, !id.isEmpty, id.count <= 128 else {
+            throw APIError.validation("Must be a non-empty string of at most 128 characters.", attr: "connector_id")
+        }
+        guard let metadataValue = members["connector_metadata"] else {
+            throw APIError.validation("This field is required.", attr: "connector_metadata", code: "required")
+        }
+        guard case .object(var metadata) = metadataValue else {
+            throw APIError.validation("Must be a JSON object.", attr: "connector_metadata")
+        }
+        // The Unstract frontend may send these alongside the credentials; they are not metadata.
+        metadata["connectorName"] = nil
+        metadata["oauth-key"] = nil
+        return ProbeRequest(connectorID: id, metadata: .object(metadata), timeout: try parseTimeout(timeout, maximum: maxTimeout))
+    }
+
+    static func parseTimeout(_ text: String?, maximum: Duration) throws -> Duration? {
+        guard let text else { return nil }
+        let limit = Double(maximum.components.seconds)
+        guard let seconds = Double(text), seconds.isFinite, seconds > 0, seconds <= limit else {
+            throw APIError.validation("timeout must be a number of seconds above 0 and at most \(Int(limit)).", attr: "timeout")
+        }
+        return .milliseconds(Int64(seconds * 1000))
+    }
+}

@@ -1,0 +1,105 @@
+/// The time spent in one stage of a probe and whether the stage succeeded.
+public struct StageTiming: Sendable, Equatable {
+    public var stage: ProbeStage
+    public var milliseconds: Double
+    public var ok: Bool
+
+    public init(stage: ProbeStage, milliseconds: Double, ok: Bool) {
+        self.stage = stage
+        self.milliseconds = milliseconds
+        self.ok = ok
+    }
+}
+
+/// The verdict of one credential test: the outcome, where it happened, what to fix and how long
+/// each stage took. Never carries a secret.
+public struct ProbeReport: Sendable, Equatable {
+    public var code: OutcomeCode
+    /// The stage that failed; `nil` on success.
+    public var stage: ProbeStage?
+    /// The metadata field to fix, where known.
+    public var attr: String?
+    /// A one-line explanation in our own words (never the server's text, never a secret).
+    public var detail: String
+    /// A one-line suggestion of what to do.
+    public var hint: String
+    /// The driver's structured signal behind the verdict, e.g. `SQLSTATE 28P01` or `errno 111`.
+    public var signal: String?
+    public var elapsedMilliseconds: Double
+    public var stages: [StageTiming]
+
+    public init(
+        code: OutcomeCode, stage: ProbeStage? = nil, attr: String? = nil, detail: String? = nil,
+        hint: String? = nil, signal: String? = nil, elapsedMilliseconds: Double = 0, stages: [StageTiming] = []
+    ) {
+        self.code = code
+        self.stage = code == .ok ? nil : stage
+        self.attr = attr
+        self.detail = detail ?? code.summary
+        self.hint = hint ?? code.defaultHint
+        self.signal = signal
+        self.elapsedMilliseconds = elapsedMilliseconds
+        self.stages = stages
+    }
+
+    /// Whether the credentials passed the test.
+    public var isValid: Bool { code == .ok }
+
+    /// The HTTP status this verdict maps to.
+    public var status: Int { code.status }
+
+    /// A report for metadata that failed validation.
+    public static func invalid(_ error: MetadataError) -> ProbeReport {
+        ProbeReport(
+            code: .invalidMetadata, stage: .validate, attr: error.attr, detail: error.detail,
+            hint: error.attr.map { "Fix the field '\($0)'." } ?? OutcomeCode.invalidMetadata.defaultHint)
+    }
+
+    /// A report for a connector id that is not in the catalog.
+    public static func unknownConnector(_ id: String) -> ProbeReport {
+        ProbeReport(
+            code: .unknownConnector, stage: .validate, attr: "connector_id",
+            detail: "The connector id is not in the catalog.")
+    }
+}
+
+extension ProbeReport {
+    /// The `probe` object of the API (DESIGN §4).
+    public var probeJSON: JSONValue {
+        var stageObject: [String: JSONValue] = [:]
+        for timing in stages {
+            stageObject[timing.stage.rawValue] = [
+                "ms": .number(Self.rounded(timing.milliseconds)), "ok": .bool(timing.ok),
+            ]
+        }
+        return .object([
+            "elapsed_ms": .number(Self.rounded(elapsedMilliseconds)),
+            "code": .string(code.rawValue),
+            "stage": stage.map { .string($0.rawValue) } ?? .null,
+            "attr": attr.map { .string($0) } ?? .null,
+            "retryable": .bool(code.retryable),
+            "hint": .string(hint),
+            "signal": signal.map { .string($0) } ?? .null,
+            "stages": .object(stageObject),
+        ])
+    }
+
+    /// The whole response body of `POST test_connectors/` for this verdict: `{is_valid, probe}` on
+    /// success, otherwise the Unstract error body plus `is_valid` and `probe`.
+    public var responseBody: JSONValue {
+        if isValid {
+            return ["is_valid": true, "probe": probeJSON]
+        }
+        var body = APIErrorBody(type: code.errorType, code: code.rawValue, detail: detail, attr: attr).json
+        if case .object(var members) = body {
+            members["is_valid"] = false
+            members["probe"] = probeJSON
+            body = .object(members)
+        }
+        return body
+    }
+
+    private static func rounded(_ value: Double) -> Double {
+        (value * 1000).rounded() / 1000
+    }
+}

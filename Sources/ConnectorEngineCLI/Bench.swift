@@ -1,0 +1,84 @@
+import ArgumentParser
+import ConnectorCore
+import Foundation
+import LinuxIO
+import ProbeEngine
+
+/// `connector-engine bench`: N probes of one target at concurrency C.
+struct Bench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run N probes of one target at concurrency C and report throughput, latency, CPU and memory.")
+
+    @OptionGroup var source: MetadataOptions
+    @OptionGroup var engineOptions: EngineOptions
+
+    @Option(name: .short, help: "Number of probes.")
+    var n = 1000
+
+    @Option(name: .short, help: "Probes in flight at once.")
+    var c = 64
+
+    @Option(help: "Deadline of each probe, in seconds.")
+    var timeout: Double = 10
+
+    @Option(help: "Share of probes sent with a wrong password (0...1).")
+    var wrongPasswordRatio: Double = 0
+
+    @Flag(help: "Print the result as JSON.")
+    var json = false
+
+    func run() async throws {
+        let metadata = try source.load()
+        guard (0...1).contains(wrongPasswordRatio) else { throw ValidationError("--wrong-password-ratio must be within 0...1") }
+        let engine = try engineOptions.makeEngine()
+        let requests = (0..<n).map { index in
+            let wrong = (Double(index + 1) * wrongPasswordRatio).rounded(.down) > (Double(index) * wrongPasswordRatio).rounded(.down)
+            return ProbeRequest(
+                connectorID: source.connectorID, metadata: wrong ? Self.withWrongPassword(metadata, index) : metadata,
+                timeout: .milliseconds(Int64(timeout * 1000)))
+        }
+        let cpuBefore = ProcessClock.cpuSeconds()
+        let started = ProcessClock.now()
+        var latencies: [Double] = []
+        var codes: [String: Int] = [:]
+        latencies.reserveCapacity(n)
+        for await (_, report) in engine.testAll(requests, concurrency: c) {
+            latencies.append(report.elapsedMilliseconds)
+            codes[report.code.rawValue, default: 0] += 1
+        }
+        let wall = Double(ProcessClock.now() - started) / 1e9
+        let cpu = ProcessClock.cpuSeconds() - cpuBefore
+        engine.shutdown()
+        latencies.sort()
+        func percentile(_ p: Double) -> Double {
+            latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int((Double(latencies.count) * p).rounded(.up)) - 1)]
+        }
+        let result: JSONValue = [
+            "probes": .number(Double(n)), "concurrency": .number(Double(c)), "wall_s": .number(round3(wall)),
+            "probes_per_s": .number(round3(Double(n) / wall)), "p50_ms": .number(round3(percentile(0.50))),
+            "p99_ms": .number(round3(percentile(0.99))), "client_cpu_s": .number(round3(cpu)),
+            "client_cpu_ms_per_probe": .number(round3(cpu * 1000 / Double(max(n, 1)))),
+            "peak_rss_mib": .number(round3(Double(ProcessClock.peakResidentBytes()) / 1_048_576)),
+            "codes": .object(codes.mapValues { .number(Double($0)) }),
+        ]
+        if json {
+            Output.json(result)
+        } else {
+            print(
+                String(
+                    format: "%d probes at concurrency %d: %.2f s wall, %.1f probes/s, p50 %.2f ms, p99 %.2f ms, client CPU %.2f s (%.3f ms/probe), peak RSS %.1f MiB",
+                    n, c, wall, Double(n) / wall, percentile(0.5), percentile(0.99), cpu, cpu * 1000 / Double(max(n, 1)),
+                    Double(ProcessClock.peakResidentBytes()) / 1_048_576))
+            print("outcomes: " + codes.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
+        }
+    }
+
+    private func round3(_ value: Double) -> Double { (value * 1000).rounded() / 1000 }
+
+    /// The same metadata with a password that is certainly wrong.
+    static func withWrongPassword(_ metadata: JSONValue, _ index: Int) -> JSONValue {
+        guard case .object(var members) = metadata else { return metadata }
+        members["password"] = .string("wrong-password-\(index)")
+        return .object(members)
+    }
+}

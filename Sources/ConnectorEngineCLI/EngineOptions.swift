@@ -1,0 +1,81 @@
+import ArgumentParser
+import ConnectorCore
+import Foundation
+import ProbeEngine
+import Probes
+
+/// Options shared by every command that runs probes.
+struct EngineOptions: ParsableArguments {
+    @Option(help: "Probes allowed in flight at once.")
+    var maxInFlight: Int = 4096
+
+    @Option(help: "Default probe deadline in seconds.")
+    var defaultTimeout: Double = 10
+
+    @Option(help: "Longest deadline a request may ask for, in seconds.")
+    var maxTimeout: Double = 60
+
+    @Flag(help: "Production egress policy: deny loopback and private addresses unless allow-listed.")
+    var production = false
+
+    @Option(help: "Extra CIDR to allow (repeatable).")
+    var allowCIDR: [String] = []
+
+    @Option(help: "Extra CIDR to deny (repeatable).")
+    var denyCIDR: [String] = []
+
+    func makeEngine() throws -> ProbeEngine {
+        var egress: EgressPolicy = production ? .production : .development
+        for text in allowCIDR {
+            guard let cidr = CIDR(text) else { throw ValidationError("--allow-cidr: '\(text)' is not a CIDR") }
+            egress.allow.append(cidr)
+        }
+        for text in denyCIDR {
+            guard let cidr = CIDR(text) else { throw ValidationError("--deny-cidr: '\(text)' is not a CIDR") }
+            egress.deny.append(cidr)
+        }
+        let configuration = EngineConfiguration(
+            maxInFlight: maxInFlight, defaultTimeout: .milliseconds(Int64(defaultTimeout * 1000)),
+            maxTimeout: .milliseconds(Int64(maxTimeout * 1000)), egress: egress)
+        return try ProbeEngine.standard(configuration: configuration)
+    }
+}
+
+/// Connector metadata given on the command line.
+struct MetadataOptions: ParsableArguments {
+    @Option(name: .customLong("connector"), help: "Catalog id, e.g. postgresql|6db35f45-be11-4fd5-80c5-85c48183afbb.")
+    var connectorID: String
+
+    @Option(help: "Connector metadata as a JSON object.")
+    var metadata: String?
+
+    @Option(help: "Read the connector metadata (a JSON object) from this file.")
+    var file: String?
+
+    func load() throws -> JSONValue {
+        let text: String
+        switch (metadata, file) {
+        case (let inline?, nil): text = inline
+        case (nil, let path?): text = try String(contentsOfFile: path, encoding: .utf8)
+        default: throw ValidationError("Give exactly one of --metadata and --file.")
+        }
+        do {
+            return try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
+        } catch {
+            throw ValidationError("The connector metadata is not valid JSON.")
+        }
+    }
+}
+
+/// Writes JSON to standard output.
+enum Output {
+    static func json(_ value: JSONValue) {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        if let data = try? encoder.encode(value) { print(String(decoding: data, as: UTF8.self)) }
+    }
+
+    static func error(_ text: String) {
+        FileHandle.standardError.write(Data((text + "\n").utf8))
+    }
+}

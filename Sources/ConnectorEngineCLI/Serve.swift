@@ -1,0 +1,60 @@
+import ArgumentParser
+import ConnectorAPI
+import Foundation
+import Hummingbird
+import Logging
+import ProbeEngine
+import ServiceLifecycle
+import UnixSignals
+
+/// `connector-engine serve`: the HTTP API.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Serve the HTTP API.")
+
+    @Option(help: "Address to listen on.")
+    var host = "127.0.0.1"
+
+    @Option(help: "Port to listen on.")
+    var port = 8080
+
+    @OptionGroup var engineOptions: EngineOptions
+
+    func run() async throws {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = Logger.Level(rawValue: ProcessInfo.processInfo.environment["LOG_LEVEL"] ?? "") ?? .info
+            return handler
+        }
+        let logger = Logger(label: "connector-engine")
+        let engine = try engineOptions.makeEngine()
+        let environmentToken = ProcessInfo.processInfo.environment["CONNECTOR_ENGINE_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+        let token = environmentToken ?? Self.newToken()
+        let configuration = APIConfiguration(host: host, port: port, access: AccessPolicy(token: token))
+        let app = buildApplication(engine: engine, configuration: configuration, logger: logger)
+        print(Self.banner(host: host, port: port, token: token, generated: environmentToken == nil))
+        let services = ServiceGroup(
+            configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await services.run()
+        engine.shutdown()
+    }
+
+    static func newToken() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
+    }
+
+    static func banner(host: String, port: Int, token: String, generated: Bool) -> String {
+        let base = "http://\(host):\(port)/api/v1/unstract/default"
+        return """
+            Connector Engine is listening on http://\(host):\(port) (organization id: default)
+            API token\(generated ? " (generated; set CONNECTOR_ENGINE_TOKEN to choose one)" : ""): \(token)
+
+            Try:
+              export TOKEN=\(token)
+              curl -s -H "Authorization: Bearer $TOKEN" \(base)/supported_connectors/
+              curl -s -X POST -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \\
+                -d '{"connector_id": "postgresql|6db35f45-be11-4fd5-80c5-85c48183afbb", "connector_metadata": {"host": "localhost", "port": "5432", "database": "postgres", "user": "postgres", "password": "secret"}}' \\
+                \(base)/test_connectors/
+            """
+    }
+}

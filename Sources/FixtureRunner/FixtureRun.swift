@@ -1,0 +1,71 @@
+import ConnectorCore
+import Foundation
+import ProbeEngine
+
+/// The verdict a fixture case got and whether it matched.
+public struct FixtureResult: Sendable {
+    public var fixture: FixtureCase
+    public var report: ProbeReport
+    /// What differed from the expectation; empty when the case passed.
+    public var mismatches: [String]
+
+    public var passed: Bool { mismatches.isEmpty }
+}
+
+/// Runs fixture cases concurrently through the probe engine.
+public enum FixtureRun {
+    /// Runs `cases` at most `concurrency` at once; `progress` is called after each.
+    public static func run(
+        _ cases: [FixtureCase], engine: ProbeEngine, concurrency: Int,
+        progress: @Sendable (Int, Int, FixtureResult) -> Void = { _, _, _ in }
+    ) async -> [FixtureResult] {
+        let requests = cases.map { ProbeRequest(connectorID: $0.connectorID, metadata: $0.metadata, timeout: $0.timeout) }
+        var results = [FixtureResult?](repeating: nil, count: cases.count)
+        var done = 0
+        for await (index, report) in engine.testAll(requests, concurrency: concurrency) {
+            let result = FixtureResult(fixture: cases[index], report: report, mismatches: compare(report, cases[index].expect))
+            results[index] = result
+            done += 1
+            progress(done, cases.count, result)
+        }
+        return results.compactMap { $0 }
+    }
+
+    /// Lists how `report` differs from `expect`.
+    public static func compare(_ report: ProbeReport, _ expect: Expectation) -> [String] {
+        var mismatches: [String] = []
+        if report.status != expect.status { mismatches.append("status \(report.status), expected \(expect.status)") }
+        if report.code.rawValue != expect.code { mismatches.append("code \(report.code), expected \(expect.code)") }
+        if let attr = expect.attr, report.attr != attr {
+            mismatches.append("attr \(report.attr ?? "none"), expected \(attr)")
+        }
+        if let stage = expect.stage, report.stage?.rawValue != stage {
+            mismatches.append("stage \(report.stage?.rawValue ?? "none"), expected \(stage)")
+        }
+        return mismatches
+    }
+}
+
+/// Writes fixture results as JUnit XML.
+public enum JUnitReport {
+    public static func xml(_ results: [FixtureResult], suite: String = "connector-fixtures") -> String {
+        let failures = results.filter { !$0.passed }.count
+        let seconds = results.reduce(0) { $0 + $1.report.elapsedMilliseconds } / 1000
+        var xml = #"<?xml version="1.0" encoding="UTF-8"?>"# + "\n"
+        xml += #"<testsuite name="\#(escape(suite))" tests="\#(results.count)" failures="\#(failures)" time="\#(String(format: "%.3f", seconds))">"# + "\n"
+        for result in results {
+            let time = String(format: "%.3f", result.report.elapsedMilliseconds / 1000)
+            xml += #"  <testcase classname="\#(escape(result.fixture.connectorID.split(separator: "|").first.map(String.init) ?? ""))" name="\#(escape(result.fixture.name))" time="\#(time)">"#
+            if !result.passed {
+                xml += #"<failure message="\#(escape(result.mismatches.joined(separator: "; ")))"/>"#
+            }
+            xml += "</testcase>\n"
+        }
+        return xml + "</testsuite>\n"
+    }
+
+    private static func escape(_ text: String) -> String {
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+    }
+}

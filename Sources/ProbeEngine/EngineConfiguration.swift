@@ -1,0 +1,43 @@
+import Foundation
+
+/// How a ``ProbeEngine`` runs probes. The defaults suit a development machine and thousands of
+/// probes in flight.
+public struct EngineConfiguration: Sendable {
+    /// Probes allowed in flight at once; more wait for a slot.
+    public var maxInFlight: Int
+    /// The deadline of a probe that names none.
+    public var defaultTimeout: Duration
+    /// The longest deadline a request may ask for.
+    public var maxTimeout: Duration
+    /// Reactor threads driving probes; one per core spreads the drivers' CPU work.
+    public var reactorThreads: Int
+    /// Threads for blocking work (name lookups).
+    public var blockingThreads: Int
+    /// Which resolved addresses probes may reach.
+    public var egress: EgressPolicy
+
+    public init(
+        maxInFlight: Int = 4096,
+        defaultTimeout: Duration = .seconds(10),
+        maxTimeout: Duration = .seconds(60),
+        reactorThreads: Int = ProcessInfo.processInfo.activeProcessorCount,
+        blockingThreads: Int = 16,
+        egress: EgressPolicy = .development
+    ) {
+        self.maxInFlight = maxInFlight
+        self.defaultTimeout = defaultTimeout
+        self.maxTimeout = maxTimeout
+        self.reactorThreads = max(1, reactorThreads)
+        self.blockingThreads = max(1, blockingThreads)
+        self.egress = egress
+    }
+}
+
+extension Duration {
+    /// The duration in nanoseconds, clamped at zero.
+    var nanoseconds: UInt64 {
+        let (seconds, attoseconds) = components
+        guard seconds >= 0 else { return 0 }
+        return UInt64(seconds) * 1_000_000_000 + UInt64(attoseconds / 1_000_000_000)
+    }
+}

@@ -1,0 +1,105 @@
+import ConnectorCore
+import LinuxIO
+
+/// What a probe asks its reactor for next.
+public enum ProbeStep {
+    /// Call ``Probe/resume(_:events:)`` once `fd` reports any of `events`.
+    case wait(fd: Int32, events: IOEvents)
+    /// The probe has its verdict; the reactor reports it and calls ``Probe/close()``.
+    case finished(ProbeOutcome)
+}
+
+/// A probe's verdict before the engine adds timings.
+public struct ProbeOutcome: Sendable, Equatable {
+    public var code: OutcomeCode
+    public var attr: String?
+    public var detail: String?
+    public var hint: String?
+    /// The driver's structured signal, e.g. `SQLSTATE 28P01`.
+    public var signal: String?
+    /// The failing stage when it differs from the stage the probe was in.
+    public var stage: ProbeStage?
+
+    public init(
+        _ code: OutcomeCode, attr: String? = nil, detail: String? = nil, hint: String? = nil, signal: String? = nil,
+        stage: ProbeStage? = nil
+    ) {
+        self.code = code
+        self.attr = attr
+        self.detail = detail
+        self.hint = hint
+        self.signal = signal
+        self.stage = stage
+    }
+
+    public static let ok = ProbeOutcome(.ok)
+}
+
+/// One credential test as a non-blocking state machine over a driver.
+///
+/// All three methods run on the thread that owns the probe (a reactor, or for
+/// ``ProbePlan/startsWithBlockingCall`` the first `start` on a blocking thread); none may block on
+/// the network.
+public protocol Probe: AnyObject {
+    /// Begins the attempt against `context.address`.
+    func start(_ context: ProbeContext) -> ProbeStep
+    /// Continues after the awaited readiness.
+    func resume(_ context: ProbeContext, events: IOEvents) -> ProbeStep
+    /// Releases everything the probe opened. Called exactly once, after it finished or after its
+    /// deadline passed (possibly mid-way).
+    func close()
+}
+
+/// How to test one connector: the host to resolve and how to build the probe for an address.
+public struct ProbePlan: Sendable {
+    /// The host name or address to resolve.
+    public var host: String
+    /// The metadata field that named the host (for `host_not_found`, `egress_denied`).
+    public var hostAttr: String
+    /// Whether ``Probe/start(_:)`` may block (a driver that must resolve the name itself); it then
+    /// runs on a blocking thread before the reactor takes over.
+    public var startsWithBlockingCall: Bool
+    /// Builds the probe for the resolved address.
+    public var makeProbe: @Sendable (IPAddress) -> any Probe
+
+    public init(
+        host: String, hostAttr: String, startsWithBlockingCall: Bool = false,
+        makeProbe: @escaping @Sendable (IPAddress) -> any Probe
+    ) {
+        self.host = host
+        self.hostAttr = hostAttr
+        self.startsWithBlockingCall = startsWithBlockingCall
+        self.makeProbe = makeProbe
+    }
+}
+
+/// Turns a connector family's metadata into a ``ProbePlan``.
+public protocol ProbeDriver: Sendable {
+    /// - Throws: ``MetadataError`` when the metadata cannot be used.
+    func plan(for type: ConnectorType, metadata: JSONValue) throws(MetadataError) -> ProbePlan
+}
+
+/// What a running probe may know and do beyond its driver.
+public final class ProbeContext: @unchecked Sendable {
+    /// The resolved address, already allowed by the egress policy.
+    public let address: IPAddress
+    /// The engine's egress policy, for drivers that must check the address they ended up at.
+    public let egress: EgressPolicy
+    let ticket: ProbeTicket
+
+    init(address: IPAddress, egress: EgressPolicy, ticket: ProbeTicket) {
+        self.address = address
+        self.egress = egress
+        self.ticket = ticket
+    }
+
+    /// Records that the probe moved on to `stage` (stages only move forward).
+    public func enter(_ stage: ProbeStage) {
+        ticket.enter(stage)
+    }
+
+    /// The stage the probe is in.
+    public var stage: ProbeStage {
+        ticket.currentStage
+    }
+}

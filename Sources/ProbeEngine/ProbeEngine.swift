@@ -1,0 +1,191 @@
+import ConnectorCore
+import Logging
+import LinuxIO
+import Synchronization
+
+/// One credential test to run.
+public struct ProbeRequest: Sendable {
+    public var connectorID: String
+    public var metadata: JSONValue
+    /// The deadline over all stages; `nil` for the engine's default. Clamped to the maximum.
+    public var timeout: Duration?
+
+    public init(connectorID: String, metadata: JSONValue, timeout: Duration? = nil) {
+        self.connectorID = connectorID
+        self.metadata = metadata
+        self.timeout = timeout
+    }
+}
+
+/// Runs credential probes: validates, resolves off the reactors, applies the egress policy, drives
+/// each probe on a reactor thread under one deadline, and reports verdicts with stage timings.
+public final class ProbeEngine: Sendable {
+    public let configuration: EngineConfiguration
+    public let catalog: Catalog
+    private let drivers: [ConnectorFamily: any ProbeDriver]
+    private let reactors: [Reactor]
+    private let blocking: BlockingPool
+    private let limiter: InFlightLimiter
+    private let keeper: Mutex<DeadlineKeeper?>
+    private let counter = Atomic<UInt64>(0)
+    private let logger = Logger(label: "connector-engine.probe")
+
+    /// Starts the engine's threads.
+    /// - Parameters:
+    ///   - drivers: the probe driver of each connector family this engine can test.
+    /// - Throws: ``SystemError`` if epoll or eventfd cannot be created.
+    public init(
+        configuration: EngineConfiguration = EngineConfiguration(), catalog: Catalog = .builtin,
+        drivers: [ConnectorFamily: any ProbeDriver]
+    ) throws(SystemError) {
+        ProcessClock.raiseOpenFileLimit()
+        self.configuration = configuration
+        self.catalog = catalog
+        self.drivers = drivers
+        var reactors: [Reactor] = []
+        for index in 0..<configuration.reactorThreads {
+            reactors.append(try Reactor(name: "probe-reactor-\(index)"))
+        }
+        self.reactors = reactors
+        self.blocking = BlockingPool(threads: configuration.blockingThreads, name: "probe-blocking")
+        self.limiter = InFlightLimiter(limit: configuration.maxInFlight)
+        self.keeper = Mutex(nil)
+        let keeper = try DeadlineKeeper { ticket in
+            let (delivered, reactor) = ticket.expire()
+            if delivered, let reactor { reactor.submit(.expire(ticket.id)) }
+        }
+        self.keeper.withLock { $0 = keeper }
+    }
+
+    /// Stops the engine's threads; probes still in flight are closed.
+    public func shutdown() {
+        reactors.forEach { $0.submit(.stop) }
+        blocking.stop()
+        keeper.withLock { $0?.stop() }
+    }
+
+    /// Tests one set of credentials.
+    /// - Returns: the verdict; never throws, every failure is a verdict.
+    public func test(_ request: ProbeRequest) async -> ProbeReport {
+        guard let type = catalog.type(id: request.connectorID) else {
+            return .unknownConnector(request.connectorID)
+        }
+        let plan: ProbePlan
+        do {
+            try type.validate(request.metadata)
+            guard let driver = drivers[type.family] else {
+                return ProbeReport(
+                    code: .serverError, stage: .validate,
+                    detail: "This build of the engine cannot test \(type.name) connectors yet.",
+                    hint: "Test a PostgreSQL, MySQL or MariaDB connector, or upgrade the engine.")
+            }
+            plan = try driver.plan(for: type, metadata: request.metadata)
+        } catch {
+            return .invalid(error)
+        }
+        await limiter.acquire()
+        let timeout = min(request.timeout ?? configuration.defaultTimeout, configuration.maxTimeout)
+        let id = counter.add(1, ordering: .relaxed).newValue
+        return await withCheckedContinuation { continuation in
+            let ticket = ProbeTicket(id: id, timeout: timeout.nanoseconds, continuation: continuation)
+            keeper.withLock { $0?.watch(ticket) }
+            launch(plan, ticket: ticket)
+        }
+    }
+
+    /// Tests many sets of credentials, at most `concurrency` at once, yielding each verdict (with
+    /// the index of its request) as soon as it is known.
+    public func testAll(_ requests: [ProbeRequest], concurrency: Int) -> AsyncStream<(index: Int, report: ProbeReport)> {
+        AsyncStream { continuation in
+            let task = Task {
+                await withTaskGroup(of: (Int, ProbeReport).self) { group in
+                    var next = 0
+                    func addNext() {
+                        guard next < requests.count else { return }
+                        let index = next
+                        next += 1
+                        group.addTask { (index, await self.test(requests[index])) }
+                    }
+                    for _ in 0..<max(1, concurrency) { addNext() }
+                    for await (index, report) in group {
+                        continuation.yield((index, report))
+                        addNext()
+                    }
+                }
+                continuation.finish()
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+
+    // MARK: - Stages before the reactor
+
+    private func launch(_ plan: ProbePlan, ticket: ProbeTicket) {
+        switch Self.resolveWithoutLookup(plan.host) {
+        case .some(let resolution):
+            proceed(plan, ticket: ticket, resolution: resolution)
+        case .none:
+            blocking.submit { [self] in
+                let resolution = NameResolver.resolve(plan.host)
+                proceed(plan, ticket: ticket, resolution: resolution)
+            }
+        }
+    }
+
+    /// Answers names that need no lookup: numeric addresses, `localhost` and the reserved
+    /// `.invalid` domain (RFC 6761), which never exists and must not be sent to a resolver.
+    static func resolveWithoutLookup(_ host: String) -> Resolution? {
+        let name = host.lowercased().hasSuffix(".") ? String(host.lowercased().dropLast()) : host.lowercased()
+        if let address = IPAddress(numeric: name) { return .addresses([address]) }
+        if name == "localhost" { return .addresses([IPAddress(numeric: "127.0.0.1")!]) }
+        if name == "invalid" || name.hasSuffix(".invalid") { return .notFound }
+        return nil
+    }
+
+    private func proceed(_ plan: ProbePlan, ticket: ProbeTicket, resolution: Resolution) {
+        guard !ticket.isFinished else { return retire(ticket) }
+        let addresses: [IPAddress]
+        switch resolution {
+        case .addresses(let found):
+            addresses = found
+        case .notFound:
+            ticket.complete(ProbeOutcome(.hostNotFound, attr: plan.hostAttr, signal: "NXDOMAIN"))
+            return retire(ticket)
+        case .failure(let code):
+            ticket.complete(ProbeOutcome(.dnsFailure, attr: plan.hostAttr, signal: "getaddrinfo \(code)"))
+            return retire(ticket)
+        }
+        guard let address = addresses.first(where: { configuration.egress.refusal(for: $0) == nil }) else {
+            let reason = addresses.first.flatMap { configuration.egress.refusal(for: $0) } ?? "no address"
+            ticket.complete(
+                ProbeOutcome(
+                    .egressDenied, attr: plan.hostAttr,
+                    detail: "The host resolves only to addresses this engine may not reach (\(reason)).",
+                    signal: "\(addresses.first.map { "\($0)" } ?? "") \(reason)"))
+            return retire(ticket)
+        }
+        ticket.enter(.connect)
+        let context = ProbeContext(address: address, egress: configuration.egress, ticket: ticket)
+        let probe = plan.makeProbe(address)
+        let reactor = reactors[Int(ticket.id % UInt64(reactors.count))]
+        guard ticket.assign(to: reactor) else {
+            probe.close()
+            return retire(ticket)
+        }
+        let entry = Reactor.Entry(probe: probe, context: context) { [self] in retire(ticket) }
+        if plan.startsWithBlockingCall {
+            blocking.submit {
+                let step = entry.probe.start(entry.context)
+                reactor.submit(.adopt(entry, step))
+            }
+        } else {
+            reactor.submit(.start(entry))
+        }
+    }
+
+    /// Frees the probe's slot once nothing of it is left open.
+    private func retire(_ ticket: ProbeTicket) {
+        keeper.withLock { $0?.forget(ticket.id) }
+        limiter.release()
+    }
+}

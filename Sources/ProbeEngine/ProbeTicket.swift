@@ -1,0 +1,98 @@
+import ConnectorCore
+import LinuxIO
+import Synchronization
+
+/// The shared record of one probe: its deadline, stage timings and the single completion that
+/// delivers its report. The reactor, the resolver and the deadline keeper all touch it, so all
+/// mutable state sits behind one mutex; whoever completes it first wins.
+final class ProbeTicket: Sendable {
+    let id: UInt64
+    let startedAt: UInt64
+    let deadline: UInt64
+
+    private struct State {
+        var stage: ProbeStage = .resolve
+        var stageStartedAt: UInt64
+        var timings: [StageTiming] = []
+        var finished = false
+        var reactor: Reactor?
+        var continuation: CheckedContinuation<ProbeReport, Never>?
+    }
+
+    private let state: Mutex<State>
+
+    init(id: UInt64, timeout: UInt64, continuation: CheckedContinuation<ProbeReport, Never>) {
+        let now = ProcessClock.now()
+        self.id = id
+        self.startedAt = now
+        self.deadline = now + timeout
+        self.state = Mutex(State(stageStartedAt: now, continuation: continuation))
+    }
+
+    var currentStage: ProbeStage {
+        state.withLock { $0.stage }
+    }
+
+    var isFinished: Bool {
+        state.withLock { $0.finished }
+    }
+
+    /// Moves to `stage` if it comes later than the current one, closing the current stage as done.
+    func enter(_ stage: ProbeStage) {
+        let now = ProcessClock.now()
+        state.withLock { state in
+            guard !state.finished, stage > state.stage else { return }
+            state.timings.append(StageTiming(stage: state.stage, milliseconds: Self.ms(now - state.stageStartedAt), ok: true))
+            state.stage = stage
+            state.stageStartedAt = now
+        }
+    }
+
+    /// Hands the probe to `reactor`; false if the ticket already finished (the caller then retires
+    /// the probe itself).
+    func assign(to reactor: Reactor) -> Bool {
+        state.withLock { state in
+            guard !state.finished else { return false }
+            state.reactor = reactor
+            return true
+        }
+    }
+
+    /// Delivers the probe's own verdict; false if the deadline already delivered one.
+    @discardableResult
+    func complete(_ outcome: ProbeOutcome) -> Bool {
+        finish(outcome).delivered
+    }
+
+    /// Delivers a timeout at the current stage; returns the reactor that must clean up, if the
+    /// probe had reached one. `delivered` is false when the probe had already finished.
+    func expire() -> (delivered: Bool, reactor: Reactor?) {
+        finish(ProbeOutcome(.timeout))
+    }
+
+    private func finish(_ outcome: ProbeOutcome) -> (delivered: Bool, reactor: Reactor?) {
+        let now = ProcessClock.now()
+        let taken = state.withLock { state -> (CheckedContinuation<ProbeReport, Never>, ProbeReport, Reactor?)? in
+            guard !state.finished, let continuation = state.continuation else { return nil }
+            state.finished = true
+            state.continuation = nil
+            let ok = outcome.code == .ok
+            state.timings.append(StageTiming(stage: state.stage, milliseconds: Self.ms(now - state.stageStartedAt), ok: ok))
+            var report = ProbeReport(
+                code: outcome.code, stage: outcome.stage ?? state.stage, attr: outcome.attr, detail: outcome.detail,
+                hint: outcome.hint, signal: outcome.signal, elapsedMilliseconds: Self.ms(now - startedAt),
+                stages: state.timings)
+            if outcome.code == .timeout {
+                report.detail = "The test did not finish within its deadline; it was waiting in the '\(state.stage.rawValue)' stage."
+            }
+            return (continuation, report, state.reactor)
+        }
+        guard let (continuation, report, reactor) = taken else { return (false, nil) }
+        continuation.resume(returning: report)
+        return (true, reactor)
+    }
+
+    private static func ms(_ nanoseconds: UInt64) -> Double {
+        Double(nanoseconds) / 1_000_000
+    }
+}

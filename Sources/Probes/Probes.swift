@@ -1,0 +1,22 @@
+import ConnectorCore
+import LinuxIO
+import PostgresDriver
+import ProbeEngine
+
+/// The probe drivers this build provides, by connector family.
+public enum ProbeDrivers {
+    public static let all: [ConnectorFamily: any ProbeDriver] = [
+        .postgresql: PostgresProbeDriver(),
+        .mysql: MySQLProbeDriver(),
+        .mariadb: MySQLProbeDriver(),
+    ]
+}
+
+extension ProbeEngine {
+    /// An engine with every probe of this build.
+    /// - Throws: ``SystemError`` if the engine's threads cannot be set up.
+    public static func standard(configuration: EngineConfiguration = EngineConfiguration()) throws(SystemError) -> ProbeEngine {
+        PostgresEnvironment.isolate()
+        return try ProbeEngine(configuration: configuration, drivers: ProbeDrivers.all)
+    }
+}

@@ -1,0 +1,20 @@
+import ConnectorCore
+import LinuxIO
+import ProbeEngine
+
+/// Classifies a failed TCP connect by its `errno`.
+enum ConnectErrno {
+    static func outcome(_ number: Int32, hostAttr: String, portAttr: String) -> ProbeOutcome {
+        let signal = "errno \(number)"
+        switch number {
+        case Errno.connectionRefused:
+            return ProbeOutcome(.connectionRefused, attr: portAttr, signal: signal, stage: .connect)
+        case Errno.networkUnreachable, Errno.hostUnreachable:
+            return ProbeOutcome(.networkUnreachable, attr: hostAttr, signal: signal, stage: .connect)
+        case Errno.timedOut:
+            return ProbeOutcome(.timeout, attr: hostAttr, signal: signal, stage: .connect)
+        default:
+            return ProbeOutcome(.connectionRefused, attr: hostAttr, signal: signal, stage: .connect)
+        }
+    }
+}

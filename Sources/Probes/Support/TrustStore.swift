@@ -1,0 +1,64 @@
+import Foundation
+import Synchronization
+
+/// Files of CA certificates for drivers that take a path (libpq's `sslrootcert`, MariaDB's
+/// `ssl_ca`). Each distinct PEM text is written once, 0600 in a private 0700 directory, and
+/// shared by every probe that trusts the same CAs.
+public final class TrustStore: Sendable {
+    /// The system CA bundle; loading it costs tens of milliseconds per connection, so prefer
+    /// ``systemDirectory`` where a driver accepts a hashed directory.
+    public static let systemBundle = "/etc/ssl/certs/ca-certificates.crt"
+    /// The system's hashed CA directory, read lazily by OpenSSL.
+    public static let systemDirectory = "/etc/ssl/certs"
+
+    public static let shared = TrustStore()
+
+    private let files = Mutex<[String: String]>([:])
+    private let directory: String
+
+    init() {
+        let base = FileManager.default.temporaryDirectory.path
+        directory = "\(base)/connector-engine-trust-\(getpid())"
+    }
+
+    /// The path of a file holding `pem`, written on first use.
+    /// - Throws: if the file cannot be written.
+    public func file(for pem: String) throws -> String {
+        let text = Self.normalized(pem)
+        if let known = files.withLock({ $0[text] }) { return known }
+        try FileManager.default.createDirectory(
+            atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let path = "\(directory)/ca-\(UUID().uuidString).pem"
+        guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
+        else { throw CocoaError(.fileWriteUnknown) }
+        return files.withLock { files in
+            if let existing = files[text] {
+                try? FileManager.default.removeItem(atPath: path)
+                return existing
+            }
+            files[text] = path
+            return path
+        }
+    }
+
+    /// Restores PEM line structure lost when a certificate is pasted into a one-line form field:
+    /// markers on their own lines, base64 wrapped at 64 columns.
+    static func normalized(_ pem: String) -> String {
+        let begin = "-----BEGIN CERTIFICATE-----"
+        let end = "-----END CERTIFICATE-----"
+        var output = ""
+        var rest = Substring(pem)
+        while let start = rest.range(of: begin), let stop = rest[start.upperBound...].range(of: end) {
+            let body = rest[start.upperBound..<stop.lowerBound].filter { !$0.isWhitespace }
+            output += begin + "\n"
+            var line = Substring(body)
+            while !line.isEmpty {
+                output += line.prefix(64) + "\n"
+                line = line.dropFirst(64)
+            }
+            output += end + "\n"
+            rest = rest[stop.upperBound...]
+        }
+        return output.isEmpty ? pem : output
+    }
+}

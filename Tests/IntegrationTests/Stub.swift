@@ -1,0 +1,4 @@
+import Testing
+import Hummingbird
+import HummingbirdTesting
+import Yams
