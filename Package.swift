@@ -76,7 +76,7 @@ let package = Package(
         // MARK: Tests: one target per module, live-service tests on their own.
         .testTarget(name: "ConnectorCoreTests", dependencies: ["ConnectorCore"]),
         .testTarget(name: "ProbeEngineTests", dependencies: ["ProbeEngine", "ConnectorCore", "LinuxIO"]),
-        .testTarget(name: "ProbesTests", dependencies: ["Probes", "ConnectorCore", "ProbeEngine"]),
+        .testTarget(name: "ProbesTests", dependencies: ["Probes", "ConnectorCore", "ProbeEngine", "PostgresDriver", "MariaDBDriver"]),
         .testTarget(
             name: "ConnectorAPITests",
             dependencies: [

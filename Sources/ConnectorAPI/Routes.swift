@@ -14,17 +14,10 @@ struct ConnectorRoutes: Sendable {
             JSONResponse.make(status: .ok, body: ["status": "ok"])
         }
         let tenant = router.group("api/v1/unstract/:org_id").add(middleware: TenantAuthMiddleware(policy: policy))
-        for path in ["supported_connectors", "supported_connectors/"] {
-            tenant.get(RouterPath(stringLiteral: path)) { request, _ in try supportedConnectors(request) }
-        }
-        for path in ["connector_schema", "connector_schema/"] {
-            tenant.get(RouterPath(stringLiteral: path)) { request, _ in try connectorSchema(request) }
-        }
-        for path in ["test_connectors", "test_connectors/"] {
-            tenant.post(RouterPath(stringLiteral: path)) { request, context in
-                try await testConnectors(request, context: context)
-            }
-        }
+        // The router treats a trailing slash as optional, so each route serves both spellings.
+        tenant.get("supported_connectors") { request, _ in try supportedConnectors(request) }
+        tenant.get("connector_schema") { request, _ in try connectorSchema(request) }
+        tenant.post("test_connectors") { request, context in try await testConnectors(request, context: context) }
     }
 
     /// `GET supported_connectors/?type=INPUT|OUTPUT&connector_mode=`.

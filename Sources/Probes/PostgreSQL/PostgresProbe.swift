@@ -45,7 +45,7 @@ final class PostgresProbe: Probe {
         var parameters: [(String, String)] = [
             ("host", settings.host), ("hostaddr", address.description), ("port", String(settings.port)),
             ("dbname", settings.database), ("user", settings.user), ("password", settings.password),
-            ("sslmode", settings.sslMode.rawValue), ("gssencmode", "disable"), ("passfile", "/dev/null"),
+            ("sslmode", settings.sslMode.rawValue), ("gssencmode", "disable"), ("passfile", "/nonexistent/connector-engine/pgpass"),
             ("application_name", "connector-engine"), ("connect_timeout", "0"),
         ]
         if let caFile { parameters.append(("sslrootcert", caFile)) }

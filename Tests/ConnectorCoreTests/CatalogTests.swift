@@ -1,0 +1,49 @@
+import ConnectorCore
+import Testing
+
+@Suite struct CatalogTests {
+    @Test func catalogHasTheNineUnstractConnectors() {
+        let ids = Catalog.builtin.types.map(\.id)
+        #expect(ids.count == 9)
+        #expect(ids.contains("postgresql|6db35f45-be11-4fd5-80c5-85c48183afbb"))
+        #expect(ids.contains("mysql|db709852-fa51-4aa6-9b91-afc45f111bec"))
+        #expect(ids.contains("mariadb|146b0124-b9fc-466f-8e68-098ff60703e8"))
+        #expect(ids.contains("bigquery|79e1d681-9b8b-4f6b-b972-1a6a095312f4"))
+        #expect(ids.contains("snowflake|87c5151e-5e41-420a-b1ea-772d9720929b"))
+        #expect(ids.contains("minio|c799f6e3-2b57-434e-aaac-b5daa415da19"))
+        #expect(ids.contains("google_cloud_storage|109bbe7b-8861-45eb-8841-7244e833d97b"))
+        #expect(ids.contains("dropbox|db6bf4a6-f892-4d25-8652-2bf251946134"))
+        #expect(ids.contains("gdrive|3ac4b966-9136-4261-944a-bdbfc51cd21c"))
+    }
+
+    @Test func onlyGoogleDriveUsesOAuth() {
+        let oauth = Catalog.builtin.types.filter(\.oauth).map(\.shortName)
+        #expect(oauth == ["gdrive"])
+        #expect(Catalog.builtin.type(id: "gdrive|3ac4b966-9136-4261-944a-bdbfc51cd21c")?.oauthBackend == "google-oauth2")
+    }
+
+    @Test func modesAndFilters() {
+        let databases = Catalog.builtin.filtered(mode: .database).map(\.shortName)
+        #expect(Set(databases) == ["postgresql", "mysql", "mariadb", "bigquery", "snowflake"])
+        let files = Catalog.builtin.filtered(mode: .fileSystem).map(\.shortName)
+        #expect(Set(files) == ["minio", "google_cloud_storage", "dropbox", "gdrive"])
+        #expect(Catalog.builtin.filtered(direction: "INPUT").count == 9)
+    }
+
+    @Test func everySchemaNamesConnectorNameAndItsSecrets() throws {
+        for type in Catalog.builtin.types {
+            #expect(type.schema["type"] != nil || type.schema["allOf"] != nil, "\(type.id) has no schema body")
+            let text = "\(type.schema)"
+            #expect(text.contains("connectorName"), "\(type.id) schema lacks connectorName")
+        }
+        let postgres = try #require(Catalog.builtin.type(id: "postgresql|6db35f45-be11-4fd5-80c5-85c48183afbb"))
+        #expect(postgres.secretFields.isSuperset(of: ["password", "connection_url"]))
+        let minio = try #require(Catalog.builtin.types.first { $0.shortName == "minio" })
+        #expect(minio.secretFields.contains("secret"))
+    }
+
+    @Test func summaryRowHasTheUnstractKeys() throws {
+        let row = try #require(Catalog.builtin.types.first?.summaryJSON.objectValue)
+        #expect(Set(row.keys) == ["id", "name", "description", "icon", "can_read", "can_write", "connector_mode", "doc_url"])
+    }
+}

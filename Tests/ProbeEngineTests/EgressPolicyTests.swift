@@ -1,0 +1,66 @@
+import LinuxIO
+import Testing
+
+@testable import ProbeEngine
+
+@Suite struct EgressPolicyTests {
+    private func address(_ text: String) -> IPAddress { IPAddress(numeric: text)! }
+
+    @Test func developmentDeniesLinkLocalOnly() {
+        let policy = EgressPolicy.development
+        #expect(policy.refusal(for: address("169.254.169.254")) == "link-local")
+        #expect(policy.refusal(for: address("fe80::1")) == "link-local")
+        #expect(policy.refusal(for: address("127.0.0.1")) == nil)
+        #expect(policy.refusal(for: address("::1")) == nil)
+        #expect(policy.refusal(for: address("10.1.2.3")) == nil)
+        #expect(policy.refusal(for: address("8.8.8.8")) == nil)
+    }
+
+    @Test func productionDeniesLoopbackAndPrivate() {
+        let policy = EgressPolicy.production
+        #expect(policy.refusal(for: address("127.0.0.1")) == "loopback")
+        #expect(policy.refusal(for: address("192.168.1.1")) == "private")
+        #expect(policy.refusal(for: address("::ffff:10.0.0.1")) == "private")
+        #expect(policy.refusal(for: address("93.184.216.34")) == nil)
+    }
+
+    @Test func allowAndDenyListsWin() {
+        var policy = EgressPolicy.production
+        policy.allow = [CIDR("10.20.0.0/16")!]
+        policy.deny = [CIDR("93.184.216.0/24")!]
+        #expect(policy.refusal(for: address("10.20.3.4")) == nil)
+        #expect(policy.refusal(for: address("10.21.3.4")) == "private")
+        #expect(policy.refusal(for: address("93.184.216.34"))?.hasPrefix("deny-listed") == true)
+    }
+
+    @Test func cidrParsing() {
+        #expect(CIDR("10.0.0.0/8")?.contains(address("10.255.0.1")) == true)
+        #expect(CIDR("10.0.0.0/8")?.contains(address("11.0.0.1")) == false)
+        #expect(CIDR("fc00::/7")?.contains(address("fd12::1")) == true)
+        #expect(CIDR("1.2.3.4/33") == nil)
+        #expect(CIDR("nonsense") == nil)
+        #expect(CIDR("1.2.3.4")?.prefixLength == 32)
+    }
+}
+
+@Suite struct ResolutionShortcutTests {
+    @Test func numericAndReservedNamesNeedNoLookup() {
+        #expect(ProbeEngine.resolveWithoutLookup("127.0.0.1") == .addresses([IPAddress(numeric: "127.0.0.1")!]))
+        #expect(ProbeEngine.resolveWithoutLookup("::1") == .addresses([IPAddress(numeric: "::1")!]))
+        #expect(ProbeEngine.resolveWithoutLookup("LocalHost") == .addresses([IPAddress(numeric: "127.0.0.1")!]))
+        #expect(ProbeEngine.resolveWithoutLookup("db.example.invalid") == .notFound)
+        #expect(ProbeEngine.resolveWithoutLookup("db.example.invalid.") == .notFound)
+        #expect(ProbeEngine.resolveWithoutLookup("db.example.com") == nil)
+    }
+}
+
+@Suite struct DeadlineHeapTests {
+    @Test func popsInDeadlineOrder() {
+        var heap = DeadlineHeap()
+        let deadlines: [UInt64] = [50, 10, 40, 10, 30, 20, 60, 5]
+        for (id, deadline) in deadlines.enumerated() { heap.push(deadline: deadline, id: UInt64(id)) }
+        var popped: [UInt64] = []
+        while let top = heap.pop() { popped.append(top.deadline) }
+        #expect(popped == deadlines.sorted())
+    }
+}

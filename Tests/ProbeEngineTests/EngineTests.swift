@@ -1,0 +1,161 @@
+import ConnectorCore
+import Glibc
+import LinuxIO
+import Synchronization
+import Testing
+
+@testable import ProbeEngine
+
+/// A probe over a pipe: it waits for the pipe to become readable, and finishes with `ok` when a
+/// byte arrives. Nothing ever writes unless the test does, so it exercises deadlines.
+final class PipeProbe: Probe, @unchecked Sendable {
+    let readEnd: Int32
+    let writeEnd: Int32
+    let closed: AsyncStream<Void>.Continuation
+    let stage: ProbeStage
+
+    init(stage: ProbeStage, closed: AsyncStream<Void>.Continuation) {
+        var fds: [Int32] = [0, 0]
+        pipe(&fds)
+        readEnd = fds[0]
+        writeEnd = fds[1]
+        self.stage = stage
+        self.closed = closed
+    }
+
+    func start(_ context: ProbeContext) -> ProbeStep {
+        context.enter(stage)
+        return .wait(fd: readEnd, events: .readable)
+    }
+
+    func resume(_ context: ProbeContext, events: IOEvents) -> ProbeStep {
+        .finished(.ok)
+    }
+
+    func close() {
+        Glibc.close(readEnd)
+        Glibc.close(writeEnd)
+        closed.yield()
+    }
+}
+
+/// A driver whose probes are ``PipeProbe``s; `closed` yields once per closed probe.
+final class PipeDriver: ProbeDriver, @unchecked Sendable {
+    let (closed, closedContinuation) = AsyncStream<Void>.makeStream()
+    let stage: ProbeStage
+    let writeImmediately: Bool
+
+    init(stage: ProbeStage = .auth, writeImmediately: Bool = false) {
+        self.stage = stage
+        self.writeImmediately = writeImmediately
+    }
+
+    func plan(for type: ConnectorType, metadata: JSONValue) throws(MetadataError) -> ProbePlan {
+        ProbePlan(host: metadata["host"]?.stringValue ?? "127.0.0.1", hostAttr: "host") { [self] _ in
+            let probe = PipeProbe(stage: stage, closed: closedContinuation)
+            if writeImmediately {
+                var byte: UInt8 = 1
+                _ = write(probe.writeEnd, &byte, 1)
+            }
+            return probe
+        }
+    }
+}
+
+@Suite struct EngineTests {
+    static let postgres = "postgresql|6db35f45-be11-4fd5-80c5-85c48183afbb"
+    static let metadata: JSONValue = ["host": "127.0.0.1", "port": "5432", "database": "d", "user": "u", "password": "p"]
+
+    private func engine(_ driver: PipeDriver, maxInFlight: Int = 64) throws -> ProbeEngine {
+        try ProbeEngine(
+            configuration: EngineConfiguration(maxInFlight: maxInFlight, reactorThreads: 2, blockingThreads: 2),
+            drivers: [.postgresql: driver])
+    }
+
+    @Test func deadlineReportsTimeoutWithStageAndClosesTheProbe() async throws {
+        let driver = PipeDriver(stage: .auth)
+        let engine = try engine(driver)
+        defer { engine.shutdown() }
+        let report = await engine.test(
+            ProbeRequest(connectorID: Self.postgres, metadata: Self.metadata, timeout: .milliseconds(200)))
+        #expect(report.code == .timeout)
+        #expect(report.status == 408)
+        #expect(report.stage == .auth)
+        #expect(report.elapsedMilliseconds >= 200)
+        #expect(report.stages.map(\.stage) == [.resolve, .connect, .auth])
+        #expect(report.stages.last?.ok == false)
+        // The reactor closes the probe after the verdict.
+        var closes = driver.closed.makeAsyncIterator()
+        #expect(await closes.next() != nil)
+    }
+
+    @Test func readinessFinishesTheProbe() async throws {
+        let driver = PipeDriver(writeImmediately: true)
+        let engine = try engine(driver)
+        defer { engine.shutdown() }
+        let report = await engine.test(ProbeRequest(connectorID: Self.postgres, metadata: Self.metadata))
+        #expect(report.code == .ok)
+        #expect(report.stage == nil)
+        #expect(report.stages.allSatisfy { $0.ok })
+    }
+
+    @Test func manyDeadlinesAtOnceAreKeptOnTime() async throws {
+        let driver = PipeDriver()
+        let engine = try engine(driver, maxInFlight: 2000)
+        defer { engine.shutdown() }
+        let requests = (0..<500).map { _ in
+            ProbeRequest(connectorID: Self.postgres, metadata: Self.metadata, timeout: .milliseconds(300))
+        }
+        var codes: [OutcomeCode] = []
+        var latest = 0.0
+        for await (_, report) in engine.testAll(requests, concurrency: 500) {
+            codes.append(report.code)
+            latest = max(latest, report.elapsedMilliseconds)
+        }
+        #expect(codes.count == 500)
+        #expect(codes.allSatisfy { $0 == .timeout })
+        #expect(latest >= 300)
+    }
+
+    @Test func inFlightLimitQueuesProbes() async throws {
+        let driver = PipeDriver()
+        let engine = try engine(driver, maxInFlight: 1)
+        defer { engine.shutdown() }
+        let requests = (0..<3).map { _ in
+            ProbeRequest(connectorID: Self.postgres, metadata: Self.metadata, timeout: .milliseconds(100))
+        }
+        var reports: [ProbeReport] = []
+        for await (_, report) in engine.testAll(requests, concurrency: 3) { reports.append(report) }
+        #expect(reports.count == 3)
+        // One at a time: each probe's own clock starts when it gets the slot, so each still
+        // reports its own 100 ms deadline, while all three ran.
+        #expect(reports.allSatisfy { $0.code == .timeout && $0.elapsedMilliseconds < 1000 })
+        var closes = driver.closed.makeAsyncIterator()
+        for _ in 0..<3 { #expect(await closes.next() != nil) }
+    }
+
+    @Test func verdictsBeforeAnyConnection() async throws {
+        let engine = try engine(PipeDriver())
+        defer { engine.shutdown() }
+        let unknown = await engine.test(ProbeRequest(connectorID: "nope|1", metadata: Self.metadata))
+        #expect(unknown.code == .unknownConnector)
+        let invalid = await engine.test(ProbeRequest(connectorID: Self.postgres, metadata: ["host": "x"]))
+        #expect(invalid.code == .invalidMetadata)
+        var denied = Self.metadata
+        if case .object(var members) = denied {
+            members["host"] = "169.254.169.254"
+            denied = .object(members)
+        }
+        let egress = await engine.test(ProbeRequest(connectorID: Self.postgres, metadata: denied))
+        #expect(egress.code == .egressDenied)
+        #expect(egress.attr == "host")
+        var missing = Self.metadata
+        if case .object(var members) = missing {
+            members["host"] = "nothing.invalid"
+            missing = .object(members)
+        }
+        let notFound = await engine.test(ProbeRequest(connectorID: Self.postgres, metadata: missing))
+        #expect(notFound.code == .hostNotFound)
+        #expect(notFound.stage == .resolve)
+    }
+}
