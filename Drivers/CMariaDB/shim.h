@@ -16,6 +16,9 @@ static inline int cmariadb_options_uint(MYSQL *mysql, enum mysql_option option, 
 static inline int cmariadb_options_string(MYSQL *mysql, enum mysql_option option, const char *value) {
     return mysql_options(mysql, option, value);
 }
+static inline int cmariadb_options_size(MYSQL *mysql, enum mysql_option option, size_t value) {
+    return mysql_options(mysql, option, &value);
+}
 /* mysql_library_init is a macro Swift does not import. */
 static inline int cmariadb_library_init(void) {
     return mysql_server_init(0, NULL, NULL);

@@ -1,4 +1,5 @@
 import CMariaDB
+import Glibc
 
 /// What a suspended non-blocking MariaDB call waits for (`MYSQL_WAIT_*` bits).
 public struct MariaDBWait: OptionSet, Sendable, Hashable {
@@ -37,18 +38,27 @@ public struct MariaDBTLS: Sendable {
 public final class MariaDBConnection: @unchecked Sendable {
     private var handle: UnsafeMutablePointer<MYSQL>?
     private var queryText: [CChar] = []
+    private var connectArguments: [UnsafeMutablePointer<CChar>?] = []
     private var result: UnsafeMutablePointer<MYSQL_RES>?
+
+    /// Stack size of the driver's coroutine for non-blocking calls.
+    static let coroutineStackBytes = 256 * 1024
 
     /// Creates a handle set up for a non-blocking TCP connection.
     public init(tls: MariaDBTLS?) {
         MariaDBLibrary.initialize()
         handle = mysql_init(nil)
         guard let handle else { return }
-        _ = cmariadb_options_uint(handle, MYSQL_OPT_NONBLOCK, 0)
+        // The driver runs each non-blocking call on a coroutine stack of this size; TLS and a
+        // name lookup (see MySQLProbe) need more than the library's default.
+        _ = cmariadb_options_size(handle, MYSQL_OPT_NONBLOCK, Self.coroutineStackBytes)
         _ = cmariadb_options_uint(handle, MYSQL_OPT_PROTOCOL, UInt32(MYSQL_PROTOCOL_TCP.rawValue))
-        _ = cmariadb_options_bool(handle, MYSQL_OPT_LOCAL_INFILE, 0)
+        _ = cmariadb_options_uint(handle, MYSQL_OPT_LOCAL_INFILE, 0)
         if let tls {
-            _ = mysql_ssl_set(handle, nil, nil, tls.caFile, tls.caFile == nil ? tls.caDirectory : nil, nil)
+            // Any CA makes the driver verify the chain, so none is given when verification is off.
+            if tls.verifyServerCertificate {
+                _ = mysql_ssl_set(handle, nil, nil, tls.caFile, tls.caFile == nil ? tls.caDirectory : nil, nil)
+            }
             _ = cmariadb_options_bool(handle, MYSQL_OPT_SSL_ENFORCE, 1)
             _ = cmariadb_options_bool(handle, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, tls.verifyServerCertificate ? 1 : 0)
         }
@@ -66,10 +76,16 @@ public final class MariaDBConnection: @unchecked Sendable {
     }
 
     /// Starts connecting (`mysql_real_connect_start`). A numeric `host` avoids a blocking lookup.
+    ///
+    /// The driver keeps using the strings after this call returns (its coroutine resumes in
+    /// ``continueConnect(_:)``), so they are copied and live until ``close(pending:)``.
     public func startConnect(host: String, port: Int, user: String, password: String, database: String?) -> MariaDBWait {
         guard let handle else { return [] }
+        let arguments: [UnsafeMutablePointer<CChar>?] = [strdup(host), strdup(user), strdup(password), database.flatMap { strdup($0) }]
+        connectArguments = arguments
         var connected: UnsafeMutablePointer<MYSQL>?
-        let status = mysql_real_connect_start(&connected, handle, host, user, password, database, UInt32(port), nil, 0)
+        let status = mysql_real_connect_start(
+            &connected, handle, arguments[0], arguments[1], arguments[2], arguments[3], UInt32(port), nil, 0)
         return MariaDBWait(rawValue: status)
     }
 
@@ -119,6 +135,12 @@ public final class MariaDBConnection: @unchecked Sendable {
         return true
     }
 
+    /// Whether the established connection uses TLS (`mysql_get_ssl_cipher`).
+    public var usesTLS: Bool {
+        guard let handle else { return false }
+        return mysql_get_ssl_cipher(handle) != nil
+    }
+
     /// The error number of the last call (`mysql_errno`), 0 for none.
     public var errorNumber: UInt32 {
         handle.map { mysql_errno($0) } ?? 0
@@ -151,6 +173,8 @@ public final class MariaDBConnection: @unchecked Sendable {
         }
         mysql_close(handle)
         self.handle = nil
+        connectArguments.forEach { free($0) }
+        connectArguments = []
     }
 
     /// The suspended call to resume; set by the probe as it moves between phases.

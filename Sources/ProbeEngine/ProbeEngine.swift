@@ -64,6 +64,16 @@ public final class ProbeEngine: Sendable {
         keeper.withLock { $0?.stop() }
     }
 
+    /// Probes holding a slot: running, or finished but not yet closed.
+    public var probesInFlight: Int {
+        limiter.inFlight
+    }
+
+    /// Returns once no probe holds a slot: every probe finished and closed what it opened.
+    public func waitUntilIdle() async {
+        await limiter.waitUntilIdle()
+    }
+
     /// Tests one set of credentials.
     /// - Returns: the verdict; never throws, every failure is a verdict.
     public func test(_ request: ProbeRequest) async -> ProbeReport {

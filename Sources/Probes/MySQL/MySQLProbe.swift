@@ -118,6 +118,16 @@ final class MySQLProbe: Probe {
         }
         switch phase {
         case .connecting:
+            if tls != nil && !connection.usesTLS {
+                // Without certificate verification Connector/C quietly goes on without TLS when
+                // the server offers none; the user asked for TLS, so that is a failure.
+                return .finished(
+                    ProbeOutcome(
+                        .tlsFailure, attr: "sslEnabled",
+                        detail: "The server does not offer TLS; the driver connected without it.",
+                        hint: "Enable TLS on the server, or turn on ssl_verify_server_cert so such a server is refused before signing in.",
+                        signal: "no TLS cipher after connect", stage: .tls))
+            }
             context.enter(.query)
             phase = .querying
             connection.suspendedCall = .query

@@ -1,0 +1,27 @@
+# Connector Engine: the README's commands.
+#   make run    build and serve the API on 127.0.0.1:8080
+#   make test   install what is missing, start the local test services, run every test, stop them
+#   make bench  the probe benchmarks against the local services
+
+SWIFT ?= swift
+BIN_RELEASE := .build/release/connector-engine
+
+.PHONY: run test bench deps build build-release
+
+deps:
+	@scripts/deps.sh
+
+build: deps
+	$(SWIFT) build
+
+build-release: deps
+	$(SWIFT) build -c release --product connector-engine
+
+run: build-release
+	$(BIN_RELEASE) serve
+
+test: deps
+	@scripts/run-tests.sh
+
+bench: build-release
+	@scripts/bench.sh

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# `make bench`: the probe benchmarks of issue 2 against the local test services. Prints one line
+# per workload. Starts the services and stops them afterwards.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=.build/release/connector-engine
+PG='postgresql|6db35f45-be11-4fd5-80c5-85c48183afbb'
+MARIADB='mariadb|146b0124-b9fc-466f-8e68-098ff60703e8'
+
+scripts/services.sh start
+trap 'scripts/services.sh stop' EXIT
+eval "$(scripts/services.sh env)"
+
+pg_metadata="{\"host\": \"127.0.0.1\", \"port\": \"$CE_PG_PORT\", \"database\": \"$CE_PG_DATABASE\", \"user\": \"$CE_PG_USER\", \"password\": \"$CE_PG_PASSWORD\", \"sslmode\": \"disable\"}"
+mariadb_metadata="{\"host\": \"127.0.0.1\", \"port\": \"$CE_MARIADB_PORT\", \"database\": \"$CE_MARIADB_DATABASE\", \"user\": \"$CE_MARIADB_USER\", \"password\": \"$CE_MARIADB_PASSWORD\"}"
+blackhole_metadata="{\"host\": \"127.0.0.1\", \"port\": \"$CE_BLACKHOLE_PORT\", \"database\": \"x\", \"user\": \"u\", \"password\": \"p\"}"
+
+N=${BENCH_N:-2000}
+for c in 1 64 1000; do
+    echo "== PostgreSQL, $N probes (half with a wrong password), concurrency $c"
+    "$BIN" bench --connector "$PG" --metadata "$pg_metadata" -n "$N" -c "$c" --wrong-password-ratio 0.5 --timeout 30 --max-in-flight 4096
+done
+for c in 1 64 1000; do
+    echo "== MariaDB, $N probes (half with a wrong password), concurrency $c"
+    "$BIN" bench --connector "$MARIADB" --metadata "$mariadb_metadata" -n "$N" -c "$c" --wrong-password-ratio 0.5 --timeout 30
+done
+echo "== Black hole, 1000 probes, 2 s timeout, concurrency 1000"
+"$BIN" bench --connector "$PG" --metadata "$blackhole_metadata" -n 1000 -c 1000 --timeout 2
+
+if cc -O2 -o /tmp/connector-engine-pq-loop scripts/pq_loop.c $(pkg-config --cflags --libs libpq) 2>/dev/null; then
+    echo "== Plain libpq loop (the floor for client CPU per PostgreSQL probe), $N probes, half wrong"
+    /tmp/connector-engine-pq-loop "host=127.0.0.1 port=$CE_PG_PORT dbname=$CE_PG_DATABASE user=$CE_PG_USER sslmode=disable" "$CE_PG_PASSWORD" "$N"
+fi

@@ -1,0 +1,297 @@
+#!/usr/bin/env python3
+"""Self-test of scripts/services.sh (stdlib only, plus the psql and mariadb clients).
+
+    eval "$(scripts/services.sh env)" && scripts/check_services.py
+
+Checks that every service and fixture behaves as the connector tests expect:
+TLS verification outcomes, the SQLSTATEs / MariaDB error numbers of each
+failure, the servers without TLS, and the misbehaving listeners. PostgreSQL
+SQLSTATEs are read with a minimal protocol-3 client (SCRAM-SHA-256, no TLS),
+because libpq does not expose the SQLSTATE of a failed connection.
+Exit status 0 when every check passes.
+"""
+
+import base64
+import hashlib
+import hmac
+import os
+import re
+import select
+import socket
+import struct
+import subprocess
+import sys
+import time
+
+E = os.environ
+RESULTS = []
+
+
+def check(name, ok, detail=""):
+    RESULTS.append(ok)
+    print("%s  %s%s" % ("PASS" if ok else "FAIL", name, ("  -- " + detail) if detail else ""))
+
+
+def need(var):
+    if var not in E:
+        sys.exit('%s is not set; run: eval "$(scripts/services.sh env)"' % var)
+    return E[var]
+
+
+# ---------------------------------------------------------------- PostgreSQL wire protocol
+
+def pg_sqlstate(port, user, password, database, timeout=10):
+    """Returns 'OK' on a successful login, else the SQLSTATE of the ErrorResponse."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        params = b"user\0" + user.encode() + b"\0database\0" + database.encode() + b"\0\0"
+        s.sendall(struct.pack("!ii", 8 + len(params), 196608) + params)
+        buf = b""
+
+        def read_msg():
+            nonlocal buf
+            while True:
+                if len(buf) >= 5:
+                    t, n = buf[:1], struct.unpack("!i", buf[1:5])[0]
+                    if len(buf) >= 1 + n:
+                        body, buf = buf[5 : 1 + n], buf[1 + n :]
+                        return t, body
+                chunk = s.recv(65536)
+                if not chunk:
+                    raise ConnectionError("server closed the connection")
+                buf += chunk
+
+        nonce = base64.b64encode(os.urandom(18)).decode()
+        first_bare = "n=,r=" + nonce
+        salted = auth_msg = None
+        while True:
+            t, body = read_msg()
+            if t == b"E":
+                fields = dict((f[:1], f[1:].decode()) for f in body.split(b"\0") if f)
+                return fields.get(b"C", "?")
+            if t == b"Z":
+                return "OK"
+            if t != b"R":
+                continue
+            code = struct.unpack("!i", body[:4])[0]
+            if code == 10:  # SASL
+                data = ("n,," + first_bare).encode()
+                payload = b"SCRAM-SHA-256\0" + struct.pack("!i", len(data)) + data
+                s.sendall(b"p" + struct.pack("!i", 4 + len(payload)) + payload)
+            elif code == 11:  # SASLContinue
+                server_first = body[4:].decode()
+                attrs = dict(kv.split("=", 1) for kv in server_first.split(","))
+                salted = hashlib.pbkdf2_hmac(
+                    "sha256", password.encode(), base64.b64decode(attrs["s"]), int(attrs["i"])
+                )
+                final_wo_proof = "c=biws,r=" + attrs["r"]
+                auth_msg = ",".join([first_bare, server_first, final_wo_proof]).encode()
+                client_key = hmac.new(salted, b"Client Key", hashlib.sha256).digest()
+                stored_key = hashlib.sha256(client_key).digest()
+                sig = hmac.new(stored_key, auth_msg, hashlib.sha256).digest()
+                proof = bytes(a ^ b for a, b in zip(client_key, sig))
+                final = (final_wo_proof + ",p=" + base64.b64encode(proof).decode()).encode()
+                s.sendall(b"p" + struct.pack("!i", 4 + len(final)) + final)
+            elif code in (0, 12):
+                pass
+            else:
+                return "unexpected auth request %d" % code
+    finally:
+        s.close()
+
+
+# ---------------------------------------------------------------- helpers
+
+def run(cmd, env=None, timeout=30):
+    t0 = time.monotonic()
+    try:
+        p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+        return p.returncode, p.stdout + p.stderr, time.monotonic() - t0
+    except subprocess.TimeoutExpired as e:
+        out = (e.stdout or b"").decode(errors="replace") + (e.stderr or b"").decode(errors="replace")
+        return None, out, time.monotonic() - t0
+
+
+def psql(conninfo, sql="select 1", password=None, extra_env=None):
+    env = {k: v for k, v in E.items() if not k.startswith("PG")}
+    env["PGCONNECT_TIMEOUT"] = "5"
+    if password is not None:
+        env["PGPASSWORD"] = password
+    env.update(extra_env or {})
+    return run(["psql", "-X", "-At", conninfo, "-c", sql], env=env)
+
+
+def mariadb(port, user, password, db=None, args=(), sql="select 1", host="127.0.0.1", timeout=30):
+    cmd = ["mariadb", "--no-defaults", "--protocol=TCP", "--connect-timeout=5", "-h", host,
+           "-P", str(port), "-u", user, "-N", "-B"] + list(args) + ["-e", sql]
+    if db:
+        cmd.append(db)
+    env = dict(E)
+    env["MYSQL_PWD"] = password
+    return run(cmd, env=env, timeout=timeout)
+
+
+def mariadb_errno(out):
+    m = re.search(r"ERROR (\d+)", out)
+    return int(m.group(1)) if m else None
+
+
+def nb_connect(port, wait):
+    """'connected', 'refused', or 'pending' (not completed within `wait` seconds)."""
+    s = socket.socket()
+    s.setblocking(False)
+    try:
+        s.connect_ex(("127.0.0.1", port))
+        _, w, _ = select.select([], [s], [], wait)
+        if not w:
+            return "pending"
+        err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        return "connected" if err == 0 else os.strerror(err)
+    finally:
+        s.close()
+
+
+def recv_for(port, seconds, send=b""):
+    s = socket.create_connection(("127.0.0.1", port), timeout=seconds)
+    data = b""
+    try:
+        if send:
+            s.sendall(send)
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            s.settimeout(max(0.01, end - time.monotonic()))
+            try:
+                chunk = s.recv(4096)
+            except socket.timeout:
+                break
+            if not chunk:
+                break
+            data += chunk
+    finally:
+        s.close()
+    return data
+
+
+# ---------------------------------------------------------------- checks
+
+def main():
+    ca = need("CE_TLS_CA_FILE")
+    other_ca = E.get("CE_TLS_OTHER_CA_FILE")
+    pg, pg_plain = int(need("CE_PG_PORT")), int(need("CE_PG_PLAIN_PORT"))
+    pg_user, pg_pw, pg_db = need("CE_PG_USER"), need("CE_PG_PASSWORD"), need("CE_PG_DATABASE")
+    my, my_plain = int(need("CE_MARIADB_PORT")), int(need("CE_MARIADB_PLAIN_PORT"))
+    my_user, my_pw, my_db = need("CE_MARIADB_USER"), need("CE_MARIADB_PASSWORD"), need("CE_MARIADB_DATABASE")
+
+    assert need("CE_TLS_CA_PEM").strip() == open(ca).read().strip(), "CE_TLS_CA_PEM != CA file"
+    check("CE_TLS_CA_PEM matches CE_TLS_CA_FILE and keeps its newlines", E["CE_TLS_CA_PEM"].count("\n") > 5)
+    check("CE_TLS_OTHER_CA_PEM is a different certificate",
+          "BEGIN CERTIFICATE" in need("CE_TLS_OTHER_CA_PEM") and E["CE_TLS_OTHER_CA_PEM"] != E["CE_TLS_CA_PEM"])
+
+    # --- PostgreSQL (TLS cluster)
+    base = "port=%d user=%s dbname=%s sslrootcert=%s" % (pg, pg_user, pg_db, ca)
+    rc, out, _ = psql("host=localhost sslmode=verify-full " + base,
+                      "select ssl from pg_stat_ssl where pid = pg_backend_pid()", pg_pw)
+    check("pg: verify-full host=localhost connects over TLS", rc == 0 and out.strip() == "t", out.strip())
+    rc, out, _ = psql("host=127.0.0.1 sslmode=verify-full " + base, password=pg_pw)
+    check("pg: verify-full host=127.0.0.1 fails host-name verification",
+          rc != 0 and "does not match host name" in out, out.strip())
+    if other_ca:
+        rc, out, _ = psql("host=localhost sslmode=verify-full port=%d user=%s dbname=%s sslrootcert=%s"
+                          % (pg, pg_user, pg_db, other_ca), password=pg_pw)
+        check("pg: verify-full with the other CA fails", rc != 0 and "certificate verify failed" in out, out.strip())
+    rc, out, _ = psql("host=127.0.0.1 sslmode=require " + base, password=pg_pw)
+    check("pg: sslmode=require with host=127.0.0.1 connects", rc == 0, out.strip())
+
+    st = pg_sqlstate(pg, pg_user, pg_pw, pg_db)
+    check("pg: probe/password -> OK (wire)", st == "OK", st)
+    st = pg_sqlstate(pg, pg_user, "wrong-" + pg_pw, pg_db)
+    check("pg: wrong password -> 28P01", st == "28P01", st)
+    st = pg_sqlstate(pg, "no_such_role", "x", pg_db)
+    check("pg: unknown role -> 28P01", st == "28P01", st)
+    st = pg_sqlstate(pg, need("CE_PG_NOCONNECT_USER"), need("CE_PG_NOCONNECT_PASSWORD"), pg_db)
+    check("pg: probe_noconnect -> 42501", st == "42501", st)
+    st = pg_sqlstate(pg, pg_user, pg_pw, need("CE_PG_SEALED_DATABASE"))
+    check("pg: probe -> sealed database -> 42501", st == "42501", st)
+    st = pg_sqlstate(pg, pg_user, pg_pw, E.get("CE_PG_MISSING_DATABASE", "probe_missing"))
+    check("pg: missing database -> 3D000", st == "3D000", st)
+    rc, out, _ = psql("host=localhost sslmode=verify-full " + base,
+                      "select has_schema_privilege('%s','USAGE'), has_schema_privilege('%s','USAGE')"
+                      % (need("CE_PG_SCHEMA"), need("CE_PG_SEALED_SCHEMA")), pg_pw)
+    check("pg: USAGE on probe_schema yes, on sealed_schema no", out.strip() == "t|f", out.strip())
+
+    # --- PostgreSQL without TLS
+    plain = "host=127.0.0.1 port=%d user=%s dbname=%s" % (pg_plain, pg_user, pg_db)
+    rc, out, _ = psql(plain + " sslmode=require", password=pg_pw)
+    check("pg plain: sslmode=require refused", rc != 0 and "does not support SSL" in out, out.strip())
+    rc, out, _ = psql(plain + " sslmode=disable", "select 1", pg_pw)
+    check("pg plain: sslmode=disable connects", rc == 0, out.strip())
+    st = pg_sqlstate(pg_plain, pg_user, "wrong", pg_db)
+    check("pg plain: wrong password -> 28P01", st == "28P01", st)
+
+    # --- MariaDB (TLS)
+    tls_ok = ["--ssl", "--ssl-verify-server-cert", "--ssl-ca=" + ca]
+    rc, out, _ = mariadb(my, my_user, my_pw, my_db, tls_ok, "show status like 'Ssl_version'", host="localhost")
+    check("mariadb: verify-server-cert host=localhost connects over TLS", rc == 0 and "TLSv1" in out, out.strip())
+    rc, out, _ = mariadb(my, my_user, my_pw, my_db, tls_ok)
+    check("mariadb: verify-server-cert host=127.0.0.1 fails (2026)", mariadb_errno(out) == 2026, out.strip())
+    if other_ca:
+        rc, out, _ = mariadb(my, my_user, my_pw, my_db,
+                             ["--ssl", "--ssl-verify-server-cert", "--ssl-ca=" + other_ca], host="localhost")
+        check("mariadb: verify with the other CA fails (2026)", mariadb_errno(out) == 2026, out.strip())
+    rc, out, _ = mariadb(my, need("CE_MARIADB_LOCKED_USER"), need("CE_MARIADB_LOCKED_PASSWORD"), my_db)
+    check("mariadb: locked account -> 4151", mariadb_errno(out) == 4151, out.strip())
+    rc, out, _ = mariadb(my, my_user, my_pw, need("CE_MARIADB_SEALED_DATABASE"))
+    check("mariadb: probe -> sealed -> 1044", mariadb_errno(out) == 1044, out.strip())
+    rc, out, _ = mariadb(my, my_user, my_pw, E.get("CE_MARIADB_MISSING_DATABASE", "probe_missing"))
+    check("mariadb: missing database (covered by a grant) -> 1049", mariadb_errno(out) == 1049, out.strip())
+    rc, out, _ = mariadb(my, my_user, my_pw, "no_grant_missing_db")
+    check("mariadb: missing database (no grant) -> 1044", mariadb_errno(out) == 1044, out.strip())
+    rc, out, _ = mariadb(my, my_user, "wrong-" + my_pw, my_db)
+    check("mariadb: wrong password -> 1045", mariadb_errno(out) == 1045, out.strip())
+    rc, out, _ = mariadb(my, "root", "", None)
+    check("mariadb: root over TCP refused (1045)", mariadb_errno(out) == 1045, out.strip())
+    rc, out, _ = mariadb(my, "no_such_user_x", "", None)
+    check("mariadb: unknown user, no password -> 1045 (no anonymous account)", mariadb_errno(out) == 1045, out.strip())
+
+    # --- MariaDB without TLS
+    rc, out, _ = mariadb(my_plain, my_user, my_pw, my_db, tls_ok)
+    check("mariadb plain: TLS required -> 2026 (server has no TLS)", mariadb_errno(out) == 2026, out.strip())
+    rc, out, _ = mariadb(my_plain, my_user, my_pw, my_db, [], "select @@have_ssl")
+    check("mariadb plain: have_ssl = DISABLED", rc == 0 and out.strip() == "DISABLED", out.strip())
+
+    # --- listeners
+    st = nb_connect(int(need("CE_BLACKHOLE_PORT")), 2.0)
+    check("blackhole: non-blocking connect still pending after 2 s", st == "pending", st)
+    st = nb_connect(int(need("CE_CLOSED_PORT")), 2.0)
+    check("closed port: connection refused", st == os.strerror(111), st)
+    port = int(need("CE_HOLD_PORT"))
+    st = nb_connect(port, 2.0)
+    data = recv_for(port, 1.5)
+    check("hold: connects, sends nothing", st == "connected" and data == b"", "%s %r" % (st, data))
+    data = recv_for(int(need("CE_PG_STALL_TLS_PORT")), 1.5, struct.pack("!ii", 8, 80877103))
+    check("pg-stall-tls: SSLRequest -> 'S' and nothing more", data == b"S", repr(data))
+    port = int(need("CE_PG_STALL_TLS_PORT"))
+    rc, out, dt = psql("host=127.0.0.1 port=%d user=x dbname=x sslmode=require" % port, password="x",
+                       extra_env={"PGCONNECT_TIMEOUT": "2"})
+    check("pg-stall-tls: psql sslmode=require times out after ~2 s", rc != 0 and "timeout" in out and 1.8 < dt < 4,
+          "%.2fs %s" % (dt, out.strip()))
+    data = recv_for(int(need("CE_MYSQL_STALL_AUTH_PORT")), 1.0)
+    check("mysql-stall-auth: v10 handshake, no CLIENT_SSL",
+          len(data) > 4 and data[4] == 10 and b"mysql_native_password" in data, repr(data[:40]))
+    rc, out, dt = mariadb(int(need("CE_MYSQL_STALL_AUTH_PORT")), "x", "y", None, ["--connect-timeout=2"])
+    check("mysql-stall-auth: mariadb client stalls in auth, 2013 after ~2 s",
+          mariadb_errno(out) == 2013 and 1.8 < dt < 4, "%.2fs %s" % (dt, out.strip()))
+    data = recv_for(int(need("CE_DRIP_PG_PORT")), 2.5)
+    check("drip-pg: 'E' + length 20000, then ~1 byte/s",
+          data[:5] == b"E" + struct.pack("!i", 20000) and 2 <= len(data) - 5 <= 3, repr(data))
+    data = recv_for(int(need("CE_DRIP_MYSQL_PORT")), 2.5)
+    check("drip-mysql: ff ff 00 00, then ~1 byte/s",
+          data[:4] == b"\xff\xff\x00\x00" and 2 <= len(data) - 4 <= 3, repr(data))
+
+    failed = RESULTS.count(False)
+    print("%d checks, %d failed" % (len(RESULTS), failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

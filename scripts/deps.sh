@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the local test services need, and only those
+# that are missing. Run as root. Idempotent: prints nothing when everything is
+# already installed.
+#
+# Installing mariadb-server / postgresql-15 must not leave a system database
+# server running: while apt-get runs, /usr/sbin/policy-rc.d denies every
+# service start (a pre-existing policy-rc.d is saved and put back afterwards),
+# and any mariadbd/postgres process that appeared during the install is
+# stopped again by its PID.
+set -euo pipefail
+
+PACKAGES=(
+  postgresql-15 postgresql-client-15 libpq-dev
+  mariadb-server mariadb-client libmariadb-dev
+  openssl pkg-config python3
+)
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+  status="$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)"
+  if [[ "$status" != "install ok installed" ]]; then
+    missing+=("$pkg")
+  fi
+done
+
+if (( ${#missing[@]} == 0 )); then
+  exit 0
+fi
+
+if (( EUID != 0 )); then
+  echo "deps.sh: missing packages: ${missing[*]}; run this script as root" >&2
+  exit 1
+fi
+
+echo "deps.sh: installing ${missing[*]}"
+
+POLICY=/usr/sbin/policy-rc.d
+policy_backup=""
+if [[ -e "$POLICY" || -L "$POLICY" ]]; then
+  policy_backup="$(mktemp /tmp/policy-rc.d.backup.XXXXXX)"
+  cp -a "$POLICY" "$policy_backup"
+fi
+
+restore_policy() {
+  if [[ -n "$policy_backup" ]]; then
+    cp -a "$policy_backup" "$POLICY"
+    rm -f "$policy_backup"
+  else
+    rm -f "$POLICY"
+  fi
+}
+trap restore_policy EXIT
+
+cat >"$POLICY" <<'EOF'
+#!/bin/sh
+# Temporary (scripts/deps.sh): deny all service starts during package installation.
+exit 101
+EOF
+chmod 0755 "$POLICY"
+
+# Database server processes that exist before the install are not ours.
+server_pids() { pgrep -x 'mariadbd|mysqld|postgres|postmaster|mysqld_safe|mariadbd-safe' || true; }
+before=" $(server_pids | tr '\n' ' ') "
+
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"
+
+# Safety net: stop any database server the install itself started.
+for pid in $(server_pids); do
+  if [[ "$before" != *" $pid "* ]]; then
+    echo "deps.sh: stopping $(ps -o comm= -p "$pid" 2>/dev/null || echo process) (pid $pid) started by the package install"
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  fi
+done
+
+echo "deps.sh: done"

@@ -1,0 +1,588 @@
+#!/usr/bin/env bash
+# Local database services for Connector Engine tests, without Docker.
+#
+#   scripts/services.sh start    start everything in a fresh temp dir (loopback only)
+#   scripts/services.sh stop     stop what `start` started (by recorded PID), remove the temp dir
+#   scripts/services.sh restart  stop, then start
+#   scripts/services.sh env      print `export CE_...=...` lines: eval "$(scripts/services.sh env)"
+#   scripts/services.sh status   show what is running (exit 0 = all up, 1 = some down, 3 = not started)
+#
+# What `start` brings up, each on a free 127.0.0.1 port chosen at start:
+#   - PostgreSQL 15, TLS on (cert for DNS:localhost only, from a CA generated for the run),
+#     scram-sha-256, max_connections=2000; run as the `postgres` OS user via setpriv.
+#   - PostgreSQL 15 without TLS (max_connections=50, shared_buffers=16MB).
+#   - MariaDB with TLS (same CA / certificate), max_connections=2000, back_log=2000.
+#   - MariaDB without TLS (--skip-ssl), max_connections=100.
+#   - scripts/test_listeners.py: hold, pg-stall-tls, mysql-stall-auth, drip-pg,
+#     drip-mysql and blackhole endpoints, plus a closed port.
+#
+# Accounts (both servers of a kind get the same ones; passwords are random per run):
+#   PG:      role probe (CONNECT on db probe; USAGE on probe_schema, none on sealed_schema),
+#            role probe_noconnect (no CONNECT on probe), db sealed (no CONNECT for PUBLIC).
+#   MariaDB: 'probe'@'%' (ALL on probe.*, plus SELECT on `probe\_%`.* so that the missing
+#            database probe_missing gives 1049, not 1044), db sealed (no grant),
+#            'probe_locked'@'%' (ACCOUNT LOCK). No anonymous users; root only via the socket.
+# Self-test: eval "$(scripts/services.sh env)" && scripts/check_services.py
+#
+# The run directory is created under ${TMPDIR:-/tmp}; its location, the ports, PIDs
+# and generated passwords are kept in the state file
+#   ${CE_SERVICES_STATE_DIR:-/tmp/connector-engine-services}/state   (root-only, 0600).
+# Must run as root (it switches to the postgres user for PostgreSQL).
+# Knobs: CE_LISTENERS_MAX_SECONDS (default 14400: the listener process exits by itself
+# after that), CE_SERVICES_KEEP_ON_FAILURE=1 (keep the run dir when start fails).
+set -euo pipefail
+
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+STATE_DIR="${CE_SERVICES_STATE_DIR:-/tmp/connector-engine-services}"
+STATE_FILE="$STATE_DIR/state"
+PG_BIN=/usr/lib/postgresql/15/bin
+MARIADBD=/usr/sbin/mariadbd
+LISTENERS_PY="$SCRIPT_DIR/test_listeners.py"
+LISTENERS_MAX_SECONDS="${CE_LISTENERS_MAX_SECONDS:-14400}"
+READY_TIMEOUT=60
+MARKER=.connector-engine-services
+
+# Client environment must not leak into the setup connections.
+while IFS= read -r _v; do unset "$_v"; done < <(compgen -e | grep -E '^(PG[A-Z]+|MYSQL_[A-Z_]+|MARIADB_[A-Z_]+)$' || true)
+unset _v
+
+log() { echo "services: $*"; }
+die() { echo "services: error: $*" >&2; exit 1; }
+
+# Single-quote a value for sh/bash `eval` (keeps newlines).
+sq() { local s="$1"; printf "'%s'" "${s//\'/\'\\\'\'}"; }
+
+state_set() { printf '%s=%s\n' "$1" "$(sq "$2")" >>"$STATE_FILE"; }
+
+check_state_dir() {
+  if [[ -e "$STATE_DIR" || -L "$STATE_DIR" ]]; then
+    [[ -d "$STATE_DIR" && ! -L "$STATE_DIR" && -O "$STATE_DIR" ]] \
+      || die "$STATE_DIR exists but is not a directory owned by $(id -un)"
+  fi
+}
+
+load_state() {
+  check_state_dir
+  [[ -f "$STATE_FILE" ]] || return 1
+  # shellcheck disable=SC1090
+  source "$STATE_FILE"
+}
+
+as_pg() {
+  (cd "$PG_ROOT" && setpriv --reuid=postgres --regid=postgres --init-groups -- \
+    env HOME=/var/lib/postgresql "$@")
+}
+
+# ours PID: the PID is alive and belongs to this run (cwd or command line inside RUN_DIR).
+ours() {
+  local pid="${1:-}" cwd cmd
+  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+  alive "$pid" || return 1
+  [[ -n "${RUN_DIR:-}" ]] || return 1
+  cwd="$(readlink "/proc/$pid/cwd" 2>/dev/null || true)"
+  cmd="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null || true)"
+  [[ "$cwd" == "$RUN_DIR"/* || "$cmd" == *"$RUN_DIR"/* ]]
+}
+
+# alive PID: the process exists and is not a zombie. Our daemons are not our children (setsid /
+# pg_ctl), so after they exit they stay zombies until init reaps them, which can take seconds.
+alive() {
+  local stat
+  kill -0 "$1" 2>/dev/null || return 1
+  stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
+  stat="${stat##*) }"
+  [[ "${stat:0:1}" != Z ]]
+}
+
+wait_gone() { # PID SECONDS
+  local pid="$1" n=$(( $2 * 10 ))
+  while (( n-- > 0 )); do
+    alive "$pid" || return 0
+    sleep 0.1
+  done
+  ! alive "$pid"
+}
+
+pg_pid_of() { # DATADIR -> postmaster pid (from postmaster.pid), if any
+  [[ -f "$1/postmaster.pid" ]] && head -n1 "$1/postmaster.pid" 2>/dev/null || true
+}
+
+fail_with_log() { # WHAT LOGFILE
+  {
+    echo "services: error: $1"
+    if [[ -f "$2" ]]; then
+      echo "---- last lines of $2 ----"
+      tail -n 40 "$2"
+      echo "----"
+    fi
+  } >&2
+  exit 1
+}
+
+# ------------------------------------------------------------------------------------------
+# stop
+
+stop_pg() { # NAME DATADIR RECORDED_PID
+  local name="$1" data="$2" pid="${3:-}"
+  [[ -n "$pid" ]] || pid="$(pg_pid_of "$data")"
+  ours "$pid" || return 0
+  as_pg "$PG_BIN/pg_ctl" -D "$data" -m fast -w -t 60 stop >/dev/null 2>&1 || true
+  if ! wait_gone "$pid" 5; then
+    echo "services: $name (pid $pid) did not stop with -m fast; using -m immediate" >&2
+    as_pg "$PG_BIN/pg_ctl" -D "$data" -m immediate -w -t 30 stop >/dev/null 2>&1 || true
+    wait_gone "$pid" 10 || { ours "$pid" && kill -KILL "$pid" 2>/dev/null; wait_gone "$pid" 5 || true; }
+  fi
+}
+
+stop_pid() { # NAME PID SECONDS
+  local name="$1" pid="${2:-}"
+  ours "$pid" || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  if ! wait_gone "$pid" "$3"; then
+    echo "services: $name (pid $pid) ignored SIGTERM for $3 s; sending SIGKILL" >&2
+    ours "$pid" && kill -KILL "$pid" 2>/dev/null
+    wait_gone "$pid" 5 || true
+  fi
+}
+
+cmd_stop() {
+  if ! load_state; then
+    log "nothing to stop"
+    return 0
+  fi
+  stop_pid listeners "${LISTENERS_PID:-}" 10
+  stop_pid "mariadb (tls)" "${MARIADB_PID:-}" 60
+  stop_pid "mariadb (plain)" "${MARIADB_PLAIN_PID:-}" 60
+  if [[ -n "${PG_ROOT:-}" ]]; then
+    stop_pg "postgres (tls)" "$PG_ROOT/tls" "${PG_PID:-}"
+    stop_pg "postgres (plain)" "$PG_ROOT/plain" "${PG_PLAIN_PID:-}"
+  fi
+  local left=()
+  for p in "${LISTENERS_PID:-}" "${MARIADB_PID:-}" "${MARIADB_PLAIN_PID:-}" "${PG_PID:-}" "${PG_PLAIN_PID:-}"; do
+    if ours "$p"; then left+=("$p"); fi
+  done
+  if (( ${#left[@]} )); then
+    die "still running after stop: pids ${left[*]} (run dir ${RUN_DIR:-?} kept)"
+  fi
+  if [[ -n "${RUN_DIR:-}" && -d "$RUN_DIR" && -e "$RUN_DIR/$MARKER" ]]; then
+    rm -rf -- "$RUN_DIR"
+  fi
+  rm -f -- "$STATE_FILE"
+  log "stopped"
+}
+
+# ------------------------------------------------------------------------------------------
+# start
+
+any_alive() {
+  local p
+  for p in "${LISTENERS_PID:-}" "${MARIADB_PID:-}" "${MARIADB_PLAIN_PID:-}" "${PG_PID:-}" "${PG_PLAIN_PID:-}"; do
+    ours "$p" && return 0
+  done
+  if [[ -n "${PG_ROOT:-}" ]]; then
+    ours "$(pg_pid_of "$PG_ROOT/tls")" && return 0
+    ours "$(pg_pid_of "$PG_ROOT/plain")" && return 0
+  fi
+  return 1
+}
+
+START_DONE=0
+MDB_INSTALL_PID=""
+on_start_exit() {
+  local rc=$?
+  if (( rc != 0 && START_DONE == 0 )); then
+    if [[ -n "$MDB_INSTALL_PID" ]] && kill -0 "$MDB_INSTALL_PID" 2>/dev/null; then
+      kill -TERM -- "-$MDB_INSTALL_PID" 2>/dev/null || true  # its own process group (setsid)
+      wait "$MDB_INSTALL_PID" 2>/dev/null || true
+    fi
+    if [[ "${CE_SERVICES_KEEP_ON_FAILURE:-0}" == 1 ]]; then
+      echo "services: start failed; keeping ${RUN_DIR:-the run dir} (CE_SERVICES_KEEP_ON_FAILURE=1); run '$0 stop' to clean up" >&2
+    else
+      echo "services: start failed; stopping what was started" >&2
+      ( cmd_stop >/dev/null ) || true
+    fi
+  fi
+  exit "$rc"
+}
+
+gen_certs() {
+  local tls="$RUN_DIR/tls" priv="$RUN_DIR/private" cnf="$RUN_DIR/private/openssl.cnf" tag
+  mkdir -m 0755 "$tls"
+  mkdir -m 0700 "$priv"
+  tag="$(basename "$RUN_DIR")"
+  cat >"$cnf" <<'EOF'
+[req]
+distinguished_name = dn
+prompt = no
+[dn]
+CN = unused
+[v3_ca]
+basicConstraints = critical,CA:TRUE
+keyUsage = critical,keyCertSign,cRLSign
+subjectKeyIdentifier = hash
+[v3_server]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature,keyEncipherment
+extendedKeyUsage = serverAuth
+subjectAltName = DNS:localhost
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid,issuer
+EOF
+  (
+    umask 077
+    openssl req -config "$cnf" -x509 -extensions v3_ca -newkey rsa:2048 -nodes \
+      -keyout "$priv/ca.key" -out "$tls/ca.crt" -days 30 \
+      -subj "/O=Connector Engine tests/CN=Connector Engine Test CA $tag"
+    openssl req -config "$cnf" -x509 -extensions v3_ca -newkey rsa:2048 -nodes \
+      -keyout "$priv/other-ca.key" -out "$tls/other-ca.crt" -days 30 \
+      -subj "/O=Unrelated/CN=Unrelated Test CA $tag"
+    openssl req -config "$cnf" -new -newkey rsa:2048 -nodes \
+      -keyout "$priv/server.key" -out "$priv/server.csr" -subj "/CN=localhost"
+    openssl x509 -req -in "$priv/server.csr" -CA "$tls/ca.crt" -CAkey "$priv/ca.key" \
+      -set_serial "0x$(openssl rand -hex 16)" -days 30 \
+      -extfile "$cnf" -extensions v3_server -out "$tls/server.crt"
+  ) >"$priv/openssl.log" 2>&1 || fail_with_log "certificate generation failed" "$priv/openssl.log"
+  chmod 0644 "$tls/ca.crt" "$tls/other-ca.crt" "$tls/server.crt"
+}
+
+pg_configure() { # DATADIR PORT SSL(on/off) MAX_CONN SHARED_BUFFERS
+  local data="$1"
+  cat >>"$data/postgresql.conf" <<EOF
+
+# ---- scripts/services.sh ----
+listen_addresses = '127.0.0.1'
+port = $2
+unix_socket_directories = '$PG_ROOT/sock'
+unix_socket_permissions = 0700
+max_connections = $4
+shared_buffers = $5
+password_encryption = 'scram-sha-256'
+ssl = $3
+huge_pages = off
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+EOF
+  if [[ "$3" == on ]]; then
+    cat >>"$data/postgresql.conf" <<EOF
+ssl_cert_file = 'server.crt'
+ssl_key_file = 'server.key'
+EOF
+    install -o postgres -g postgres -m 0600 "$RUN_DIR/private/server.key" "$data/server.key"
+    install -o postgres -g postgres -m 0644 "$RUN_DIR/tls/server.crt" "$data/server.crt"
+  fi
+  cat >"$data/pg_hba.conf" <<'EOF'
+# TYPE  DATABASE  USER      ADDRESS        METHOD
+local   all       postgres                 trust
+host    all       all       127.0.0.1/32   scram-sha-256
+host    all       all       ::1/128        scram-sha-256
+EOF
+  chown postgres:postgres "$data/postgresql.conf" "$data/pg_hba.conf"
+}
+
+pg_wait_ready() { # NAME DATADIR PORT LOG -> sets REPLY to the postmaster pid
+  local name="$1" data="$2" port="$3" logf="$4" deadline=$((SECONDS + READY_TIMEOUT)) pid=""
+  while :; do
+    if "$PG_BIN/pg_isready" -q -h "$PG_ROOT/sock" -p "$port" -t 2; then
+      pid="$(pg_pid_of "$data")"
+      [[ -n "$pid" ]] && break
+    fi
+    (( SECONDS < deadline )) || fail_with_log "$name did not become ready within ${READY_TIMEOUT}s" "$logf"
+    if [[ -f "$logf" ]] && grep -qE 'FATAL|PANIC' "$logf" && [[ ! -f "$data/postmaster.pid" ]]; then
+      fail_with_log "$name failed to start" "$logf"
+    fi
+    sleep 0.1
+  done
+  REPLY="$pid"
+}
+
+pg_setup_sql() { # PORT
+  as_pg "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$PG_ROOT/sock" -p "$1" -U postgres -d postgres >/dev/null <<EOF
+CREATE ROLE probe LOGIN PASSWORD '$PG_PASSWORD';
+CREATE ROLE probe_noconnect LOGIN PASSWORD '$PG_NOCONNECT_PASSWORD';
+CREATE DATABASE probe;
+REVOKE CONNECT, TEMPORARY ON DATABASE probe FROM PUBLIC;
+GRANT CONNECT ON DATABASE probe TO probe;
+CREATE DATABASE sealed;
+REVOKE CONNECT, TEMPORARY ON DATABASE sealed FROM PUBLIC;
+\connect probe
+CREATE SCHEMA probe_schema;
+GRANT USAGE ON SCHEMA probe_schema TO probe;
+CREATE SCHEMA sealed_schema;
+REVOKE ALL ON SCHEMA sealed_schema FROM PUBLIC;
+EOF
+}
+
+mariadb_start() { # NAME DATADIR PORT SOCKET PIDFILE ERRLOG EXTRA_ARGS... -> REPLY = pid
+  local name="$1" data="$2" port="$3" sock="$4" pidf="$5" errlog="$6"
+  shift 6
+  setsid "$MARIADBD" --no-defaults \
+    --user=root --datadir="$data" --tmpdir="$MDB_ROOT/tmp" \
+    --bind-address=127.0.0.1 --port="$port" --socket="$sock" \
+    --pid-file="$pidf" --log-error="$errlog" \
+    --skip-name-resolve --skip-log-bin --log-warnings=1 \
+    --innodb-flush-log-at-trx-commit=2 \
+    "$@" </dev/null >>"$errlog.out" 2>&1 &
+  REPLY=$!
+}
+
+mariadb_wait_ready() { # NAME PID SOCKET ERRLOG
+  local name="$1" pid="$2" sock="$3" errlog="$4" deadline=$((SECONDS + READY_TIMEOUT))
+  while ! mariadb-admin --no-defaults --protocol=socket --socket="$sock" -uroot \
+      --connect-timeout=2 ping >/dev/null 2>&1; do
+    alive "$pid" || fail_with_log "$name exited during start-up" "$errlog"
+    (( SECONDS < deadline )) || fail_with_log "$name did not become ready within ${READY_TIMEOUT}s" "$errlog"
+    sleep 0.1
+  done
+}
+
+mariadb_setup_sql() { # SOCKET
+  mariadb --no-defaults --protocol=socket --socket="$1" -uroot --batch <<EOF
+DELETE FROM mysql.global_priv WHERE User = '' OR (User = 'root' AND Host <> 'localhost');
+FLUSH PRIVILEGES;
+CREATE DATABASE probe;
+CREATE DATABASE sealed;
+CREATE USER 'probe'@'%' IDENTIFIED VIA mysql_native_password USING PASSWORD('$MARIADB_PASSWORD');
+GRANT ALL PRIVILEGES ON probe.* TO 'probe'@'%';
+-- MariaDB answers 1044 (access denied), not 1049 (unknown database), for a missing database the
+-- user has no grant on. This wildcard grant covers 'probe_missing' (CE_MARIADB_MISSING_DATABASE)
+-- so that the 1049 case is testable; it does not cover 'sealed'.
+GRANT SELECT ON \`probe\\_%\`.* TO 'probe'@'%';
+CREATE USER 'probe_locked'@'%' IDENTIFIED VIA mysql_native_password USING PASSWORD('$MARIADB_LOCKED_PASSWORD') ACCOUNT LOCK;
+GRANT ALL PRIVILEGES ON probe.* TO 'probe_locked'@'%';
+FLUSH PRIVILEGES;
+EOF
+}
+
+cmd_start() {
+  (( EUID == 0 )) || die "must run as root (PostgreSQL is run as the postgres user via setpriv)"
+  local t0=$SECONDS
+  if load_state; then
+    if any_alive; then
+      die "already running (run dir ${RUN_DIR:-?}); use '$0 stop' first, or '$0 restart'"
+    fi
+    log "cleaning up a stale previous run (${RUN_DIR:-?})"
+    cmd_stop >/dev/null
+    unset RUN_DIR PG_ROOT PG_PID PG_PLAIN_PID MARIADB_PID MARIADB_PLAIN_PID LISTENERS_PID
+  fi
+
+  local tool
+  for tool in "$PG_BIN/initdb" "$PG_BIN/pg_ctl" "$PG_BIN/pg_isready" "$PG_BIN/psql" "$MARIADBD"; do
+    [[ -x "$tool" ]] || die "$tool not found; run scripts/deps.sh"
+  done
+  for tool in mariadb-install-db mariadb mariadb-admin openssl python3 setpriv; do
+    command -v "$tool" >/dev/null || die "$tool not found; run scripts/deps.sh"
+  done
+  id postgres >/dev/null 2>&1 || die "no 'postgres' OS user; run scripts/deps.sh"
+  [[ -f "$LISTENERS_PY" ]] || die "$LISTENERS_PY not found"
+
+  ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+  mkdir -p -m 0700 "$STATE_DIR"
+  check_state_dir
+  RUN_DIR="$(mktemp -d "${TMPDIR:-/tmp}/connector-engine-services.XXXXXX")"
+  RUN_DIR="$(cd "$RUN_DIR" && pwd -P)"
+  chmod 0711 "$RUN_DIR"
+  touch "$RUN_DIR/$MARKER"
+  ( umask 077; : >"$STATE_FILE" )
+  state_set RUN_DIR "$RUN_DIR"
+  trap on_start_exit EXIT
+
+  if ! setpriv --reuid=postgres --regid=postgres --init-groups -- test -x "$RUN_DIR"; then
+    die "the postgres user cannot reach $RUN_DIR; point TMPDIR at a world-traversable directory"
+  fi
+  (( ${#RUN_DIR} <= 80 )) || die "run dir path too long for unix sockets: $RUN_DIR (set TMPDIR to a shorter path)"
+
+  # Ports: all chosen together (held open at once, so distinct), then released.
+  local ports
+  ports="$(python3 - <<'EOF'
+import socket
+socks = []
+for _ in range(11):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    socks.append(s)
+print(" ".join(str(s.getsockname()[1]) for s in socks))
+for s in socks:
+    s.close()
+EOF
+)"
+  read -r PG_PORT PG_PLAIN_PORT MARIADB_PORT MARIADB_PLAIN_PORT HOLD_PORT PG_STALL_TLS_PORT \
+    MYSQL_STALL_AUTH_PORT DRIP_PG_PORT DRIP_MYSQL_PORT BLACKHOLE_PORT CLOSED_PORT <<<"$ports"
+  [[ -n "${CLOSED_PORT:-}" ]] || die "could not pick free ports"
+
+  local pws
+  pws="$(python3 -c '
+import secrets, string
+a = string.ascii_letters + string.digits
+print(" ".join("".join(secrets.choice(a) for _ in range(24)) for _ in range(5)))')"
+  read -r PG_PASSWORD PG_NOCONNECT_PASSWORD MARIADB_PASSWORD MARIADB_LOCKED_PASSWORD PG_SUPERUSER_PASSWORD <<<"$pws"
+
+  local v
+  for v in PG_PORT PG_PLAIN_PORT MARIADB_PORT MARIADB_PLAIN_PORT HOLD_PORT PG_STALL_TLS_PORT \
+      MYSQL_STALL_AUTH_PORT DRIP_PG_PORT DRIP_MYSQL_PORT BLACKHOLE_PORT CLOSED_PORT \
+      PG_PASSWORD PG_NOCONNECT_PASSWORD MARIADB_PASSWORD MARIADB_LOCKED_PASSWORD; do
+    state_set "$v" "${!v}"
+  done
+
+  log "run dir $RUN_DIR"
+
+  # --- test listeners (started first; they need nothing else) ---
+  local ldir="$RUN_DIR/listeners"
+  mkdir -m 0700 "$ldir"
+  setsid python3 "$LISTENERS_PY" \
+    --hold "$HOLD_PORT" --pg-stall-tls "$PG_STALL_TLS_PORT" --mysql-stall-auth "$MYSQL_STALL_AUTH_PORT" \
+    --drip-pg "$DRIP_PG_PORT" --drip-mysql "$DRIP_MYSQL_PORT" --blackhole "$BLACKHOLE_PORT" \
+    --max-seconds "$LISTENERS_MAX_SECONDS" --pid-file "$ldir/pid" --ready-file "$ldir/ready" \
+    </dev/null >>"$ldir/log" 2>&1 &
+  LISTENERS_PID=$!
+  state_set LISTENERS_PID "$LISTENERS_PID"
+
+  # --- certificates ---
+  gen_certs
+
+  # --- one initdb and one mariadb-install-db, in parallel; each copied for the second server ---
+  PG_ROOT="$RUN_DIR/pg"
+  MDB_ROOT="$RUN_DIR/mariadb"
+  state_set PG_ROOT "$PG_ROOT"
+  state_set MDB_ROOT "$MDB_ROOT"
+  install -d -o postgres -g postgres -m 0700 "$PG_ROOT" "$PG_ROOT/sock"
+  mkdir -m 0700 "$MDB_ROOT" "$MDB_ROOT/tmp"
+
+  setsid mariadb-install-db --no-defaults --user=root --datadir="$MDB_ROOT/tls" \
+    --auth-root-authentication-method=normal --skip-test-db --skip-name-resolve \
+    >"$MDB_ROOT/install-db.log" 2>&1 &
+  MDB_INSTALL_PID=$!
+
+  ( umask 077; printf '%s\n' "$PG_SUPERUSER_PASSWORD" >"$PG_ROOT/superuser.pw" )
+  chown postgres:postgres "$PG_ROOT/superuser.pw"
+  as_pg "$PG_BIN/initdb" -D "$PG_ROOT/tls" -U postgres --auth-local=trust --auth-host=scram-sha-256 \
+    --pwfile="$PG_ROOT/superuser.pw" -E UTF8 --no-locale --no-sync --no-instructions \
+    >"$PG_ROOT/initdb.log" 2>&1 || fail_with_log "initdb failed" "$PG_ROOT/initdb.log"
+  rm -f "$PG_ROOT/superuser.pw"
+  cp -a "$PG_ROOT/tls" "$PG_ROOT/plain"
+  pg_configure "$PG_ROOT/tls" "$PG_PORT" on 2000 128MB
+  pg_configure "$PG_ROOT/plain" "$PG_PLAIN_PORT" off 50 16MB
+
+  as_pg "$PG_BIN/pg_ctl" -D "$PG_ROOT/tls" -l "$PG_ROOT/tls.log" -W start >/dev/null \
+    || fail_with_log "pg_ctl start failed (tls)" "$PG_ROOT/tls.log"
+  as_pg "$PG_BIN/pg_ctl" -D "$PG_ROOT/plain" -l "$PG_ROOT/plain.log" -W start >/dev/null \
+    || fail_with_log "pg_ctl start failed (plain)" "$PG_ROOT/plain.log"
+
+  wait "$MDB_INSTALL_PID" || fail_with_log "mariadb-install-db failed" "$MDB_ROOT/install-db.log"
+  MDB_INSTALL_PID=""
+  cp -a --sparse=always "$MDB_ROOT/tls" "$MDB_ROOT/plain"
+
+  mariadb_start "mariadb (tls)" "$MDB_ROOT/tls" "$MARIADB_PORT" "$MDB_ROOT/tls.sock" \
+    "$MDB_ROOT/tls.pid" "$MDB_ROOT/tls.err" \
+    --max-connections=2000 --back-log=2000 --max-connect-errors=4294967295 --thread-cache-size=512 \
+    --innodb-buffer-pool-size=64M \
+    --ssl-ca="$RUN_DIR/tls/ca.crt" --ssl-cert="$RUN_DIR/tls/server.crt" --ssl-key="$RUN_DIR/private/server.key"
+  MARIADB_PID=$REPLY
+  state_set MARIADB_PID "$MARIADB_PID"
+  mariadb_start "mariadb (plain)" "$MDB_ROOT/plain" "$MARIADB_PLAIN_PORT" "$MDB_ROOT/plain.sock" \
+    "$MDB_ROOT/plain.pid" "$MDB_ROOT/plain.err" \
+    --max-connections=100 --max-connect-errors=4294967295 --innodb-buffer-pool-size=32M --skip-ssl
+  MARIADB_PLAIN_PID=$REPLY
+  state_set MARIADB_PLAIN_PID "$MARIADB_PLAIN_PID"
+
+  # --- readiness + setup ---
+  pg_wait_ready "postgres (tls)" "$PG_ROOT/tls" "$PG_PORT" "$PG_ROOT/tls.log"
+  PG_PID=$REPLY
+  state_set PG_PID "$PG_PID"
+  pg_wait_ready "postgres (plain)" "$PG_ROOT/plain" "$PG_PLAIN_PORT" "$PG_ROOT/plain.log"
+  PG_PLAIN_PID=$REPLY
+  state_set PG_PLAIN_PID "$PG_PLAIN_PID"
+  pg_setup_sql "$PG_PORT" || fail_with_log "PostgreSQL (tls) setup SQL failed" "$PG_ROOT/tls.log"
+  pg_setup_sql "$PG_PLAIN_PORT" || fail_with_log "PostgreSQL (plain) setup SQL failed" "$PG_ROOT/plain.log"
+  log "postgres ready: tls 127.0.0.1:$PG_PORT (pid $PG_PID), plain 127.0.0.1:$PG_PLAIN_PORT (pid $PG_PLAIN_PID)"
+
+  mariadb_wait_ready "mariadb (tls)" "$MARIADB_PID" "$MDB_ROOT/tls.sock" "$MDB_ROOT/tls.err"
+  mariadb_wait_ready "mariadb (plain)" "$MARIADB_PLAIN_PID" "$MDB_ROOT/plain.sock" "$MDB_ROOT/plain.err"
+  mariadb_setup_sql "$MDB_ROOT/tls.sock" || fail_with_log "MariaDB (tls) setup SQL failed" "$MDB_ROOT/tls.err"
+  mariadb_setup_sql "$MDB_ROOT/plain.sock" || fail_with_log "MariaDB (plain) setup SQL failed" "$MDB_ROOT/plain.err"
+  log "mariadb ready: tls 127.0.0.1:$MARIADB_PORT (pid $MARIADB_PID), plain 127.0.0.1:$MARIADB_PLAIN_PORT (pid $MARIADB_PLAIN_PID)"
+
+  local deadline=$((SECONDS + READY_TIMEOUT))
+  while [[ ! -f "$ldir/ready" ]]; do
+    alive "$LISTENERS_PID" || fail_with_log "test_listeners.py exited during start-up" "$ldir/log"
+    (( SECONDS < deadline )) || fail_with_log "test_listeners.py not ready within ${READY_TIMEOUT}s" "$ldir/log"
+    sleep 0.1
+  done
+  log "listeners ready (pid $LISTENERS_PID): hold $HOLD_PORT, pg-stall-tls $PG_STALL_TLS_PORT, mysql-stall-auth $MYSQL_STALL_AUTH_PORT, drip-pg $DRIP_PG_PORT, drip-mysql $DRIP_MYSQL_PORT, blackhole $BLACKHOLE_PORT, closed $CLOSED_PORT"
+
+  state_set STARTED 1
+  START_DONE=1
+  trap - EXIT
+  log "all up in $((SECONDS - t0)) s; use: eval \"\$($0 env)\""
+}
+
+# ------------------------------------------------------------------------------------------
+# env / status
+
+cmd_env() {
+  load_state && [[ "${STARTED:-}" == 1 ]] || die "services are not running; run '$0 start'"
+  local tls="$RUN_DIR/tls"
+  emit() { printf 'export %s=%s\n' "$1" "$(sq "$2")"; }
+  emit CE_SERVICES_DIR "$RUN_DIR"
+  emit CE_TLS_CA_FILE "$tls/ca.crt"
+  emit CE_TLS_CA_PEM "$(cat "$tls/ca.crt")"
+  emit CE_TLS_OTHER_CA_FILE "$tls/other-ca.crt"
+  emit CE_TLS_OTHER_CA_PEM "$(cat "$tls/other-ca.crt")"
+  emit CE_PG_PORT "$PG_PORT"
+  emit CE_PG_PLAIN_PORT "$PG_PLAIN_PORT"
+  emit CE_PG_USER probe
+  emit CE_PG_PASSWORD "$PG_PASSWORD"
+  emit CE_PG_DATABASE probe
+  emit CE_PG_SCHEMA probe_schema
+  emit CE_PG_SEALED_SCHEMA sealed_schema
+  emit CE_PG_SEALED_DATABASE sealed
+  emit CE_PG_MISSING_DATABASE probe_missing
+  emit CE_PG_NOCONNECT_USER probe_noconnect
+  emit CE_PG_NOCONNECT_PASSWORD "$PG_NOCONNECT_PASSWORD"
+  emit CE_MARIADB_PORT "$MARIADB_PORT"
+  emit CE_MARIADB_PLAIN_PORT "$MARIADB_PLAIN_PORT"
+  emit CE_MARIADB_USER probe
+  emit CE_MARIADB_PASSWORD "$MARIADB_PASSWORD"
+  emit CE_MARIADB_DATABASE probe
+  emit CE_MARIADB_SEALED_DATABASE sealed
+  emit CE_MARIADB_MISSING_DATABASE probe_missing
+  emit CE_MARIADB_LOCKED_USER probe_locked
+  emit CE_MARIADB_LOCKED_PASSWORD "$MARIADB_LOCKED_PASSWORD"
+  emit CE_HOLD_PORT "$HOLD_PORT"
+  emit CE_PG_STALL_TLS_PORT "$PG_STALL_TLS_PORT"
+  emit CE_MYSQL_STALL_AUTH_PORT "$MYSQL_STALL_AUTH_PORT"
+  emit CE_DRIP_PG_PORT "$DRIP_PG_PORT"
+  emit CE_DRIP_MYSQL_PORT "$DRIP_MYSQL_PORT"
+  emit CE_BLACKHOLE_PORT "$BLACKHOLE_PORT"
+  emit CE_CLOSED_PORT "$CLOSED_PORT"
+}
+
+cmd_status() {
+  if ! load_state; then
+    echo "not started"
+    return 3
+  fi
+  local down=0 line
+  show() { # NAME PID PORT
+    if ours "$2"; then line="running  pid $2"; else line="DOWN     pid ${2:-?}"; down=1; fi
+    printf '%-18s 127.0.0.1:%-6s %s\n' "$1" "${3:-?}" "$line"
+  }
+  echo "run dir: ${RUN_DIR:-?}${STARTED:+ (started)}"
+  show "postgres tls" "${PG_PID:-}" "${PG_PORT:-}"
+  show "postgres plain" "${PG_PLAIN_PID:-}" "${PG_PLAIN_PORT:-}"
+  show "mariadb tls" "${MARIADB_PID:-}" "${MARIADB_PORT:-}"
+  show "mariadb plain" "${MARIADB_PLAIN_PID:-}" "${MARIADB_PLAIN_PORT:-}"
+  show "listeners" "${LISTENERS_PID:-}" "${HOLD_PORT:-}"
+  [[ "${STARTED:-}" == 1 ]] || down=1
+  return "$down"
+}
+
+case "${1:-}" in
+  start) cmd_start ;;
+  stop) cmd_stop ;;
+  restart) cmd_stop; cmd_start ;;
+  env) cmd_env ;;
+  status) cmd_status ;;
+  *) echo "usage: $0 start|stop|restart|env|status" >&2; exit 2 ;;
+esac
