@@ -86,7 +86,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "ConnectorAPI", "ConnectorCore", "ProbeEngine", "Probes", "FixtureRunner",
+                "ConnectorAPI", "ConnectorCore", "ProbeEngine", "Probes", "FixtureRunner", "PostgresDriver", "MariaDBDriver",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]),
     ]

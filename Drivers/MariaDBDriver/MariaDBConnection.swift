@@ -1,5 +1,6 @@
 import CMariaDB
 import Glibc
+import Synchronization
 
 /// What a suspended non-blocking MariaDB call waits for (`MYSQL_WAIT_*` bits).
 public struct MariaDBWait: OptionSet, Sendable, Hashable {
@@ -41,6 +42,10 @@ public final class MariaDBConnection: @unchecked Sendable {
     private var connectArguments: [UnsafeMutablePointer<CChar>?] = []
     private var result: UnsafeMutablePointer<MYSQL_RES>?
 
+    /// Handles created and not yet closed, process-wide: a leak check for tests.
+    public static var openHandles: Int { live.load(ordering: .relaxed) }
+    private static let live = Atomic<Int>(0)
+
     /// Stack size of the driver's coroutine for non-blocking calls.
     static let coroutineStackBytes = 256 * 1024
 
@@ -49,6 +54,7 @@ public final class MariaDBConnection: @unchecked Sendable {
         MariaDBLibrary.initialize()
         handle = mysql_init(nil)
         guard let handle else { return }
+        Self.live.add(1, ordering: .relaxed)
         // The driver runs each non-blocking call on a coroutine stack of this size; TLS and a
         // name lookup (see MySQLProbe) need more than the library's default.
         _ = cmariadb_options_size(handle, MYSQL_OPT_NONBLOCK, Self.coroutineStackBytes)
@@ -173,6 +179,7 @@ public final class MariaDBConnection: @unchecked Sendable {
         }
         mysql_close(handle)
         self.handle = nil
+        Self.live.subtract(1, ordering: .relaxed)
         connectArguments.forEach { free($0) }
         connectArguments = []
     }

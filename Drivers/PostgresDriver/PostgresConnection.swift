@@ -1,5 +1,6 @@
 import CLibPQ
 import Foundation
+import Synchronization
 
 /// Where a libpq connection attempt stands, as `PQstatus` reports it.
 public enum PostgresConnectionPhase: Sendable, Equatable {
@@ -44,6 +45,10 @@ public struct PostgresQueryResult: Sendable, Equatable {
 public final class PostgresConnection: @unchecked Sendable {
     private var handle: OpaquePointer?
 
+    /// Handles created and not yet finished, process-wide: a leak check for tests.
+    public static var openHandles: Int { live.load(ordering: .relaxed) }
+    private static let live = Atomic<Int>(0)
+
     /// Starts a connection from key/value parameters (`PQconnectStartParams`, no dbname
     /// expansion). Pass `hostaddr` so that libpq does no name lookup of its own.
     public init(parameters: [(String, String)]) {
@@ -59,6 +64,7 @@ public final class PostgresConnection: @unchecked Sendable {
             }
         }
         if let handle {
+            Self.live.add(1, ordering: .relaxed)
             // Server errors then carry only their SQLSTATE: a structured signal to classify by.
             PQsetErrorVerbosity(handle, PQERRORS_SQLSTATE)
         }
@@ -185,6 +191,7 @@ public final class PostgresConnection: @unchecked Sendable {
         if let handle {
             PQfinish(handle)
             self.handle = nil
+            Self.live.subtract(1, ordering: .relaxed)
         }
     }
 }

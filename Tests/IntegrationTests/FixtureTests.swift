@@ -1,11 +1,15 @@
 import ConnectorCore
 import FixtureRunner
+import Foundation
+import MariaDBDriver
+import PostgresDriver
 import ProbeEngine
 import Probes
 import Testing
 
 /// Runs the fixture files against the live services, as `connector-engine fixtures run` does.
-@Suite(.serialized) struct FixtureTests {
+extension LiveServiceTests {
+@Suite struct FixtureTests {
     @Test(arguments: ["postgresql.yaml", "mariadb.yaml", "mysql.yaml"])
     func fixtureFilePasses(_ file: String) async throws {
         _ = try LiveServices.value("CE_PG_PORT")
@@ -43,11 +47,15 @@ import Testing
         // Warm up once so that lazily opened process-wide descriptors are not counted.
         _ = await FixtureRun.run(cases, engine: engine, concurrency: 32)
         await engine.waitUntilIdle()
-        let before = LiveServices.openDescriptors()
+        let before = LiveServices.openSockets()
         let results = await FixtureRun.run(cases, engine: engine, concurrency: 64)
         #expect(results.contains { $0.report.code == .timeout })
+        #expect(results.contains { $0.report.code == .ok })
         await engine.waitUntilIdle()
         #expect(engine.probesInFlight == 0)
-        #expect(LiveServices.openDescriptors() == before)
+        #expect(PostgresConnection.openHandles == 0)
+        #expect(MariaDBConnection.openHandles == 0)
+        #expect(LiveServices.openSockets() == before)
     }
+}
 }

@@ -8,6 +8,7 @@ import Probes
 import Testing
 
 /// `POST test_connectors/` end to end against the live servers.
+extension LiveServiceTests {
 @Suite struct LiveAPITests {
     static let token = "live-token"
     static let uri = "/api/v1/unstract/default/test_connectors/"
@@ -71,4 +72,5 @@ import Testing
             Issue.record("no elapsed_ms")
         }
     }
+}
 }

@@ -1,6 +1,10 @@
 import Foundation
 import Testing
 
+/// Every live-service test, one at a time: they share the servers and check process-wide
+/// counts of open connections.
+@Suite(.serialized) struct LiveServiceTests {}
+
 /// The variables `scripts/services.sh env` prints; `make test` exports them.
 enum LiveServices {
     static let environment = ProcessInfo.processInfo.environment
@@ -17,8 +21,11 @@ enum LiveServices {
             .appendingPathComponent("Fixtures/connectors").path
     }
 
-    /// The number of file descriptors this process has open.
-    static func openDescriptors() -> Int {
-        (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? -1
+    /// The number of sockets this process has open.
+    static func openSockets() -> Int {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+        return names.filter { name in
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(name)"))?.hasPrefix("socket:") == true
+        }.count
     }
 }
