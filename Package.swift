@@ -77,6 +77,7 @@ let package = Package(
         .testTarget(name: "ConnectorCoreTests", dependencies: ["ConnectorCore"]),
         .testTarget(name: "ProbeEngineTests", dependencies: ["ProbeEngine", "ConnectorCore", "LinuxIO"]),
         .testTarget(name: "ProbesTests", dependencies: ["Probes", "ConnectorCore", "ProbeEngine", "PostgresDriver", "MariaDBDriver"]),
+        .testTarget(name: "FixtureRunnerTests", dependencies: ["FixtureRunner", "ConnectorCore"]),
         .testTarget(
             name: "ConnectorAPITests",
             dependencies: [

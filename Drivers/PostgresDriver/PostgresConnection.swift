@@ -36,6 +36,12 @@ public struct PostgresQueryResult: Sendable, Equatable {
     public var sqlState: String?
     /// The first column of the first row, as text.
     public var firstValue: String?
+
+    public init(ok: Bool, sqlState: String?, firstValue: String?) {
+        self.ok = ok
+        self.sqlState = sqlState
+        self.firstValue = firstValue
+    }
 }
 
 /// One libpq connection (`PGconn*`), driven with the non-blocking API.

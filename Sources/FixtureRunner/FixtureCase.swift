@@ -8,6 +8,13 @@ public struct Expectation: Sendable, Equatable {
     public var code: String
     public var attr: String?
     public var stage: String?
+
+    public init(status: Int, code: String, attr: String? = nil, stage: String? = nil) {
+        self.status = status
+        self.code = code
+        self.attr = attr
+        self.stage = stage
+    }
 }
 
 /// One fixture: credentials to test and the verdict they must get.

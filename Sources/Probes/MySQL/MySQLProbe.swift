@@ -35,22 +35,19 @@ struct MySQLProbeDriver: ProbeDriver {
 
 /// Tests MySQL/MariaDB credentials over Connector/C's non-blocking API: connect (TCP, handshake,
 /// TLS and authentication, which the driver does in one call), then `SELECT 1`.
+/// ``MySQLProbeMachine`` decides; this class only calls the driver.
 final class MySQLProbe: Probe {
-    private enum Phase {
-        case connecting, querying, storing
-    }
-
     private let settings: MySQLSettings
     private let tls: MariaDBTLS?
     private let connectHost: String
+    private var machine: MySQLProbeMachine
     private var connection: MariaDBConnection?
-    private var phase = Phase.connecting
-    private var pending: MariaDBWait = []
 
     init(settings: MySQLSettings, tls: MariaDBTLS?, connectHost: String) {
         self.settings = settings
         self.tls = tls
         self.connectHost = connectHost
+        self.machine = MySQLProbeMachine(tlsRequired: tls != nil)
     }
 
     func start(_ context: ProbeContext) -> ProbeStep {
@@ -60,7 +57,7 @@ final class MySQLProbe: Probe {
         let wait = connection.startConnect(
             host: connectHost, port: settings.port, user: settings.user, password: settings.password,
             database: settings.database)
-        return next(wait, context)
+        return perform(returned(wait, connection), context)
     }
 
     func resume(_ context: ProbeContext, events: IOEvents) -> ProbeStep {
@@ -68,79 +65,63 @@ final class MySQLProbe: Probe {
         var ready: MariaDBWait = []
         if events.contains(.readable) { ready.insert(.read) }
         if events.contains(.writable) { ready.insert(.write) }
-        if !events.isDisjoint(with: [.error, .hangup]) { ready.formUnion(pending.intersection([.read, .write])) }
-        if ready.isEmpty { ready = pending.intersection([.read, .write]) }
-
-        if phase == .connecting && context.stage == .connect {
-            // The TCP connect ended: read its errno before the driver does, to classify it exactly.
-            let error = SocketState.pendingError(connection.socket)
-            if error != 0 {
-                return .finished(ConnectErrno.outcome(error, hostAttr: "host", portAttr: "port"))
-            }
-            if let refusal = egressRefusal(context, connection) { return .finished(refusal) }
-            context.enter(.auth)
+        if !events.isDisjoint(with: [.error, .hangup]) || ready.isEmpty {
+            ready.formUnion(machine.pending.intersection([.read, .write]))
         }
-        let wait: MariaDBWait
-        switch phase {
-        case .connecting: wait = connection.continueConnect(ready)
-        case .querying: wait = connection.continueQuery(ready)
-        case .storing: wait = connection.continueStoreResult(ready)
-        }
-        return next(wait, context)
+        // When the TCP connect just ended, read its errno before the driver does.
+        let tcpError = machine.phase == .connecting && machine.tcpConnecting ? SocketState.pendingError(connection.socket) : nil
+        return perform(machine.socketReady(ready, tcpError: tcpError), context)
     }
 
     func close() {
-        connection?.close(pending: pending)
+        connection?.close(pending: machine.pending)
         connection = nil
     }
 
-    /// Waits for what the driver asks, or moves to the next call when the current one finished.
-    private func next(_ wait: MariaDBWait, _ context: ProbeContext) -> ProbeStep {
+    private func returned(_ wait: MariaDBWait, _ connection: MariaDBConnection) -> MySQLProbeMachine.Action {
+        let complete = wait.isComplete
+        return machine.returned(
+            wait, errorNumber: complete ? connection.errorNumber : 0, sqlState: complete ? connection.sqlState : "",
+            usesTLS: complete && connection.usesTLS, hasResult: complete && connection.takeResult())
+    }
+
+    /// Carries out actions until one of them waits or finishes.
+    private func perform(_ first: MySQLProbeMachine.Action, _ context: ProbeContext) -> ProbeStep {
         guard let connection else { return .finished(ProbeOutcome(.serverError)) }
-        pending = wait
-        if !wait.isComplete {
-            if phase == .connecting && context.stage == .connect && !wait.contains(.write) {
-                // Already connected (no write wait for the TCP connect): the handshake is next.
+        var action = first
+        while true {
+            switch action {
+            case .wait(let wait):
+                var events: IOEvents = []
+                if wait.contains(.read) { events.insert(.readable) }
+                if wait.contains(.write) { events.insert(.writable) }
+                return .wait(fd: connection.socket, events: events.isEmpty ? .readable : events)
+            case .finish(let outcome):
+                return .finished(outcome)
+            case .handshakeThenWait(let wait):
                 if let refusal = egressRefusal(context, connection) { return .finished(refusal) }
                 context.enter(.auth)
+                action = .wait(wait)
+            case .handshakeThenResume(let ready):
+                if let refusal = egressRefusal(context, connection) { return .finished(refusal) }
+                context.enter(.auth)
+                action = .resume(ready)
+            case .resume(let ready):
+                let wait: MariaDBWait
+                switch connection.suspendedCall {
+                case .connect: wait = connection.continueConnect(ready)
+                case .query: wait = connection.continueQuery(ready)
+                case .storeResult: wait = connection.continueStoreResult(ready)
+                }
+                action = returned(wait, connection)
+            case .startQuery:
+                context.enter(.query)
+                connection.suspendedCall = .query
+                action = returned(connection.startQuery("SELECT 1"), connection)
+            case .storeResult:
+                connection.suspendedCall = .storeResult
+                action = returned(connection.startStoreResult(), connection)
             }
-            var events: IOEvents = []
-            if wait.contains(.read) { events.insert(.readable) }
-            if wait.contains(.write) { events.insert(.writable) }
-            if events.isEmpty { events = .readable }
-            return .wait(fd: connection.socket, events: events)
-        }
-        if connection.errorNumber != 0 {
-            return .finished(
-                MySQLClassifier.outcome(
-                    errorNumber: connection.errorNumber, sqlState: connection.sqlState,
-                    stage: phase == .connecting ? (context.stage == .connect ? .connect : .auth) : .query))
-        }
-        switch phase {
-        case .connecting:
-            if tls != nil && !connection.usesTLS {
-                // Without certificate verification Connector/C quietly goes on without TLS when
-                // the server offers none; the user asked for TLS, so that is a failure.
-                return .finished(
-                    ProbeOutcome(
-                        .tlsFailure, attr: "sslEnabled",
-                        detail: "The server does not offer TLS; the driver connected without it.",
-                        hint: "Enable TLS on the server, or turn on ssl_verify_server_cert so such a server is refused before signing in.",
-                        signal: "no TLS cipher after connect", stage: .tls))
-            }
-            context.enter(.query)
-            phase = .querying
-            connection.suspendedCall = .query
-            return next(connection.startQuery("SELECT 1"), context)
-        case .querying:
-            phase = .storing
-            connection.suspendedCall = .storeResult
-            return next(connection.startStoreResult(), context)
-        case .storing:
-            guard connection.takeResult() else {
-                return .finished(ProbeOutcome(.protocolError, detail: "The test query returned no result.", stage: .query))
-            }
-            return .finished(.ok)
         }
     }
 

@@ -4,6 +4,11 @@ import ProbeEngine
 
 /// Classifies a failed TCP connect by its `errno`.
 enum ConnectErrno {
+    /// Whether `number` is an errno a failed `connect(2)` leaves.
+    static func isConnectFailure(_ number: Int32) -> Bool {
+        [Errno.connectionRefused, Errno.networkUnreachable, Errno.hostUnreachable, Errno.timedOut].contains(number)
+    }
+
     static func outcome(_ number: Int32, hostAttr: String, portAttr: String) -> ProbeOutcome {
         let signal = "errno \(number)"
         switch number {

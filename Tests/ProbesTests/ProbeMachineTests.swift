@@ -1,0 +1,161 @@
+import ConnectorCore
+import MariaDBDriver
+import PostgresDriver
+import ProbeEngine
+import Testing
+
+@testable import Probes
+
+@Suite struct PostgresProbeMachineTests {
+    let settings = try! PostgresSettings(metadata: ["host": "db", "port": "5432", "database": "d", "user": "u", "password": "p"])
+    let withSchema = try! PostgresSettings(
+        metadata: ["host": "db", "port": "5432", "database": "d", "user": "u", "password": "p", "schema": "s"])
+
+    @Test func happyPathWaitsThenQueries() {
+        var machine = PostgresProbeMachine(settings: settings)
+        #expect(machine.started(failed: false, startErrno: 0, sqlState: nil, needsPassword: false) == .waitWritable)
+        #expect(machine.socketReady(tcpError: 0) == .poll)
+        #expect(machine.polled(.wantRead, stage: .auth, sqlState: nil, needsPassword: false) == .waitReadable)
+        #expect(machine.socketReady(tcpError: nil) == .poll)
+        #expect(machine.polled(.ready, stage: .query, sqlState: nil, needsPassword: false) == .sendQuery)
+        #expect(machine.querySent(true, sqlState: nil) == .flush)
+        #expect(machine.flushed(.done, sqlState: nil) == .readResults)
+        #expect(machine.read(inputOK: true, complete: false, answer: nil, sqlState: nil) == .waitReadable)
+        #expect(machine.socketReady(tcpError: nil) == .readResults)
+        let answer = PostgresQueryResult(ok: true, sqlState: nil, firstValue: "1")
+        #expect(machine.read(inputOK: true, complete: true, answer: answer, sqlState: nil) == .finish(.ok))
+        #expect(machine.state == .finished)
+    }
+
+    @Test func refusedConnectIsClassifiedFromTheSocketError() {
+        var machine = PostgresProbeMachine(settings: settings)
+        _ = machine.started(failed: false, startErrno: 0, sqlState: nil, needsPassword: false)
+        guard case .finish(let outcome) = machine.socketReady(tcpError: 111) else {
+            Issue.record("expected a verdict")
+            return
+        }
+        #expect(outcome.code == .connectionRefused)
+        #expect(outcome.attr == "port")
+        #expect(outcome.signal == "errno 111")
+    }
+
+    @Test func unreachableAtStart() {
+        var machine = PostgresProbeMachine(settings: settings)
+        guard case .finish(let outcome) = machine.started(failed: true, startErrno: 101, sqlState: nil, needsPassword: false)
+        else {
+            Issue.record("expected a verdict")
+            return
+        }
+        #expect(outcome.code == .networkUnreachable)
+    }
+
+    @Test func pendingFlushWaitsForBothDirections() {
+        var machine = PostgresProbeMachine(settings: settings)
+        _ = machine.started(failed: false, startErrno: 0, sqlState: nil, needsPassword: false)
+        _ = machine.polled(.ready, stage: .query, sqlState: nil, needsPassword: false)
+        #expect(machine.flushed(.pending, sqlState: nil) == .waitReadableOrWritable)
+        #expect(machine.socketReady(tcpError: nil) == .flush)
+    }
+
+    @Test func schemaWithoutUsageIsPermissionDenied() {
+        var machine = PostgresProbeMachine(settings: withSchema)
+        _ = machine.started(failed: false, startErrno: 0, sqlState: nil, needsPassword: false)
+        _ = machine.polled(.ready, stage: .query, sqlState: nil, needsPassword: false)
+        let answer = PostgresQueryResult(ok: true, sqlState: nil, firstValue: "f")
+        guard case .finish(let outcome) = machine.read(inputOK: true, complete: true, answer: answer, sqlState: nil) else {
+            Issue.record("expected a verdict")
+            return
+        }
+        #expect(outcome.code == .permissionDenied)
+        #expect(outcome.attr == "schema")
+    }
+
+    @Test func lostConnectionDuringTheQuery() {
+        var machine = PostgresProbeMachine(settings: settings)
+        _ = machine.started(failed: false, startErrno: 0, sqlState: nil, needsPassword: false)
+        _ = machine.polled(.ready, stage: .query, sqlState: nil, needsPassword: false)
+        guard case .finish(let outcome) = machine.read(inputOK: false, complete: false, answer: nil, sqlState: nil) else {
+            Issue.record("expected a verdict")
+            return
+        }
+        #expect(outcome.code == .serverError)
+        #expect(outcome.stage == .query)
+    }
+
+    @Test func authFailureAfterPolling() {
+        var machine = PostgresProbeMachine(settings: settings)
+        _ = machine.started(failed: false, startErrno: 0, sqlState: nil, needsPassword: false)
+        guard case .finish(let outcome) = machine.polled(.failed, stage: .auth, sqlState: "28P01", needsPassword: false) else {
+            Issue.record("expected a verdict")
+            return
+        }
+        #expect(outcome.code == .authFailed)
+        #expect(outcome.attr == "password")
+    }
+}
+
+@Suite struct MySQLProbeMachineTests {
+    @Test func happyPath() {
+        var machine = MySQLProbeMachine(tlsRequired: false)
+        #expect(machine.returned(.write, errorNumber: 0, sqlState: "", usesTLS: false, hasResult: false) == .wait(.write))
+        #expect(machine.socketReady(.write, tcpError: 0) == .handshakeThenResume(.write))
+        #expect(machine.returned(.read, errorNumber: 0, sqlState: "", usesTLS: false, hasResult: false) == .wait(.read))
+        #expect(machine.socketReady(.read, tcpError: nil) == .resume(.read))
+        #expect(machine.returned([], errorNumber: 0, sqlState: "00000", usesTLS: false, hasResult: false) == .startQuery)
+        #expect(machine.returned([], errorNumber: 0, sqlState: "00000", usesTLS: false, hasResult: false) == .storeResult)
+        #expect(machine.returned([], errorNumber: 0, sqlState: "00000", usesTLS: false, hasResult: true) == .finish(.ok))
+    }
+
+    @Test func connectAlreadyDoneGoesStraightToTheHandshake() {
+        var machine = MySQLProbeMachine(tlsRequired: false)
+        #expect(machine.returned(.read, errorNumber: 0, sqlState: "", usesTLS: false, hasResult: false) == .handshakeThenWait(.read))
+        #expect(machine.tcpConnecting == false)
+    }
+
+    @Test func refusedConnect() {
+        var machine = MySQLProbeMachine(tlsRequired: false)
+        _ = machine.returned(.write, errorNumber: 0, sqlState: "", usesTLS: false, hasResult: false)
+        guard case .finish(let outcome) = machine.socketReady(.write, tcpError: 111) else {
+            Issue.record("expected a verdict")
+            return
+        }
+        #expect(outcome.code == .connectionRefused)
+        #expect(outcome.stage == .connect)
+    }
+
+    @Test func authErrorDuringTheHandshake() {
+        var machine = MySQLProbeMachine(tlsRequired: false)
+        _ = machine.returned(.read, errorNumber: 0, sqlState: "", usesTLS: false, hasResult: false)
+        guard case .finish(let outcome) = machine.returned([], errorNumber: 1045, sqlState: "28000", usesTLS: false, hasResult: false)
+        else {
+            Issue.record("expected a verdict")
+            return
+        }
+        #expect(outcome.code == .authFailed)
+    }
+
+    @Test func tlsDowngradeIsAFailure() {
+        var machine = MySQLProbeMachine(tlsRequired: true)
+        _ = machine.returned(.read, errorNumber: 0, sqlState: "", usesTLS: false, hasResult: false)
+        guard case .finish(let outcome) = machine.returned([], errorNumber: 0, sqlState: "00000", usesTLS: false, hasResult: false)
+        else {
+            Issue.record("expected a verdict")
+            return
+        }
+        #expect(outcome.code == .tlsFailure)
+        #expect(outcome.stage == .tls)
+    }
+
+    @Test func queryWithoutResultIsAProtocolError() {
+        var machine = MySQLProbeMachine(tlsRequired: false)
+        _ = machine.returned(.read, errorNumber: 0, sqlState: "", usesTLS: false, hasResult: false)
+        _ = machine.returned([], errorNumber: 0, sqlState: "", usesTLS: false, hasResult: false)
+        _ = machine.returned([], errorNumber: 0, sqlState: "", usesTLS: false, hasResult: false)
+        guard case .finish(let outcome) = machine.returned([], errorNumber: 0, sqlState: "", usesTLS: false, hasResult: false)
+        else {
+            Issue.record("expected a verdict")
+            return
+        }
+        #expect(outcome.code == .protocolError)
+    }
+}
