@@ -24,6 +24,8 @@ for c in 1 64 1000; do
     echo "== MariaDB, $N probes (half with a wrong password), concurrency $c"
     "$BIN" bench --connector "$MARIADB" --metadata "$mariadb_metadata" -n "$N" -c "$c" --wrong-password-ratio 0.5 --timeout 30
 done
+echo "== PostgreSQL deadlines under load: 3000 probes, concurrency 1000, 5 s timeout (p99 must stay at the deadline)"
+"$BIN" bench --connector "$PG" --metadata "$pg_metadata" -n 3000 -c 1000 --wrong-password-ratio 0.5 --timeout 5
 echo "== Black hole, 1000 probes, 2 s timeout, concurrency 1000"
 "$BIN" bench --connector "$PG" --metadata "$blackhole_metadata" -n 1000 -c 1000 --timeout 2
 

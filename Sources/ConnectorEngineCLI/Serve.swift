@@ -31,7 +31,9 @@ struct Serve: AsyncParsableCommand {
         let token = environmentToken ?? Self.newToken()
         let configuration = APIConfiguration(host: host, port: port, access: AccessPolicy(token: token))
         let app = buildApplication(engine: engine, configuration: configuration, logger: logger)
-        print(Self.banner(host: host, port: port, token: token, generated: environmentToken == nil))
+        // Written straight to the descriptor: a buffered print would not appear until exit when
+        // standard output is a pipe or a file.
+        FileHandle.standardOutput.write(Data((Self.banner(host: host, port: port, token: token, generated: environmentToken == nil) + "\n").utf8))
         let services = ServiceGroup(
             configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await services.run()
