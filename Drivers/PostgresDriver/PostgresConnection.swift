@@ -1,5 +1,6 @@
 import CLibPQ
 import Foundation
+import Glibc
 import Synchronization
 
 /// Where a libpq connection attempt stands, as `PQstatus` reports it.
@@ -55,6 +56,10 @@ public final class PostgresConnection: @unchecked Sendable {
     public static var openHandles: Int { live.load(ordering: .relaxed) }
     private static let live = Atomic<Int>(0)
 
+    /// The errno right after `PQconnectStartParams`: the reason when its immediate `connect(2)`
+    /// failed (the connection is then already ``PostgresConnectionPhase/failed``).
+    public let startErrno: Int32
+
     /// Starts a connection from key/value parameters (`PQconnectStartParams`, no dbname
     /// expansion). Pass `hostaddr` so that libpq does no name lookup of its own.
     public init(parameters: [(String, String)]) {
@@ -69,6 +74,7 @@ public final class PostgresConnection: @unchecked Sendable {
                 PQconnectStartParams(keyPointer.baseAddress, valuePointer.baseAddress, 0)
             }
         }
+        startErrno = errno
         if let handle {
             Self.live.add(1, ordering: .relaxed)
             // Server errors then carry only their SQLSTATE: a structured signal to classify by.

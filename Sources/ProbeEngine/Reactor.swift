@@ -92,7 +92,11 @@ final class Reactor: @unchecked Sendable {
             case .expire(let id):
                 if let entry = active[id] { retire(entry) }
             case .stop:
-                for entry in active.values { retire(entry) }
+                for entry in active.values {
+                    entry.context.ticket.complete(
+                        ProbeOutcome(.serverError, detail: "The engine shut down before the test finished."))
+                    retire(entry)
+                }
                 return false
             }
         }

@@ -1,7 +1,6 @@
 import ConnectorCore
-import Glibc
+import Foundation
 import LinuxIO
-import Synchronization
 import Testing
 
 @testable import ProbeEngine
@@ -9,23 +8,18 @@ import Testing
 /// A probe over a pipe: it waits for the pipe to become readable, and finishes with `ok` when a
 /// byte arrives. Nothing ever writes unless the test does, so it exercises deadlines.
 final class PipeProbe: Probe, @unchecked Sendable {
-    let readEnd: Int32
-    let writeEnd: Int32
+    let pipe = Pipe()
     let closed: AsyncStream<Void>.Continuation
     let stage: ProbeStage
 
     init(stage: ProbeStage, closed: AsyncStream<Void>.Continuation) {
-        var fds: [Int32] = [0, 0]
-        pipe(&fds)
-        readEnd = fds[0]
-        writeEnd = fds[1]
         self.stage = stage
         self.closed = closed
     }
 
     func start(_ context: ProbeContext) -> ProbeStep {
         context.enter(stage)
-        return .wait(fd: readEnd, events: .readable)
+        return .wait(fd: pipe.fileHandleForReading.fileDescriptor, events: .readable)
     }
 
     func resume(_ context: ProbeContext, events: IOEvents) -> ProbeStep {
@@ -33,8 +27,8 @@ final class PipeProbe: Probe, @unchecked Sendable {
     }
 
     func close() {
-        Glibc.close(readEnd)
-        Glibc.close(writeEnd)
+        try? pipe.fileHandleForReading.close()
+        try? pipe.fileHandleForWriting.close()
         closed.yield()
     }
 }
@@ -53,10 +47,7 @@ final class PipeDriver: ProbeDriver, @unchecked Sendable {
     func plan(for type: ConnectorType, metadata: JSONValue) throws(MetadataError) -> ProbePlan {
         ProbePlan(host: metadata["host"]?.stringValue ?? "127.0.0.1", hostAttr: "host") { [self] _ in
             let probe = PipeProbe(stage: stage, closed: closedContinuation)
-            if writeImmediately {
-                var byte: UInt8 = 1
-                _ = write(probe.writeEnd, &byte, 1)
-            }
+            if writeImmediately { probe.pipe.fileHandleForWriting.write(Data([1])) }
             return probe
         }
     }

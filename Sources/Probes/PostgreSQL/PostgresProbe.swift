@@ -1,5 +1,4 @@
 import ConnectorCore
-import Glibc
 import LinuxIO
 import PostgresDriver
 import ProbeEngine
@@ -52,12 +51,11 @@ final class PostgresProbe: Probe {
 
     func start(_ context: ProbeContext) -> ProbeStep {
         let connection = PostgresConnection(parameters: parameters)
-        let startErrno = errno
         self.connection = connection
         let failed = connection.phase == .failed
         return perform(
             machine.started(
-                failed: failed, startErrno: startErrno, sqlState: failed ? connection.errorSQLState : nil,
+                failed: failed, startErrno: connection.startErrno, sqlState: failed ? connection.errorSQLState : nil,
                 needsPassword: failed && connection.needsPassword),
             context)
     }
