@@ -15,6 +15,9 @@ struct EngineOptions: ParsableArguments {
     @Option(help: "Longest deadline a request may ask for, in seconds.")
     var maxTimeout: Double = 60
 
+    @Option(help: "Reactor threads driving probes (default: one per core).")
+    var reactorThreads: Int = ProcessInfo.processInfo.activeProcessorCount
+
     @Flag(help: "Production egress policy: deny loopback and private addresses unless allow-listed.")
     var production = false
 
@@ -36,7 +39,7 @@ struct EngineOptions: ParsableArguments {
         }
         let configuration = EngineConfiguration(
             maxInFlight: maxInFlight, defaultTimeout: .milliseconds(Int64(defaultTimeout * 1000)),
-            maxTimeout: .milliseconds(Int64(maxTimeout * 1000)), egress: egress)
+            maxTimeout: .milliseconds(Int64(maxTimeout * 1000)), reactorThreads: reactorThreads, egress: egress)
         return try ProbeEngine.standard(configuration: configuration)
     }
 }
