@@ -64,3 +64,22 @@ import Testing
         #expect(popped == deadlines.sorted())
     }
 }
+
+@Suite struct AddressTests {
+    @Test func numericAddressesRoundTrip() {
+        #expect(IPAddress(numeric: "127.0.0.1")?.description == "127.0.0.1")
+        #expect(IPAddress(numeric: "::1")?.description == "::1")
+        #expect(IPAddress(numeric: "fe80::1")?.bytes.count == 16)
+        #expect(IPAddress(numeric: "localhost") == nil)
+        #expect(IPAddress(numeric: "999.1.1.1") == nil)
+    }
+
+    @Test func systemResolverAnswersFromTheHostsFile() {
+        // /etc/hosts always names localhost, so this needs no network.
+        guard case .addresses(let found) = NameResolver.resolve("localhost") else {
+            Issue.record("localhost did not resolve")
+            return
+        }
+        #expect(found.contains(IPAddress(numeric: "127.0.0.1")!))
+    }
+}
