@@ -24,11 +24,6 @@ public enum SocketState {
         }
     }
 
-    /// Ends both directions of the socket so that any pending read or write fails at once; the
-    /// descriptor stays open for its owner to close.
-    public static func shutDown(_ fd: Int32) {
-        _ = shutdown(fd, Int32(SHUT_RDWR))
-    }
 }
 
 /// Well-known `errno` values a probe classifies.
@@ -37,5 +32,4 @@ public enum Errno {
     public static let networkUnreachable = ENETUNREACH
     public static let hostUnreachable = EHOSTUNREACH
     public static let timedOut = ETIMEDOUT
-    public static let connectionReset = ECONNRESET
 }

@@ -46,6 +46,9 @@ public final class MariaDBConnection: @unchecked Sendable {
     public static var openHandles: Int { live.load(ordering: .relaxed) }
     private static let live = Atomic<Int>(0)
 
+    /// Authentication plugins a probe may use.
+    static let allowedAuthPlugins = "mysql_native_password,caching_sha2_password,sha256_password,client_ed25519"
+
     /// Stack size of the driver's coroutine for non-blocking calls.
     static let coroutineStackBytes = 256 * 1024
 
@@ -60,6 +63,10 @@ public final class MariaDBConnection: @unchecked Sendable {
         _ = cmariadb_options_size(handle, MYSQL_OPT_NONBLOCK, Self.coroutineStackBytes)
         _ = cmariadb_options_uint(handle, MYSQL_OPT_PROTOCOL, UInt32(MYSQL_PROTOCOL_TCP.rawValue))
         _ = cmariadb_options_uint(handle, MYSQL_OPT_LOCAL_INFILE, 0)
+        // A server may switch the client to any installed auth plugin; `dialog` would prompt on the
+        // terminal (blocking a reactor) and `mysql_clear_password` sends the password in clear.
+        _ = cmariadb_options_bool(handle, MYSQL_ENABLE_CLEARTEXT_PLUGIN, 0)
+        _ = cmariadb_options_string(handle, MARIADB_OPT_RESTRICTED_AUTH, Self.allowedAuthPlugins)
         if let tls {
             // Any CA makes the driver verify the chain, so none is given when verification is off.
             if tls.verifyServerCertificate {
@@ -223,7 +230,10 @@ public enum MariaDBError {
     public static let tooManyConnections: UInt32 = UInt32(ER_CON_COUNT_ERROR)  // 1040
     public static let tooManyUserConnections: UInt32 = UInt32(ER_TOO_MANY_USER_CONNECTIONS)  // 1203
     public static let userLimitReached: UInt32 = UInt32(ER_USER_LIMIT_REACHED)  // 1226
-    public static let accountLocked: UInt32 = 4151  // ER_ACCOUNT_HAS_BEEN_LOCKED
+    public static let accountLocked: UInt32 = 4151  // ER_ACCOUNT_HAS_BEEN_LOCKED (MariaDB)
+    public static let mysqlAccountLocked: UInt32 = 3118  // ER_ACCOUNT_HAS_BEEN_LOCKED (MySQL 8)
+    public static let secureTransportRequired: UInt32 = 3159  // ER_SECURE_TRANSPORT_REQUIRED (MySQL 8)
+    public static let authPluginError: UInt32 = 2061  // CR_AUTH_PLUGIN_ERR: e.g. caching_sha2 needs TLS
     public static let passwordExpired: UInt32 = 1820  // ER_MUST_CHANGE_PASSWORD
     public static let passwordExpiredLogin: UInt32 = 1862  // ER_MUST_CHANGE_PASSWORD_LOGIN
     public static let accessDeniedNoPassword: UInt32 = 1698  // ER_ACCESS_DENIED_NO_PASSWORD_ERROR

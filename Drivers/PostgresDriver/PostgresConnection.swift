@@ -125,16 +125,20 @@ public final class PostgresConnection: @unchecked Sendable {
         return Self.sqlState(inErrorMessage: String(cString: message))
     }
 
-    /// Extracts the trailing `:  XXXXX` SQLSTATE token of a libpq error message.
+    /// The SQLSTATE of a libpq error message: each line that ends in a `:  XXXXX` token is one
+    /// server error. libpq may have made two attempts (`sslmode=prefer` retries without TLS), and
+    /// the first may be the informative one: a rejected password (28P01) wins over the retry's
+    /// answer; otherwise the last error counts.
     public static func sqlState(inErrorMessage message: String) -> String? {
-        let line = message.split(separator: "\n").last.map(String.init) ?? ""
-        guard line.count >= 8 else { return nil }
-        let code = line.suffix(5)
-        let separator = line.dropLast(5).suffix(3)
-        guard separator == ":  ",
-            code.allSatisfy({ ($0.isASCII && $0.isUppercase) || ($0.isASCII && $0.isNumber) })
-        else { return nil }
-        return String(code)
+        let codes = message.split(separator: "\n").compactMap { line -> String? in
+            guard line.count >= 8 else { return nil }
+            let code = line.suffix(5)
+            guard line.dropLast(5).suffix(3) == ":  ",
+                code.allSatisfy({ $0.isASCII && ($0.isUppercase || $0.isNumber) })
+            else { return nil }
+            return String(code)
+        }
+        return codes.contains("28P01") ? "28P01" : codes.last
     }
 
     /// Whether the established connection uses TLS.

@@ -65,7 +65,7 @@ struct ErrorBodyMiddleware<Context: RequestContext>: RouterMiddleware {
         switch status.code {
         case 404: ("not_found", "Not found.")
         case 405: ("method_not_allowed", "Method not allowed.")
-        case 413: ("payload_too_large", "The request body is larger than 1 MiB.")
+        case 413: ("payload_too_large", "The request body is larger than this server accepts.")
         case 400: ("parse_error", "The request could not be parsed.")
         case 401: ("not_authenticated", "Authentication credentials were not provided or are not valid.")
         default: ("error", status.reasonPhrase)

@@ -105,9 +105,9 @@ public enum TestRequestParser {
     static func parseTimeout(_ text: String?, maximum: Duration) throws -> Duration? {
         guard let text else { return nil }
         let limit = Double(maximum.components.seconds)
-        guard let seconds = Double(text), seconds.isFinite, seconds > 0, seconds <= limit else {
+        guard let seconds = Double(text), seconds <= limit, let timeout = Duration.checkedSeconds(seconds) else {
             throw APIError.validation("timeout must be a number of seconds above 0 and at most \(Int(limit)).", attr: "timeout")
         }
-        return .milliseconds(Int64(seconds * 1000))
+        return timeout
     }
 }

@@ -3,6 +3,7 @@ import ConnectorCore
 import Foundation
 import LinuxIO
 import ProbeEngine
+import Probes
 
 /// `connector-engine bench`: N probes of one target at concurrency C.
 struct Bench: AsyncParsableCommand {
@@ -30,12 +31,13 @@ struct Bench: AsyncParsableCommand {
     func run() async throws {
         let metadata = try source.load()
         guard (0...1).contains(wrongPasswordRatio) else { throw ValidationError("--wrong-password-ratio must be within 0...1") }
+        guard let deadline = Duration.checkedSeconds(timeout) else { throw ValidationError("--timeout must be a positive number of seconds") }
         let engine = try engineOptions.makeEngine()
         let requests = (0..<n).map { index in
             let wrong = (Double(index + 1) * wrongPasswordRatio).rounded(.down) > (Double(index) * wrongPasswordRatio).rounded(.down)
             return ProbeRequest(
                 connectorID: source.connectorID, metadata: wrong ? Self.withWrongPassword(metadata, index) : metadata,
-                timeout: .milliseconds(Int64(timeout * 1000)))
+                timeout: deadline)
         }
         let cpuBefore = ProcessClock.cpuSeconds()
         let started = ProcessClock.now()
@@ -48,7 +50,7 @@ struct Bench: AsyncParsableCommand {
         }
         let wall = Double(ProcessClock.now() - started) / 1e9
         let cpu = ProcessClock.cpuSeconds() - cpuBefore
-        engine.shutdown()
+        engine.shutdownAndRemoveFiles()
         latencies.sort()
         func percentile(_ p: Double) -> Double {
             latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int((Double(latencies.count) * p).rounded(.up)) - 1)]

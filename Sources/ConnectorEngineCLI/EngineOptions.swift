@@ -37,9 +37,12 @@ struct EngineOptions: ParsableArguments {
             guard let cidr = CIDR(text) else { throw ValidationError("--deny-cidr: '\(text)' is not a CIDR") }
             egress.deny.append(cidr)
         }
+        guard let defaultDeadline = Duration.checkedSeconds(defaultTimeout), let maxDeadline = Duration.checkedSeconds(maxTimeout)
+        else { throw ValidationError("--default-timeout and --max-timeout must be positive numbers of seconds") }
+        guard maxInFlight > 0, reactorThreads > 0 else { throw ValidationError("--max-in-flight and --reactor-threads must be positive") }
         let configuration = EngineConfiguration(
-            maxInFlight: maxInFlight, defaultTimeout: .milliseconds(Int64(defaultTimeout * 1000)),
-            maxTimeout: .milliseconds(Int64(maxTimeout * 1000)), reactorThreads: reactorThreads, egress: egress)
+            maxInFlight: maxInFlight, defaultTimeout: defaultDeadline, maxTimeout: maxDeadline,
+            reactorThreads: reactorThreads, egress: egress)
         return try ProbeEngine.standard(configuration: configuration)
     }
 }

@@ -3,6 +3,7 @@ import Foundation
 import ConnectorCore
 import FixtureRunner
 import ProbeEngine
+import Probes
 import Synchronization
 
 /// `connector-engine fixtures run DIR`.
@@ -41,7 +42,7 @@ struct Fixtures: AsyncParsableCommand {
                 }
             }
             if onTerminal { Output.error("") }
-            engine.shutdown()
+            engine.shutdownAndRemoveFiles()
             let failed = results.filter { !$0.passed }
             for result in failed {
                 print("FAIL \(result.fixture.name): \(result.mismatches.joined(separator: "; ")) — \(result.report.detail)")

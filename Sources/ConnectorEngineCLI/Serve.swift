@@ -4,6 +4,7 @@ import Foundation
 import Hummingbird
 import Logging
 import ProbeEngine
+import Probes
 import ServiceLifecycle
 import UnixSignals
 
@@ -37,7 +38,7 @@ struct Serve: AsyncParsableCommand {
         let services = ServiceGroup(
             configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await services.run()
-        engine.shutdown()
+        engine.shutdownAndRemoveFiles()
     }
 
     static func newToken() -> String {
@@ -47,12 +48,16 @@ struct Serve: AsyncParsableCommand {
 
     static func banner(host: String, port: Int, token: String, generated: Bool) -> String {
         let base = "http://\(host):\(port)/api/v1/unstract/default"
+        // A token the operator chose is not echoed into logs; a generated one must be shown once.
+        let tokenLine = generated
+            ? "API token (generated; set CONNECTOR_ENGINE_TOKEN to choose one): \(token)"
+            : "API token: the value of CONNECTOR_ENGINE_TOKEN"
         return """
             Connector Engine is listening on http://\(host):\(port) (organization id: default)
-            API token\(generated ? " (generated; set CONNECTOR_ENGINE_TOKEN to choose one)" : ""): \(token)
+            \(tokenLine)
 
             Try:
-              export TOKEN=\(token)
+              export TOKEN=\(generated ? token : "$CONNECTOR_ENGINE_TOKEN")
               curl -s -H "Authorization: Bearer $TOKEN" \(base)/supported_connectors/
               curl -s -X POST -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \\
                 -d '{"connector_id": "postgresql|6db35f45-be11-4fd5-80c5-85c48183afbb", "connector_metadata": {"host": "localhost", "port": "5432", "database": "postgres", "user": "postgres", "password": "secret"}}' \\

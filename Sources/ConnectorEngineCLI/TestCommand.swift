@@ -2,6 +2,7 @@ import ArgumentParser
 import ConnectorCore
 import Foundation
 import ProbeEngine
+import Probes
 
 /// `connector-engine test`: tests one set of credentials and prints the verdict.
 struct TestCommand: AsyncParsableCommand {
@@ -19,11 +20,13 @@ struct TestCommand: AsyncParsableCommand {
 
     func run() async throws {
         let metadata = try source.load()
+        var deadline: Duration?
+        if let timeout {
+            guard let checked = Duration.checkedSeconds(timeout) else { throw ValidationError("--timeout must be a positive number of seconds") }
+            deadline = checked
+        }
         let engine = try engineOptions.makeEngine()
-        let report = await engine.test(
-            ProbeRequest(
-                connectorID: source.connectorID, metadata: metadata,
-                timeout: timeout.map { .milliseconds(Int64($0 * 1000)) }))
+        let report = await engine.test(ProbeRequest(connectorID: source.connectorID, metadata: metadata, timeout: deadline))
         if json {
             guard case .object(var body) = report.responseBody else { return }
             body["status"] = .number(Double(report.status))
@@ -31,7 +34,7 @@ struct TestCommand: AsyncParsableCommand {
         } else {
             print(Self.describe(report))
         }
-        engine.shutdown()
+        engine.shutdownAndRemoveFiles()
         if !report.isValid { throw ExitCode(1) }
     }
 

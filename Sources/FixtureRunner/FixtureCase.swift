@@ -79,16 +79,22 @@ public enum FixtureLoader {
         guard let id = fields["connector_id"]?.stringValue else { throw FixtureError(description: "missing connector_id") }
         let metadata = try interpolate(fields["connector_metadata"] ?? .object([:]), environment: environment)
         guard case .object(let expect)? = fields["expect"],
-            case .number(let status)? = expect["status"], let code = expect["code"]?.stringValue
+            case .number(let statusNumber)? = expect["status"], let status = Int(exactly: statusNumber),
+            let code = expect["code"]?.stringValue
         else {
-            throw FixtureError(description: "needs expect: {status, code}")
+            throw FixtureError(description: "needs expect: {status, code} with a whole-number status")
         }
         var timeout: Duration?
-        if case .number(let seconds)? = fields["timeout"] { timeout = .milliseconds(Int64(seconds * 1000)) }
+        if case .number(let seconds)? = fields["timeout"] {
+            guard let checked = Duration.checkedSeconds(seconds) else {
+                throw FixtureError(description: "timeout must be a positive number of seconds")
+            }
+            timeout = checked
+        }
         return FixtureCase(
             name: name, connectorID: id, metadata: metadata, timeout: timeout,
             expect: Expectation(
-                status: Int(status), code: code, attr: expect["attr"]?.stringValue, stage: expect["stage"]?.stringValue))
+                status: status, code: code, attr: expect["attr"]?.stringValue, stage: expect["stage"]?.stringValue))
     }
 
     /// Replaces `${NAME}` in every string with the environment's value.

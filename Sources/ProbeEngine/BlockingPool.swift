@@ -17,9 +17,13 @@ final class BlockingPool: Sendable {
         }
     }
 
-    /// Runs `job` on one of the pool's threads.
+    /// Runs `job` on one of the pool's threads; after ``stop()``, on the caller's thread.
     func submit(_ job: @escaping @Sendable () -> Void) {
         condition.lock()
+        guard !stopping.load(ordering: .relaxed) else {
+            condition.unlock()
+            return job()
+        }
         queue.withLock { $0.append(job) }
         condition.signal()
         condition.unlock()

@@ -44,9 +44,16 @@ final class DeadlineKeeper: @unchecked Sendable {
         state.withLock { _ = $0.tickets.removeValue(forKey: id) }
     }
 
-    func stop() {
-        state.withLock { $0.stopping = true }
+    /// Ends the keeper thread.
+    /// - Returns: the tickets it was still watching, for the caller to settle.
+    func stop() -> [ProbeTicket] {
+        let remaining = state.withLock { state -> [ProbeTicket] in
+            state.stopping = true
+            defer { state.tickets.removeAll() }
+            return Array(state.tickets.values)
+        }
         wakeup.signal()
+        return remaining
     }
 
     private func run() {
@@ -61,8 +68,8 @@ final class DeadlineKeeper: @unchecked Sendable {
                 let wait = state.heap.peek().map { Int32(min(($0.deadline - now + 999_999) / 1_000_000, 60_000)) } ?? -1
                 return (due, wait, state.stopping)
             }
-            if stopping { return }
             due.forEach(onExpired)
+            if stopping { return }
             if due.isEmpty {
                 for _ in epoll.wait(timeoutMilliseconds: wait) { wakeup.drain() }
             }
@@ -73,8 +80,6 @@ final class DeadlineKeeper: @unchecked Sendable {
 /// A binary min-heap of (deadline, ticket id).
 struct DeadlineHeap {
     private var items: [(deadline: UInt64, id: UInt64)] = []
-
-    var count: Int { items.count }
 
     func peek() -> (deadline: UInt64, id: UInt64)? { items.first }
 

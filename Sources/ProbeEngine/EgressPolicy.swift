@@ -7,8 +7,8 @@ public struct CIDR: Sendable, Hashable, CustomStringConvertible {
 
     /// Parses `address/prefix` (a bare address is a single-host network).
     public init?(_ text: String) {
-        let parts = text.split(separator: "/", maxSplits: 1).map(String.init)
-        guard let address = IPAddress(numeric: parts[0]) else { return nil }
+        let parts = text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+        guard let first = parts.first, let address = IPAddress(numeric: first) else { return nil }
         let bits = address.bytes.count * 8
         let length = parts.count == 2 ? Int(parts[1]) : bits
         guard let length, (0...bits).contains(length) else { return nil }
@@ -78,7 +78,10 @@ public struct EgressPolicy: Sendable {
         return nil
     }
 
-    private static let linkLocal = ["169.254.0.0/16", "fe80::/10"].compactMap(CIDR.init)
+    /// Link-local networks plus the cloud metadata addresses that live outside them: AWS's IPv6
+    /// endpoint and 169.254.0.0/16 reached through the NAT64 prefix.
+    private static let linkLocal = ["169.254.0.0/16", "fe80::/10", "fd00:ec2::254/128", "64:ff9b::a9fe:0/112"]
+        .compactMap(CIDR.init)
     private static let unroutable = ["0.0.0.0/8", "::/128", "224.0.0.0/4", "ff00::/8", "255.255.255.255/32"]
         .compactMap(CIDR.init)
     private static let loopback = ["127.0.0.0/8", "::1/128"].compactMap(CIDR.init)

@@ -24,7 +24,7 @@ public struct EngineConfiguration: Sendable {
         blockingThreads: Int = 16,
         egress: EgressPolicy = .development
     ) {
-        self.maxInFlight = maxInFlight
+        self.maxInFlight = max(1, maxInFlight)
         self.defaultTimeout = defaultTimeout
         self.maxTimeout = maxTimeout
         self.reactorThreads = max(1, reactorThreads)

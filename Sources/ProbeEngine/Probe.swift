@@ -83,12 +83,16 @@ public protocol ProbeDriver: Sendable {
 public final class ProbeContext: @unchecked Sendable {
     /// The resolved address, already allowed by the egress policy.
     public let address: IPAddress
+    /// Every resolved address the policy allows; a driver that resolves the name itself must end
+    /// up at one of these.
+    public let approved: [IPAddress]
     /// The engine's egress policy, for drivers that must check the address they ended up at.
     public let egress: EgressPolicy
     let ticket: ProbeTicket
 
-    init(address: IPAddress, egress: EgressPolicy, ticket: ProbeTicket) {
+    init(address: IPAddress, approved: [IPAddress], egress: EgressPolicy, ticket: ProbeTicket) {
         self.address = address
+        self.approved = approved
         self.egress = egress
         self.ticket = ticket
     }

@@ -28,6 +28,7 @@ public final class ProbeEngine: Sendable {
     private let limiter: InFlightLimiter
     private let keeper: Mutex<DeadlineKeeper?>
     private let counter = Atomic<UInt64>(0)
+    private let stopped = Atomic<Bool>(false)
     private let logger = Logger(label: "connector-engine.probe")
 
     /// Starts the engine's threads.
@@ -57,11 +58,14 @@ public final class ProbeEngine: Sendable {
         self.keeper.withLock { $0 = keeper }
     }
 
-    /// Stops the engine's threads; probes still in flight are closed.
+    /// Stops the engine: later tests are refused, tests in flight end with `server_error`, and
+    /// every probe is closed (by its reactor, or by whoever hands it over after the stop).
     public func shutdown() {
+        guard !stopped.exchange(true, ordering: .acquiring) else { return }
         reactors.forEach { $0.submit(.stop) }
         blocking.stop()
-        keeper.withLock { $0?.stop() }
+        let remaining = keeper.withLock { $0?.stop() } ?? []
+        for ticket in remaining { ticket.complete(Reactor.shutDownOutcome) }
     }
 
     /// Probes holding a slot: running, or finished but not yet closed.
@@ -92,6 +96,9 @@ public final class ProbeEngine: Sendable {
             plan = try driver.plan(for: type, metadata: request.metadata)
         } catch {
             return .invalid(error)
+        }
+        guard !stopped.load(ordering: .acquiring) else {
+            return ProbeReport(code: .serverError, stage: .validate, detail: "The engine is shut down.")
         }
         await limiter.acquire()
         let timeout = min(request.timeout ?? configuration.defaultTimeout, configuration.maxTimeout)
@@ -136,6 +143,7 @@ public final class ProbeEngine: Sendable {
             proceed(plan, ticket: ticket, resolution: resolution)
         case .none:
             blocking.submit { [self] in
+                guard !ticket.isFinished else { return retire(ticket) }
                 let resolution = NameResolver.resolve(plan.host)
                 proceed(plan, ticket: ticket, resolution: resolution)
             }
@@ -175,7 +183,8 @@ public final class ProbeEngine: Sendable {
             return retire(ticket)
         }
         ticket.enter(.connect)
-        let context = ProbeContext(address: address, egress: configuration.egress, ticket: ticket)
+        let approved = addresses.filter { configuration.egress.refusal(for: $0) == nil }
+        let context = ProbeContext(address: address, approved: approved, egress: configuration.egress, ticket: ticket)
         let probe = plan.makeProbe(address)
         let reactor = reactors[Int(ticket.id % UInt64(reactors.count))]
         guard ticket.assign(to: reactor) else {
@@ -185,6 +194,8 @@ public final class ProbeEngine: Sendable {
         let entry = Reactor.Entry(probe: probe, context: context) { [self] in retire(ticket) }
         if plan.startsWithBlockingCall {
             blocking.submit {
+                // A probe whose deadline passed while it queued must not connect at all.
+                guard !ticket.isFinished else { return reactor.submit(.start(entry)) }
                 let step = entry.probe.start(entry.context)
                 reactor.submit(.adopt(entry, step))
             }

@@ -32,9 +32,15 @@ final class Reactor: @unchecked Sendable {
         case stop
     }
 
+    private struct Inbox {
+        var commands: [Command] = []
+        /// Set once the reactor stopped; later commands are handled by the caller.
+        var stopped = false
+    }
+
     private let epoll: Epoll
     private let wakeup: WakeupSignal
-    private let inbox = Mutex<[Command]>([])
+    private let inbox = Mutex(Inbox())
     private var active: [UInt64: Entry] = [:]
     private static let wakeupToken = UInt64.max
 
@@ -47,11 +53,34 @@ final class Reactor: @unchecked Sendable {
         thread.start()
     }
 
-    /// Queues a command for the reactor thread and wakes it.
+    /// Queues a command for the reactor thread and wakes it. Once the reactor has stopped, the
+    /// command is settled on the caller's thread instead: the probe is reported as cut short and
+    /// closed, so nothing waits forever and nothing stays open.
     func submit(_ command: Command) {
-        inbox.withLock { $0.append(command) }
-        wakeup.signal()
+        let queued = inbox.withLock { inbox -> Bool in
+            guard !inbox.stopped else { return false }
+            inbox.commands.append(command)
+            return true
+        }
+        if queued {
+            wakeup.signal()
+        } else {
+            Self.settleAfterStop(command)
+        }
     }
+
+    private static func settleAfterStop(_ command: Command) {
+        switch command {
+        case .start(let entry), .adopt(let entry, _):
+            entry.context.ticket.complete(Self.shutDownOutcome)
+            entry.probe.close()
+            entry.retire()
+        case .expire, .stop:
+            break
+        }
+    }
+
+    static let shutDownOutcome = ProbeOutcome(.serverError, detail: "The engine shut down before the test finished.")
 
     private func run() {
         while true {
@@ -68,11 +97,11 @@ final class Reactor: @unchecked Sendable {
 
     /// Runs queued commands; false when asked to stop.
     private func runCommands() -> Bool {
-        let commands = inbox.withLock { queue -> [Command] in
-            defer { queue.removeAll(keepingCapacity: true) }
-            return queue
+        let commands = inbox.withLock { inbox -> [Command] in
+            defer { inbox.commands.removeAll(keepingCapacity: true) }
+            return inbox.commands
         }
-        for command in commands {
+        for (index, command) in commands.enumerated() {
             switch command {
             case .start(let entry):
                 guard !entry.context.ticket.isFinished else {
@@ -92,9 +121,14 @@ final class Reactor: @unchecked Sendable {
             case .expire(let id):
                 if let entry = active[id] { retire(entry) }
             case .stop:
+                let late = inbox.withLock { inbox -> [Command] in
+                    inbox.stopped = true
+                    defer { inbox.commands.removeAll() }
+                    return inbox.commands
+                }
+                for command in commands[(index + 1)...] + late { Self.settleAfterStop(command) }
                 for entry in active.values {
-                    entry.context.ticket.complete(
-                        ProbeOutcome(.serverError, detail: "The engine shut down before the test finished."))
+                    entry.context.ticket.complete(Self.shutDownOutcome)
                     retire(entry)
                 }
                 return false

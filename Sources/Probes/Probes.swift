@@ -20,3 +20,12 @@ extension ProbeEngine {
         return try ProbeEngine(configuration: configuration, drivers: ProbeDrivers.all)
     }
 }
+
+extension ProbeEngine {
+    /// Shuts the engine down and removes the CA files its probes wrote. For a process's only
+    /// engine: the trust store is shared by every engine in the process.
+    public func shutdownAndRemoveFiles() {
+        shutdown()
+        TrustStore.shared.removeFiles()
+    }
+}

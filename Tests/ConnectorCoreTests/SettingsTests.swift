@@ -80,3 +80,14 @@ import Testing
         }
     }
 }
+
+@Suite struct HugeNumberTests {
+    @Test(arguments: [1e19, -1e19, 1e300]) func hugeNumbersNeverTrap(_ number: Double) {
+        #expect(throws: MetadataError.self) {
+            _ = try PostgresSettings(metadata: ["host": "db", "port": .number(number), "database": "d", "user": "u", "password": "p"])
+        }
+        // A huge number where any string goes is just text.
+        let settings = try? MySQLSettings(metadata: ["host": "db", "user": "u", "password": .number(number)])
+        #expect(settings?.password.isEmpty == false)
+    }
+}

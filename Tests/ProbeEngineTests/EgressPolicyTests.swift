@@ -83,3 +83,12 @@ import Testing
         #expect(found.contains(IPAddress(numeric: "127.0.0.1")!))
     }
 }
+
+@Suite struct MetadataAddressTests {
+    @Test func cloudMetadataAddressesOutsideLinkLocalAreDenied() {
+        #expect(EgressPolicy.development.refusal(for: IPAddress(numeric: "fd00:ec2::254")!) == "link-local")
+        #expect(EgressPolicy.development.refusal(for: IPAddress(numeric: "64:ff9b::a9fe:a9fe")!) == "link-local")
+        #expect(CIDR("") == nil)
+        #expect(CIDR("/8") == nil)
+    }
+}

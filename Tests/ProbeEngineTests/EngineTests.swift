@@ -10,15 +10,18 @@ import Testing
 final class PipeProbe: Probe, @unchecked Sendable {
     let pipe = Pipe()
     let closed: AsyncStream<Void>.Continuation
+    let started: AsyncStream<Void>.Continuation
     let stage: ProbeStage
 
-    init(stage: ProbeStage, closed: AsyncStream<Void>.Continuation) {
+    init(stage: ProbeStage, closed: AsyncStream<Void>.Continuation, started: AsyncStream<Void>.Continuation) {
         self.stage = stage
         self.closed = closed
+        self.started = started
     }
 
     func start(_ context: ProbeContext) -> ProbeStep {
         context.enter(stage)
+        started.yield()
         return .wait(fd: pipe.fileHandleForReading.fileDescriptor, events: .readable)
     }
 
@@ -36,6 +39,7 @@ final class PipeProbe: Probe, @unchecked Sendable {
 /// A driver whose probes are ``PipeProbe``s; `closed` yields once per closed probe.
 final class PipeDriver: ProbeDriver, @unchecked Sendable {
     let (closed, closedContinuation) = AsyncStream<Void>.makeStream()
+    let (started, startedContinuation) = AsyncStream<Void>.makeStream()
     let stage: ProbeStage
     let writeImmediately: Bool
 
@@ -46,7 +50,7 @@ final class PipeDriver: ProbeDriver, @unchecked Sendable {
 
     func plan(for type: ConnectorType, metadata: JSONValue) throws(MetadataError) -> ProbePlan {
         ProbePlan(host: metadata["host"]?.stringValue ?? "127.0.0.1", hostAttr: "host") { [self] _ in
-            let probe = PipeProbe(stage: stage, closed: closedContinuation)
+            let probe = PipeProbe(stage: stage, closed: closedContinuation, started: startedContinuation)
             if writeImmediately { probe.pipe.fileHandleForWriting.write(Data([1])) }
             return probe
         }
@@ -148,5 +152,33 @@ final class PipeDriver: ProbeDriver, @unchecked Sendable {
         let notFound = await engine.test(ProbeRequest(connectorID: Self.postgres, metadata: missing))
         #expect(notFound.code == .hostNotFound)
         #expect(notFound.stage == .resolve)
+    }
+}
+
+@Suite struct ShutdownTests {
+    @Test func shutdownEndsTestsInFlightAndClosesTheirProbes() async throws {
+        let driver = PipeDriver()
+        let engine = try ProbeEngine(
+            configuration: EngineConfiguration(maxInFlight: 64, reactorThreads: 2, blockingThreads: 2),
+            drivers: [.postgresql: driver])
+        let requests = (0..<20).map { _ in
+            ProbeRequest(connectorID: EngineTests.postgres, metadata: EngineTests.metadata, timeout: .seconds(30))
+        }
+        let results = Task {
+            var codes: [OutcomeCode] = []
+            for await (_, report) in engine.testAll(requests, concurrency: 20) { codes.append(report.code) }
+            return codes
+        }
+        // Wait until all twenty probes run on their reactors.
+        var starts = driver.started.makeAsyncIterator()
+        for _ in 0..<20 { _ = await starts.next() }
+        engine.shutdown()
+        let codes = await results.value
+        #expect(codes.count == 20)
+        #expect(codes.allSatisfy { $0 == .serverError })
+        var closes = driver.closed.makeAsyncIterator()
+        for _ in 0..<20 { #expect(await closes.next() != nil) }
+        let late = await engine.test(ProbeRequest(connectorID: EngineTests.postgres, metadata: EngineTests.metadata))
+        #expect(late.code == .serverError)
     }
 }

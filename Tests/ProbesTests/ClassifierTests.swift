@@ -56,6 +56,11 @@ import Testing
         #expect(PostgresConnection.sqlState(inErrorMessage: message) == "28P01")
         #expect(PostgresConnection.sqlState(inErrorMessage: "could not connect: Connection refused\n") == nil)
         #expect(PostgresConnection.sqlState(inErrorMessage: "SSL error: certificate verify failed\n") == nil)
+        // sslmode=prefer: the TLS attempt's rejected password, then the plain retry's refusal.
+        let twoAttempts = "connection to server at \"db\" failed: FATAL:  28P01\nconnection to server at \"db\" failed: FATAL:  28000\n"
+        #expect(PostgresConnection.sqlState(inErrorMessage: twoAttempts) == "28P01")
+        let retried = "connection to server failed: FATAL:  57P03\nconnection to server failed: FATAL:  3D000\n"
+        #expect(PostgresConnection.sqlState(inErrorMessage: retried) == "3D000")
     }
 }
 
@@ -71,6 +76,9 @@ import Testing
         (2003, .connectionRefused, "port", .connect),
         (2013, .serverError, nil, .auth),
         (2027, .protocolError, nil, .auth),
+        (3118, .permissionDenied, "user", .auth),
+        (3159, .tlsFailure, "sslEnabled", .tls),
+        (4031, .serverError, nil, .auth),
     ] as [(UInt32, OutcomeCode, String?, ProbeStage)])
     func errorNumbers(_ number: UInt32, _ code: OutcomeCode, _ attr: String?, _ stage: ProbeStage) {
         let outcome = MySQLClassifier.outcome(errorNumber: number, sqlState: "28000", stage: .auth)

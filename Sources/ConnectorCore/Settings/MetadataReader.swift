@@ -15,7 +15,8 @@ struct MetadataReader {
         case nil, .null?: return nil
         case .string(let text)?: return text.isEmpty ? nil : text
         case .number(let number)?:
-            return number.rounded() == number ? String(Int64(number)) : String(number)
+            if let whole = Int64(exactly: number) { return String(whole) }
+            return String(number)
         case let other?:
             throw MetadataError(attr: name, "'\(name)' must be a string, not \(other.typeName).")
         }

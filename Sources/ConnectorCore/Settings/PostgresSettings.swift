@@ -27,6 +27,8 @@ public struct PostgresSettings: Sendable, Equatable {
     public var passwordField: String
     /// The field that named the database.
     public var databaseField: String
+    /// The field that named the user.
+    public var userField: String
 
     /// Parses validated metadata.
     /// - Throws: ``MetadataError`` naming the field to fix.
@@ -45,6 +47,7 @@ public struct PostgresSettings: Sendable, Equatable {
             destinationField = "connection_url"
             passwordField = "connection_url"
             databaseField = "connection_url"
+            userField = "connection_url"
         } else {
             host = try MetadataReader.host(try reader.requiredString("host"), attr: "host")
             port = try reader.port("port", default: 5432)
@@ -54,6 +57,7 @@ public struct PostgresSettings: Sendable, Equatable {
             destinationField = "host"
             passwordField = "password"
             databaseField = "database"
+            userField = "user"
         }
         schema = try reader.string("schema")
         if let mode {

@@ -21,7 +21,7 @@ public enum MySQLClassifier {
             return ProbeOutcome(
                 .permissionDenied, attr: "database", detail: "The user has no privilege on this database.",
                 hint: "GRANT the user privileges on the database.", signal: signal, stage: .auth)
-        case MariaDBError.accountLocked:
+        case MariaDBError.accountLocked, MariaDBError.mysqlAccountLocked:
             return ProbeOutcome(
                 .permissionDenied, attr: "user", detail: "The account is locked.", hint: "Unlock the account.",
                 signal: signal, stage: .auth)
@@ -34,7 +34,7 @@ public enum MySQLClassifier {
                 .notFound, attr: "database", detail: "The database does not exist.", signal: signal, stage: .auth)
         case MariaDBError.tooManyConnections, MariaDBError.tooManyUserConnections, MariaDBError.userLimitReached:
             return ProbeOutcome(.throttled, signal: signal, stage: stage)
-        case MariaDBError.sslConnection:
+        case MariaDBError.sslConnection, MariaDBError.secureTransportRequired, MariaDBError.authPluginError:
             return ProbeOutcome(
                 .tlsFailure, attr: "sslEnabled",
                 detail: "TLS could not be set up: the server has no TLS, or its certificate or host name did not verify.",
@@ -55,7 +55,8 @@ public enum MySQLClassifier {
         case MariaDBError.serverShutdown, MariaDBError.outOfResources:
             return ProbeOutcome(.serverError, signal: signal, stage: stage)
         default:
-            return ProbeOutcome(number >= 2000 ? .protocolError : .serverError, signal: signal, stage: stage)
+            // 2000-2999 are Connector/C's own errors; everything else comes from the server.
+            return ProbeOutcome((2000..<3000).contains(number) ? .protocolError : .serverError, signal: signal, stage: stage)
         }
     }
 }

@@ -125,13 +125,23 @@ final class MySQLProbe: Probe {
         }
     }
 
-    /// When the driver resolved the name itself, the address it reached must pass the policy.
+    /// When the driver resolved the name itself, the address it reached must be one the engine
+    /// resolved and approved (a different answer, e.g. DNS rebinding, is refused), checked before
+    /// the handshake sends anything.
     private func egressRefusal(_ context: ProbeContext, _ connection: MariaDBConnection) -> ProbeOutcome? {
-        guard let peer = SocketState.peerAddress(connection.socket), let reason = context.egress.refusal(for: peer)
-        else { return nil }
-        return ProbeOutcome(
-            .egressDenied, attr: "host",
-            detail: "The host resolved to an address this engine may not reach (\(reason)).",
-            signal: "\(peer) \(reason)", stage: .connect)
+        guard connectHost != context.address.description else { return nil }
+        guard let peer = SocketState.peerAddress(connection.socket) else {
+            return ProbeOutcome(
+                .egressDenied, attr: "host", detail: "The address the driver connected to could not be checked.",
+                signal: "getpeername failed", stage: .connect)
+        }
+        guard context.approved.contains(peer) else {
+            let reason = context.egress.refusal(for: peer) ?? "not among the addresses the engine resolved"
+            return ProbeOutcome(
+                .egressDenied, attr: "host",
+                detail: "The driver reached an address this engine may not use (\(reason)).",
+                signal: "\(peer) \(reason)", stage: .connect)
+        }
+        return nil
     }
 }

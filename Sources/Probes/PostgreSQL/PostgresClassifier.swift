@@ -60,7 +60,7 @@ public enum PostgresClassifier {
                 detail: "PostgreSQL rejected the user name or password.", signal: signal, stage: .auth)
         case "28000":
             return ProbeOutcome(
-                .permissionDenied, attr: "user",
+                .permissionDenied, attr: settings.userField,
                 detail: "PostgreSQL does not let this user log in from here (pg_hba.conf or NOLOGIN).",
                 hint: "Allow the user to log in, or use another user.", signal: signal, stage: .auth)
         case "3D000":

@@ -41,11 +41,17 @@ final class PostgresProbe: Probe {
             ("host", settings.host), ("hostaddr", address.description), ("port", String(settings.port)),
             ("dbname", settings.database), ("user", settings.user), ("password", settings.password),
             ("sslmode", settings.sslMode.rawValue), ("gssencmode", "disable"),
-            // Never read the engine host's ~/.pgpass: a probe uses only the credentials it was given.
-            ("passfile", "/nonexistent/connector-engine/pgpass"),
             ("application_name", "connector-engine"), ("connect_timeout", "0"),
         ]
-        if let caFile { parameters.append(("sslrootcert", caFile)) }
+        // A probe uses only what it was given: libpq would otherwise read ~/.pgpass and
+        // ~/.postgresql/ (a client certificate, a root certificate that turns `require` into
+        // verify-ca, a CRL) of the account the engine runs as. Paths that do not exist switch
+        // each of those off.
+        let nowhere = "/nonexistent/connector-engine"
+        parameters += [
+            ("passfile", "\(nowhere)/pgpass"), ("sslcert", "\(nowhere)/client.crt"), ("sslkey", "\(nowhere)/client.key"),
+            ("sslcrl", "\(nowhere)/root.crl"), ("sslrootcert", caFile ?? "\(nowhere)/root.crt"),
+        ]
         self.parameters = parameters
     }
 

@@ -19,7 +19,9 @@ enum ConnectErrno {
         case Errno.timedOut:
             return ProbeOutcome(.timeout, attr: hostAttr, signal: signal, stage: .connect)
         default:
-            return ProbeOutcome(.connectionRefused, attr: hostAttr, signal: signal, stage: .connect)
+            return ProbeOutcome(
+                .networkUnreachable, attr: hostAttr, detail: "The connection could not be made.", signal: signal,
+                stage: .connect)
         }
     }
 }

@@ -15,10 +15,22 @@ public final class TrustStore: Sendable {
 
     private let files = Mutex<[String: String]>([:])
     private let directory: String
+    private let created = Mutex(false)
 
     init() {
+        // An unpredictable name, created exclusively below: a directory someone else made first
+        // is never used.
         let base = FileManager.default.temporaryDirectory.path
-        directory = "\(base)/connector-engine-trust-\(getpid())"
+        directory = "\(base)/connector-engine-trust-\(UUID().uuidString)"
+    }
+
+    /// Removes the files written so far; call when the engine stops.
+    public func removeFiles() {
+        files.withLock { $0.removeAll() }
+        created.withLock { made in
+            if made { try? FileManager.default.removeItem(atPath: directory) }
+            made = false
+        }
     }
 
     /// The path of a file holding `pem`, written on first use.
@@ -26,8 +38,12 @@ public final class TrustStore: Sendable {
     public func file(for pem: String) throws -> String {
         let text = Self.normalized(pem)
         if let known = files.withLock({ $0[text] }) { return known }
-        try FileManager.default.createDirectory(
-            atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try created.withLock { made in
+            guard !made else { return }
+            try FileManager.default.createDirectory(
+                atPath: directory, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
+            made = true
+        }
         let path = "\(directory)/ca-\(UUID().uuidString).pem"
         guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
         else { throw CocoaError(.fileWriteUnknown) }
