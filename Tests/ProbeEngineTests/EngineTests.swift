@@ -182,3 +182,60 @@ final class PipeDriver: ProbeDriver, @unchecked Sendable {
         #expect(late.code == .serverError)
     }
 }
+
+/// A probe that keeps its reactor busy inside `resume` (as libpq's SCRAM work does), to show that
+/// other probes' deadlines are still reported on time.
+final class BusyProbe: Probe, @unchecked Sendable {
+    let pipe = Pipe()
+    let busy: Duration
+
+    init(busy: Duration) {
+        self.busy = busy
+        pipe.fileHandleForWriting.write(Data([1]))
+    }
+
+    func start(_ context: ProbeContext) -> ProbeStep {
+        .wait(fd: pipe.fileHandleForReading.fileDescriptor, events: .readable)
+    }
+
+    func resume(_ context: ProbeContext, events: IOEvents) -> ProbeStep {
+        // Simulates CPU-bound driver work; not a synchronization device.
+        Thread.sleep(forTimeInterval: Double(busy.components.seconds) + Double(busy.components.attoseconds) / 1e18)
+        return .finished(.ok)
+    }
+
+    func close() {
+        try? pipe.fileHandleForReading.close()
+        try? pipe.fileHandleForWriting.close()
+    }
+}
+
+struct BusyDriver: ProbeDriver {
+    func plan(for type: ConnectorType, metadata: JSONValue) throws(MetadataError) -> ProbePlan {
+        ProbePlan(host: "127.0.0.1", hostAttr: "host") { _ in BusyProbe(busy: .milliseconds(1500)) }
+    }
+}
+
+@Suite struct BusyReactorTests {
+    @Test func deadlineIsReportedWhileTheReactorIsBusy() async throws {
+        let waiting = PipeDriver()
+        let engine = try ProbeEngine(
+            configuration: EngineConfiguration(reactorThreads: 1, blockingThreads: 1),
+            drivers: [.postgresql: waiting, .mysql: BusyDriver()])
+        defer { engine.shutdown() }
+        // The probe that will time out starts first and waits on its pipe...
+        async let timedOut = engine.test(
+            ProbeRequest(connectorID: EngineTests.postgres, metadata: EngineTests.metadata, timeout: .milliseconds(100)))
+        var starts = waiting.started.makeAsyncIterator()
+        _ = await starts.next()
+        // ...then the only reactor spends 1.5 s inside another probe's driver call.
+        async let busy = engine.test(
+            ProbeRequest(
+                connectorID: "mysql|db709852-fa51-4aa6-9b91-afc45f111bec",
+                metadata: ["host": "127.0.0.1", "port": "3306", "database": "d", "user": "u", "password": "p"]))
+        let report = await timedOut
+        #expect(report.code == .timeout)
+        #expect(report.elapsedMilliseconds < 1400, "the verdict waited for the busy reactor")
+        #expect(await busy.code == .ok)
+    }
+}
