@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.0.0"),
     ],
     targets: [
         // MARK: C libraries (Drivers/): nothing outside Drivers/ imports these.
@@ -39,6 +40,9 @@ let package = Package(
 
         // MARK: The engine.
         .target(name: "ConnectorCore"),
+        .target(
+            name: "Encryption",
+            dependencies: ["LinuxIO", .product(name: "Crypto", package: "swift-crypto")]),
         .target(
             name: "ProbeEngine",
             dependencies: [
@@ -75,6 +79,7 @@ let package = Package(
 
         // MARK: Tests: one target per module, live-service tests on their own.
         .testTarget(name: "ConnectorCoreTests", dependencies: ["ConnectorCore"]),
+        .testTarget(name: "EncryptionTests", dependencies: ["Encryption", "LinuxIO"]),
         .testTarget(name: "ProbeEngineTests", dependencies: ["ProbeEngine", "ConnectorCore", "LinuxIO"]),
         .testTarget(name: "ProbesTests", dependencies: ["Probes", "ConnectorCore", "ProbeEngine", "PostgresDriver", "MariaDBDriver"]),
         .testTarget(name: "FixtureRunnerTests", dependencies: ["FixtureRunner", "ConnectorCore"]),
