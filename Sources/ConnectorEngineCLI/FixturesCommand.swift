@@ -24,6 +24,12 @@ struct Fixtures: AsyncParsableCommand {
         @Option(help: "Cases run at once.")
         var concurrency: Int = 32
 
+        @Option(help: "Run the cases through this running server's API (e.g. http://127.0.0.1:8080) instead of in process.")
+        var api: String?
+
+        @Option(help: "The API token, with --api.")
+        var token: String?
+
         @OptionGroup var engineOptions: EngineOptions
 
         func run() async throws {
@@ -34,15 +40,25 @@ struct Fixtures: AsyncParsableCommand {
                 Output.error("fixtures: \(error)")
                 throw ExitCode(2)
             }
-            let engine = try engineOptions.makeEngine()
             let onTerminal = isatty(STDERR_FILENO) == 1
-            let results = await FixtureRun.run(cases, engine: engine, concurrency: concurrency) { done, total, result in
+            let progress: @Sendable (Int, Int, FixtureResult) -> Void = { done, total, result in
                 if onTerminal {
                     Output.error("\u{1B}[2K\r[\(done)/\(total)] \(result.passed ? "ok  " : "FAIL") \(result.fixture.name)", newline: false)
                 }
             }
+            let results: [FixtureResult]
+            if let api {
+                guard let url = URL(string: api), url.scheme != nil, let token else {
+                    throw ValidationError("--api needs a URL such as http://127.0.0.1:8080 and --token")
+                }
+                results = await FixtureRun.run(
+                    cases, executor: APIExecutor(baseURL: url, token: token), concurrency: concurrency, progress: progress)
+            } else {
+                let engine = try engineOptions.makeEngine()
+                results = await FixtureRun.run(cases, engine: engine, concurrency: concurrency, progress: progress)
+                engine.shutdownAndRemoveFiles()
+            }
             if onTerminal { Output.error("") }
-            engine.shutdownAndRemoveFiles()
             let failed = results.filter { !$0.passed }
             for result in failed {
                 print("FAIL \(result.fixture.name): \(result.mismatches.joined(separator: "; ")) — \(result.report.detail)")

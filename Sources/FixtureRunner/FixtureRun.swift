@@ -12,21 +12,43 @@ public struct FixtureResult: Sendable {
     public var passed: Bool { mismatches.isEmpty }
 }
 
-/// Runs fixture cases concurrently through the probe engine.
+/// Runs fixture cases concurrently, in process or through a server's API.
 public enum FixtureRun {
-    /// Runs `cases` at most `concurrency` at once; `progress` is called after each.
+    /// Runs `cases` through a probe engine in this process.
     public static func run(
         _ cases: [FixtureCase], engine: ProbeEngine, concurrency: Int,
         progress: @Sendable (Int, Int, FixtureResult) -> Void = { _, _, _ in }
     ) async -> [FixtureResult] {
-        let requests = cases.map { ProbeRequest(connectorID: $0.connectorID, metadata: $0.metadata, timeout: $0.timeout) }
+        await run(cases, executor: EngineExecutor(engine: engine), concurrency: concurrency, progress: progress)
+    }
+
+    /// Runs `cases` at most `concurrency` at once through `executor`; `progress` is called after
+    /// each, in the order they finish.
+    public static func run(
+        _ cases: [FixtureCase], executor: some FixtureExecutor, concurrency: Int,
+        progress: @Sendable (Int, Int, FixtureResult) -> Void = { _, _, _ in }
+    ) async -> [FixtureResult] {
         var results = [FixtureResult?](repeating: nil, count: cases.count)
-        var done = 0
-        for await (index, report) in engine.testAll(requests, concurrency: concurrency) {
-            let result = FixtureResult(fixture: cases[index], report: report, mismatches: compare(report, cases[index].expect))
-            results[index] = result
-            done += 1
-            progress(done, cases.count, result)
+        await withTaskGroup(of: (Int, ProbeReport).self) { group in
+            var next = 0
+            func addNext() {
+                guard next < cases.count else { return }
+                let index = next
+                let fixture = cases[index]
+                next += 1
+                group.addTask {
+                    (index, await executor.test(ProbeRequest(connectorID: fixture.connectorID, metadata: fixture.metadata, timeout: fixture.timeout)))
+                }
+            }
+            for _ in 0..<max(1, concurrency) { addNext() }
+            var done = 0
+            for await (index, report) in group {
+                let result = FixtureResult(fixture: cases[index], report: report, mismatches: compare(report, cases[index].expect))
+                results[index] = result
+                done += 1
+                progress(done, cases.count, result)
+                addNext()
+            }
         }
         return results.compactMap { $0 }
     }
