@@ -8,6 +8,7 @@ import Logging
 public struct APIError: HTTPResponseError, Sendable {
     public var status: HTTPResponse.Status
     public var body: APIErrorBody
+    public var headers: HTTPFields = [:]
 
     public init(_ status: HTTPResponse.Status, code: String, detail: String, attr: String? = nil, type: String? = nil) {
         self.status = status
@@ -16,7 +17,7 @@ public struct APIError: HTTPResponseError, Sendable {
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        JSONResponse.make(status: status, body: body.json)
+        JSONResponse.make(status: status, body: body.json, headers: headers)
     }
 
     static func validation(_ detail: String, attr: String?, code: String = "invalid") -> APIError {
@@ -47,7 +48,7 @@ struct ErrorBodyMiddleware<Context: RequestContext>: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch let error as APIError {
-            return JSONResponse.make(status: error.status, body: error.body.json)
+            return JSONResponse.make(status: error.status, body: error.body.json, headers: error.headers)
         } catch let error as any HTTPResponseError {
             let (code, detail) = Self.describe(error.status)
             return JSONResponse.make(

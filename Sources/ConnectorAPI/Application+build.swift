@@ -9,21 +9,34 @@ public struct APIConfiguration: Sendable {
     public var access: AccessPolicy
     /// The largest request body accepted; larger ones get 413.
     public var maxBodyBytes: Int
+    /// Caps on tests running at once.
+    public var limits: TestLimits
 
-    public init(host: String = "127.0.0.1", port: Int = 8080, access: AccessPolicy, maxBodyBytes: Int = 1 << 20) {
+    public init(
+        host: String = "127.0.0.1", port: Int = 8080, access: AccessPolicy, maxBodyBytes: Int = 1 << 20,
+        limits: TestLimits = TestLimits()
+    ) {
         self.host = host
         self.port = port
         self.access = access
         self.maxBodyBytes = maxBodyBytes
+        self.limits = limits
     }
 }
 
 /// Builds the router: our error bodies everywhere, then the routes.
-public func buildRouter(engine: ProbeEngine, configuration: APIConfiguration) -> Router<BasicRequestContext> {
+/// - Parameter admission: the counter of tests in flight; a new one from the configuration's
+///   limits unless given (tests share one to observe it).
+public func buildRouter(
+    engine: ProbeEngine, configuration: APIConfiguration, admission: TestAdmission? = nil
+) -> Router<BasicRequestContext> {
     let router = Router()
     router.add(middleware: ErrorBodyMiddleware())
-    ConnectorRoutes(engine: engine, maxBodyBytes: configuration.maxBodyBytes)
-        .register(on: router, policy: configuration.access)
+    ConnectorRoutes(
+        engine: engine, maxBodyBytes: configuration.maxBodyBytes,
+        admission: admission ?? TestAdmission(limits: configuration.limits)
+    )
+    .register(on: router, policy: configuration.access)
     return router
 }
 

@@ -8,6 +8,7 @@ import ProbeEngine
 struct ConnectorRoutes: Sendable {
     let engine: ProbeEngine
     let maxBodyBytes: Int
+    let admission: TestAdmission
 
     func register(on router: Router<BasicRequestContext>, policy: AccessPolicy) {
         router.get("healthz") { _, _ in
@@ -59,6 +60,17 @@ struct ConnectorRoutes: Sendable {
         let probeRequest = try TestRequestParser.parse(
             body: Data(buffer.readableBytesView), timeout: request.uri.queryParameters.get("timeout"),
             maxTimeout: engine.configuration.maxTimeout)
+        // Until users exist (issue 3) the bearer token is the one user.
+        let user = "token"
+        let organization = context.parameters.get("org_id") ?? ""
+        guard admission.admit(user: user, organization: organization) else {
+            var error = APIError(
+                .tooManyRequests, code: "throttled",
+                detail: "Too many connector tests are running for this user or organization; try again shortly.")
+            error.headers[.retryAfter] = String(admission.limits.retryAfterSeconds)
+            throw error
+        }
+        defer { admission.release(user: user, organization: organization) }
         let report = await engine.test(probeRequest)
         context.logger.info(
             "connector test",
