@@ -29,26 +29,16 @@ public enum FixtureRun {
         progress: @Sendable (Int, Int, FixtureResult) -> Void = { _, _, _ in }
     ) async -> [FixtureResult] {
         var results = [FixtureResult?](repeating: nil, count: cases.count)
-        await withTaskGroup(of: (Int, ProbeReport).self) { group in
-            var next = 0
-            func addNext() {
-                guard next < cases.count else { return }
-                let index = next
-                let fixture = cases[index]
-                next += 1
-                group.addTask {
-                    (index, await executor.test(ProbeRequest(connectorID: fixture.connectorID, metadata: fixture.metadata, timeout: fixture.timeout)))
-                }
-            }
-            for _ in 0..<max(1, concurrency) { addNext() }
-            var done = 0
-            for await (index, report) in group {
-                let result = FixtureResult(fixture: cases[index], report: report, mismatches: compare(report, cases[index].expect))
-                results[index] = result
-                done += 1
-                progress(done, cases.count, result)
-                addNext()
-            }
+        var done = 0
+        let verdicts = boundedConcurrently(cases.count, limit: concurrency) { index in
+            let fixture = cases[index]
+            return await executor.test(ProbeRequest(connectorID: fixture.connectorID, metadata: fixture.metadata, timeout: fixture.timeout))
+        }
+        for await (index, report) in verdicts {
+            let result = FixtureResult(fixture: cases[index], report: report, mismatches: compare(report, cases[index].expect))
+            results[index] = result
+            done += 1
+            progress(done, cases.count, result)
         }
         return results.compactMap { $0 }
     }

@@ -112,27 +112,8 @@ public final class ProbeEngine: Sendable {
 
     /// Tests many sets of credentials, at most `concurrency` at once, yielding each verdict (with
     /// the index of its request) as soon as it is known.
-    public func testAll(_ requests: [ProbeRequest], concurrency: Int) -> AsyncStream<(index: Int, report: ProbeReport)> {
-        AsyncStream { continuation in
-            let task = Task {
-                await withTaskGroup(of: (Int, ProbeReport).self) { group in
-                    var next = 0
-                    func addNext() {
-                        guard next < requests.count else { return }
-                        let index = next
-                        next += 1
-                        group.addTask { (index, await self.test(requests[index])) }
-                    }
-                    for _ in 0..<max(1, concurrency) { addNext() }
-                    for await (index, report) in group {
-                        continuation.yield((index, report))
-                        addNext()
-                    }
-                }
-                continuation.finish()
-            }
-            continuation.onTermination = { _ in task.cancel() }
-        }
+    public func testAll(_ requests: [ProbeRequest], concurrency: Int) -> AsyncStream<(Int, ProbeReport)> {
+        boundedConcurrently(requests.count, limit: concurrency) { await self.test(requests[$0]) }
     }
 
     // MARK: - Stages before the reactor
@@ -173,7 +154,8 @@ public final class ProbeEngine: Sendable {
             ticket.complete(ProbeOutcome(.dnsFailure, attr: plan.hostAttr, signal: "getaddrinfo \(code)"))
             return retire(ticket)
         }
-        guard let address = addresses.first(where: { configuration.egress.refusal(for: $0) == nil }) else {
+        let approved = addresses.filter { configuration.egress.refusal(for: $0) == nil }
+        guard let address = approved.first else {
             let reason = addresses.first.flatMap { configuration.egress.refusal(for: $0) } ?? "no address"
             ticket.complete(
                 ProbeOutcome(
@@ -183,7 +165,6 @@ public final class ProbeEngine: Sendable {
             return retire(ticket)
         }
         ticket.enter(.connect)
-        let approved = addresses.filter { configuration.egress.refusal(for: $0) == nil }
         let context = ProbeContext(address: address, approved: approved, egress: configuration.egress, ticket: ticket)
         let probe = plan.makeProbe(address)
         let reactor = reactors[Int(ticket.id % UInt64(reactors.count))]

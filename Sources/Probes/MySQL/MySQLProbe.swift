@@ -11,11 +11,7 @@ struct MySQLProbeDriver: ProbeDriver {
         if settings.tlsEnabled {
             var caFile: String?
             if let pem = settings.caPEM {
-                do {
-                    caFile = try TrustStore.shared.file(for: pem)
-                } catch {
-                    throw MetadataError(attr: "ssl_ca", "'ssl_ca' could not be stored for the driver.")
-                }
+                caFile = try TrustStore.shared.file(for: pem, field: "ssl_ca")
             }
             tls = MariaDBTLS(
                 caFile: caFile, caDirectory: TrustStore.systemDirectory,

@@ -9,11 +9,7 @@ struct PostgresProbeDriver: ProbeDriver {
         let settings = try PostgresSettings(metadata: metadata)
         var caFile: String?
         if let pem = settings.sslRootCert {
-            do {
-                caFile = try TrustStore.shared.file(for: pem)
-            } catch {
-                throw MetadataError(attr: "sslrootcert", "'sslrootcert' could not be stored for the driver.")
-            }
+            caFile = try TrustStore.shared.file(for: pem, field: "sslrootcert")
         } else if settings.sslMode == .verifyCA || settings.sslMode == .verifyFull {
             caFile = TrustStore.systemBundle
         }

@@ -1,3 +1,4 @@
+import ConnectorCore
 import Foundation
 import Synchronization
 
@@ -54,6 +55,16 @@ public final class TrustStore: Sendable {
             }
             files[text] = path
             return path
+        }
+    }
+
+    /// The path of a file holding `pem` for the metadata field `field`.
+    /// - Throws: ``MetadataError`` naming the field when the file cannot be written.
+    public func file(for pem: String, field: String) throws(MetadataError) -> String {
+        do {
+            return try file(for: pem)
+        } catch {
+            throw MetadataError(attr: field, "'\(field)' could not be stored for the driver.")
         }
     }
 
