@@ -22,6 +22,10 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.0.0"),
+        .package(url: "https://github.com/vapor/sql-kit.git", from: "3.36.0"),
+        .package(url: "https://github.com/vapor/sqlite-kit.git", from: "4.5.2"),
+        .package(url: "https://github.com/vapor/postgres-kit.git", from: "2.17.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         // MARK: C libraries (Drivers/): nothing outside Drivers/ imports these.
@@ -43,6 +47,17 @@ let package = Package(
         .target(
             name: "Encryption",
             dependencies: ["LinuxIO", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(
+            name: "ConnectorStore",
+            dependencies: [
+                "ConnectorCore", "Encryption",
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "SQLiteKit", package: "sqlite-kit"),
+                .product(name: "PostgresKit", package: "postgres-kit"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         .target(
             name: "ProbeEngine",
             dependencies: [
@@ -80,6 +95,13 @@ let package = Package(
         // MARK: Tests: one target per module, live-service tests on their own.
         .testTarget(name: "ConnectorCoreTests", dependencies: ["ConnectorCore"]),
         .testTarget(name: "EncryptionTests", dependencies: ["Encryption", "LinuxIO"]),
+        .testTarget(
+            name: "ConnectorStoreTests",
+            dependencies: [
+                "ConnectorStore", "ConnectorCore", "Encryption",
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         .testTarget(name: "ProbeEngineTests", dependencies: ["ProbeEngine", "ConnectorCore", "LinuxIO"]),
         .testTarget(name: "ProbesTests", dependencies: ["Probes", "ConnectorCore", "ProbeEngine", "PostgresDriver", "MariaDBDriver"]),
         .testTarget(name: "FixtureRunnerTests", dependencies: ["FixtureRunner", "ConnectorCore"]),

@@ -300,6 +300,7 @@ pg_setup_sql() { # PORT
   as_pg "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$PG_ROOT/sock" -p "$1" -U postgres -d postgres >/dev/null <<EOF
 CREATE ROLE probe LOGIN PASSWORD '$PG_PASSWORD';
 CREATE ROLE probe_noconnect LOGIN PASSWORD '$PG_NOCONNECT_PASSWORD';
+CREATE ROLE store LOGIN CREATEDB PASSWORD '$PG_STORE_PASSWORD';
 CREATE DATABASE probe;
 REVOKE CONNECT, TEMPORARY ON DATABASE probe FROM PUBLIC;
 GRANT CONNECT ON DATABASE probe TO probe;
@@ -415,13 +416,14 @@ EOF
   pws="$(python3 -c '
 import secrets, string
 a = string.ascii_letters + string.digits
-print(" ".join("".join(secrets.choice(a) for _ in range(24)) for _ in range(5)))')"
-  read -r PG_PASSWORD PG_NOCONNECT_PASSWORD MARIADB_PASSWORD MARIADB_LOCKED_PASSWORD PG_SUPERUSER_PASSWORD <<<"$pws"
+print(" ".join("".join(secrets.choice(a) for _ in range(24)) for _ in range(6)))')"
+  read -r PG_PASSWORD PG_NOCONNECT_PASSWORD MARIADB_PASSWORD MARIADB_LOCKED_PASSWORD PG_SUPERUSER_PASSWORD \
+    PG_STORE_PASSWORD <<<"$pws"
 
   local v
   for v in PG_PORT PG_PLAIN_PORT MARIADB_PORT MARIADB_PLAIN_PORT HOLD_PORT PG_STALL_TLS_PORT \
       MYSQL_STALL_AUTH_PORT DRIP_PG_PORT DRIP_MYSQL_PORT BLACKHOLE_PORT CLOSED_PORT \
-      PG_PASSWORD PG_NOCONNECT_PASSWORD MARIADB_PASSWORD MARIADB_LOCKED_PASSWORD; do
+      PG_PASSWORD PG_NOCONNECT_PASSWORD MARIADB_PASSWORD MARIADB_LOCKED_PASSWORD PG_STORE_PASSWORD; do
     state_set "$v" "${!v}"
   done
 
@@ -540,6 +542,9 @@ cmd_env() {
   emit CE_PG_MISSING_DATABASE probe_missing
   emit CE_PG_NOCONNECT_USER probe_noconnect
   emit CE_PG_NOCONNECT_PASSWORD "$PG_NOCONNECT_PASSWORD"
+  # The connector store's own tests: a role that may create (and drop) its databases.
+  emit CE_PG_BIN "$PG_BIN"
+  emit CE_STORE_PG_URL "postgres://store:$PG_STORE_PASSWORD@127.0.0.1:$PG_PLAIN_PORT/postgres?sslmode=disable"
   emit CE_MARIADB_PORT "$MARIADB_PORT"
   emit CE_MARIADB_PLAIN_PORT "$MARIADB_PLAIN_PORT"
   emit CE_MARIADB_USER probe

@@ -1,0 +1,235 @@
+import Encryption
+import Foundation
+import SQLKit
+
+/// Notifications, the webhook outbox, the audit log and workflows.
+extension ConnectorStore {
+    // MARK: Notifications
+
+    func notifyShared(
+        users: [Int64], connector: UUID, name: String, organization: String, by sharer: Int64, now: Int64, db: any SQLDatabase
+    ) async throws {
+        for user in users {
+            let id = Self.key(UUID())
+            try await db.insert(into: "notifications")
+                .columns(
+                    "id", "organization_id", "user_id", "kind", "resource_type", "resource_id", "resource_name", "shared_by",
+                    "created_at"
+                )
+                .values(
+                    SQLBind(id), SQLBind(organization), SQLBind(user), SQLBind("shared"), SQLBind("connector"),
+                    SQLBind(Self.key(connector)), SQLBind(name), SQLBind(sharer), SQLBind(now)
+                ).run()
+            if queuesWebhooks {
+                try await db.insert(into: "webhook_outbox").columns("notification_id", "attempts", "next_attempt_at")
+                    .values(SQLBind(id), SQLBind(0), SQLBind(now)).run()
+            }
+        }
+    }
+
+    /// The user's notifications in one organization, newest first.
+    public func notifications(organization: String, userID: Int64, limit: Int = 100) async throws -> [Notification] {
+        try await database.read { db in
+            try await db.select().columns("*").from("notifications").where("organization_id", .equal, organization)
+                .where("user_id", .equal, userID).orderBy("created_at", .descending).orderBy("id").limit(limit).all()
+                .map(Self.notification)
+        }
+    }
+
+    static func notification(_ row: any SQLRow) throws -> Notification {
+        Notification(
+            id: try uuid(try row.decode(column: "id", as: String.self)),
+            organizationID: try row.decode(column: "organization_id", as: String.self),
+            userID: try row.decode(column: "user_id", as: Int64.self), kind: try row.decode(column: "kind", as: String.self),
+            resourceType: try row.decode(column: "resource_type", as: String.self),
+            resourceID: try row.decode(column: "resource_id", as: String.self),
+            resourceName: try row.decode(column: "resource_name", as: String.self),
+            sharedBy: try row.decode(column: "shared_by", as: Int64?.self),
+            createdAt: Timestamp.date(try row.decode(column: "created_at", as: Int64.self)))
+    }
+
+    // MARK: Webhook outbox
+
+    /// Notifications whose webhook is due and not yet delivered, oldest first.
+    public func dueWebhooks(now: Date = Date(), limit: Int = 50) async throws -> [(notification: Notification, attempts: Int)] {
+        try await database.read { db in
+            try await db.raw(
+                """
+                SELECT n.*, o.attempts FROM webhook_outbox o JOIN notifications n ON n.id = o.notification_id
+                WHERE o.delivered_at IS NULL AND o.next_attempt_at <= \(bind: Timestamp.from(now))
+                ORDER BY o.next_attempt_at LIMIT \(literal: limit)
+                """
+            ).all().map { (try Self.notification($0), try $0.decode(column: "attempts", as: Int.self)) }
+        }
+    }
+
+    /// Records one delivery attempt: delivered, or failed with the next attempt's time.
+    public func recordWebhookAttempt(notification: UUID, delivered: Bool, error: String?, retryAt: Date?) async throws {
+        try await database.write { db in
+            var update = db.update("webhook_outbox").set(SQLIdentifier("attempts"), to: SQLRaw("attempts + 1"))
+            if delivered {
+                update = update.set("delivered_at", to: Timestamp.now()).set("last_error", to: SQLLiteral.null)
+            } else {
+                update = update.set("last_error", to: String((error ?? "").prefix(300)))
+                    .set("next_attempt_at", to: Timestamp.from(retryAt ?? Date.distantFuture))
+            }
+            try await update.where("notification_id", .equal, Self.key(notification)).run()
+        }
+    }
+
+    /// `(attempts, delivered)` of a notification's outbox row, for tests and the CLI.
+    public func webhookState(notification: UUID) async throws -> (attempts: Int, delivered: Bool)? {
+        try await database.read { db in
+            guard let row = try await db.select().columns("attempts", "delivered_at").from("webhook_outbox")
+                .where("notification_id", .equal, Self.key(notification)).first()
+            else { return nil }
+            return (try row.decode(column: "attempts", as: Int.self), try row.decode(column: "delivered_at", as: Int64?.self) != nil)
+        }
+    }
+
+    // MARK: Audit log
+
+    func recordAudit(
+        organization: String, actor: Int64?, action: AuditAction, connector: UUID?, outcome: String, db: any SQLDatabase
+    ) async throws {
+        try await db.insert(into: "audit_log").columns("organization_id", "actor_user_id", "action", "connector_id", "outcome", "at")
+            .values(
+                SQLBind(organization), SQLBind(actor), SQLBind(action.rawValue), SQLBind(connector.map(Self.key)), SQLBind(outcome),
+                SQLBind(Timestamp.now())
+            ).run()
+    }
+
+    /// Records an action outside a store write (a connector test), with its outcome code.
+    public func recordAudit(organization: String, actor: Int64?, action: AuditAction, connector: UUID?, outcome: String) async throws {
+        try await database.write { db in
+            try await self.recordAudit(organization: organization, actor: actor, action: action, connector: connector, outcome: outcome, db: db)
+        }
+    }
+
+    /// The newest audit entries, optionally of one organization.
+    public func auditLog(organization: String? = nil, limit: Int = 100) async throws -> [AuditEntry] {
+        try await database.read { db in
+            var query = db.select().columns("*").from("audit_log")
+            if let organization { query = query.where("organization_id", .equal, organization) }
+            return try await query.orderBy("id", .descending).limit(limit).all().map {
+                AuditEntry(
+                    id: try $0.decode(column: "id", as: Int64.self),
+                    organizationID: try $0.decode(column: "organization_id", as: String.self),
+                    actorUserID: try $0.decode(column: "actor_user_id", as: Int64?.self),
+                    action: AuditAction(rawValue: try $0.decode(column: "action", as: String.self)) ?? .update,
+                    connectorID: try $0.decode(column: "connector_id", as: String?.self),
+                    outcome: try $0.decode(column: "outcome", as: String.self),
+                    at: Timestamp.date(try $0.decode(column: "at", as: Int64.self)))
+            }
+        }
+    }
+
+    // MARK: Workflows
+
+    /// Creates a workflow that uses up to two connectors of the organization.
+    /// - Throws: ``ConnectorStoreError/duplicateName(_:)``, ``ConnectorStoreError/notFound`` for a
+    ///   connector id that is not in the organization.
+    public func createWorkflow(
+        name: String, source: UUID?, destination: UUID?, organization: String, by userID: Int64
+    ) async throws -> Workflow {
+        let id = UUID()
+        let now = Timestamp.now()
+        do {
+            try await database.write { db in
+                for connector in [source, destination].compactMap({ $0 }) {
+                    let exists = try await db.select().column("id").from("connectors").where("id", .equal, Self.key(connector))
+                        .where("organization_id", .equal, organization).first()
+                    if exists == nil { throw ConnectorStoreError.notFound }
+                }
+                try await db.insert(into: "workflows")
+                    .columns(
+                        "id", "organization_id", "name", "source_connector_id", "destination_connector_id", "created_by", "created_at")
+                    .values(
+                        SQLBind(Self.key(id)), SQLBind(organization), SQLBind(name), SQLBind(source.map(Self.key)),
+                        SQLBind(destination.map(Self.key)), SQLBind(userID), SQLBind(now)
+                    ).run()
+            }
+        } catch where ConstraintViolation.classify(error) == .unique {
+            throw ConnectorStoreError.duplicateName(name)
+        } catch where ConstraintViolation.classify(error) == .foreignKey {
+            throw ConnectorStoreError.notFound
+        }
+        return Workflow(
+            id: id, organizationID: organization, name: name, sourceConnectorID: source, destinationConnectorID: destination,
+            createdBy: userID, createdAt: Timestamp.date(now))
+    }
+
+    public func workflows(organization: String) async throws -> [Workflow] {
+        try await database.read { db in
+            try await db.select().columns("*").from("workflows").where("organization_id", .equal, organization)
+                .orderBy("created_at").orderBy("id").all().map(Self.workflow)
+        }
+    }
+
+    public func workflow(id: UUID, organization: String) async throws -> Workflow? {
+        try await database.read { db in
+            try await db.select().columns("*").from("workflows").where("id", .equal, Self.key(id))
+                .where("organization_id", .equal, organization).first().map(Self.workflow)
+        }
+    }
+
+    public func deleteWorkflow(id: UUID, organization: String) async throws -> Bool {
+        try await database.write { db in
+            try await !db.delete(from: "workflows").where("id", .equal, Self.key(id)).where("organization_id", .equal, organization)
+                .returning("id").all().isEmpty
+        }
+    }
+
+    static func workflow(_ row: any SQLRow) throws -> Workflow {
+        Workflow(
+            id: try uuid(try row.decode(column: "id", as: String.self)),
+            organizationID: try row.decode(column: "organization_id", as: String.self),
+            name: try row.decode(column: "name", as: String.self),
+            sourceConnectorID: try row.decode(column: "source_connector_id", as: String?.self).map(uuid),
+            destinationConnectorID: try row.decode(column: "destination_connector_id", as: String?.self).map(uuid),
+            createdBy: try row.decode(column: "created_by", as: Int64?.self),
+            createdAt: Timestamp.date(try row.decode(column: "created_at", as: Int64.self)))
+    }
+
+    // MARK: Key rotation
+
+    /// Re-seals every connector not yet under the primary key, one row per transaction, so an
+    /// interrupted run leaves each row either old or new and a re-run finishes the rest.
+    /// - Parameter progress: called after each row with (done, total).
+    /// - Returns: the number of rows re-sealed.
+    @discardableResult
+    public func rotateKeys(progress: @Sendable (Int, Int) -> Void = { _, _ in }) async throws -> Int {
+        let primary = keyRing.primary.id
+        let pending = try await database.read { db in
+            try await db.select().columns("id", "organization_id").from("connectors").where("key_id", .notEqual, primary)
+                .orderBy("id").all().map { (try $0.decode(column: "id", as: String.self), try $0.decode(column: "organization_id", as: String.self)) }
+        }
+        var done = 0
+        for (id, organization) in pending {
+            let context = Self.sealingContext(organization: organization, connector: id)
+            try await database.write { db in
+                // Re-read under the write transaction: a concurrent update may have re-sealed it already.
+                guard let row = try await db.select().columns("metadata", "key_id").from("connectors").where("id", .equal, id).first(),
+                    try row.decode(column: "key_id", as: String.self) != primary
+                else { return }
+                let plaintext = try self.keyRing.open(try row.decode(column: "metadata", as: Data.self), context: context)
+                try await db.update("connectors").set("metadata", to: try self.keyRing.seal(plaintext, context: context))
+                    .set("key_id", to: primary).where("id", .equal, id).run()
+            }
+            done += 1
+            progress(done, pending.count)
+        }
+        return done
+    }
+
+    /// How many connectors are sealed under each key id.
+    public func keyUsage() async throws -> [String: Int] {
+        try await database.read { db in
+            var usage: [String: Int] = [:]
+            for row in try await db.raw("SELECT key_id, COUNT(*) AS n FROM connectors GROUP BY key_id").all() {
+                usage[try row.decode(column: "key_id", as: String.self)] = try row.decode(column: "n", as: Int.self)
+            }
+            return usage
+        }
+    }
+}

@@ -1,0 +1,258 @@
+import Encryption
+import ConnectorCore
+import Foundation
+import SQLKit
+
+extension ConnectorStore {
+    private static let connectorColumns =
+        "c.id, c.organization_id, c.connector_name, c.connector_type, c.connector_mode, c.metadata, c.created_by, c.modified_by, c.shared_to_org, c.created_at, c.modified_at"
+
+    // MARK: Reading
+
+    /// One connector of the organization, whoever may see it (the caller checks permissions).
+    public func connector(id: UUID, organization: String) async throws -> StoredConnector? {
+        try await database.read { db in try await self.connector(id: id, organization: organization, db: db, lock: false) }
+    }
+
+    func connector(id: UUID, organization: String, db: any SQLDatabase, lock: Bool) async throws -> StoredConnector? {
+        // FOR UPDATE serializes concurrent updates of one row on PostgreSQL; SQLite has one writer.
+        let forUpdate = lock && database.backend == .postgres ? " FOR UPDATE" : ""
+        guard
+            let row = try await db.raw(
+                "SELECT \(unsafeRaw: Self.connectorColumns) FROM connectors c WHERE c.id = \(bind: Self.key(id)) AND c.organization_id = \(bind: organization)\(unsafeRaw: forUpdate)"
+            ).first()
+        else { return nil }
+        let shares = try await sharedUsers(of: [id], db: db)
+        return try decodeConnector(row, shares: shares[id] ?? [])
+    }
+
+    /// The connectors `userID` may see (owner, shared user, or shared to the organization),
+    /// filtered, ordered (ties broken by id) and optionally paged.
+    public func connectors(organization: String, visibleTo userID: Int64, query: ConnectorQuery) async throws -> ConnectorPage {
+        var filter: SQLQueryString = """
+            WHERE c.organization_id = \(bind: organization) AND (c.created_by = \(bind: userID) OR c.shared_to_org = \(true)
+            OR EXISTS (SELECT 1 FROM connector_shares s WHERE s.connector_id = c.id AND s.user_id = \(bind: userID)))
+            """
+        if let typeIDs = query.typeIDs {
+            if typeIDs.isEmpty {
+                filter += " AND 1 = 0"
+            } else {
+                filter += " AND c.connector_type IN (\(binds: typeIDs))"
+            }
+        }
+        if let name = query.name { filter += " AND c.connector_name = \(bind: name)" }
+        if let createdBy = query.createdBy { filter += " AND c.created_by = \(bind: createdBy)" }
+        if let search = query.search, !search.isEmpty {
+            let pattern = "%" + Self.escapeLike(search.lowercased()) + "%"
+            filter += """
+                 AND (LOWER(c.connector_name) LIKE \(bind: pattern) ESCAPE '\\'
+                OR c.created_by IN (SELECT u.id FROM users u WHERE LOWER(u.email) LIKE \(bind: pattern) ESCAPE '\\'
+                OR LOWER(u.name) LIKE \(bind: pattern) ESCAPE '\\'))
+                """
+        }
+        guard case .field(let field, let descending) = query.ordering, ConnectorOrdering.allowedFields.contains(field) else {
+            throw StoreError("unsupported ordering")
+        }
+        var select: SQLQueryString = "SELECT \(unsafeRaw: Self.connectorColumns) FROM connectors c "
+        select += filter
+        select += " ORDER BY c.\(unsafeRaw: field) \(unsafeRaw: descending ? "DESC" : "ASC"), c.id ASC"
+        if let page = query.page {
+            select += " LIMIT \(literal: page.size) OFFSET \(literal: (page.number - 1) * page.size)"
+        }
+        let countQuery: SQLQueryString = "SELECT COUNT(*) AS n FROM connectors c " + filter
+        let listQuery = select
+        let paged = query.page != nil
+        return try await database.read { db in
+            let rows = try await db.raw(listQuery).all()
+            let ids = try rows.map { try Self.uuid(try $0.decode(column: "id", as: String.self)) }
+            let shares = try await self.sharedUsers(of: ids, db: db)
+            let connectors = try zip(rows, ids).map { row, id in try self.decodeConnector(row, shares: shares[id] ?? []) }
+            let count = paged ? try await db.raw(countQuery).first()?.decode(column: "n", as: Int.self) ?? 0 : connectors.count
+            return ConnectorPage(count: count, connectors: connectors)
+        }
+    }
+
+    private func sharedUsers(of ids: [UUID], db: any SQLDatabase) async throws -> [UUID: [Int64]] {
+        guard !ids.isEmpty else { return [:] }
+        var result: [UUID: [Int64]] = [:]
+        for chunk in stride(from: 0, to: ids.count, by: 500).map({ Array(ids[$0..<min($0 + 500, ids.count)]) }) {
+            let rows = try await db.raw(
+                "SELECT connector_id, user_id FROM connector_shares WHERE connector_id IN (\(binds: chunk.map(Self.key))) ORDER BY user_id"
+            ).all()
+            for row in rows {
+                let id = try Self.uuid(try row.decode(column: "connector_id", as: String.self))
+                result[id, default: []].append(try row.decode(column: "user_id", as: Int64.self))
+            }
+        }
+        return result
+    }
+
+    private func decodeConnector(_ row: any SQLRow, shares: [Int64]) throws -> StoredConnector {
+        let id = try row.decode(column: "id", as: String.self)
+        let organization = try row.decode(column: "organization_id", as: String.self)
+        let sealed = try row.decode(column: "metadata", as: Data.self)
+        let plaintext = try keyRing.open(sealed, context: Self.sealingContext(organization: organization, connector: id))
+        return StoredConnector(
+            id: try Self.uuid(id), organizationID: organization,
+            name: try row.decode(column: "connector_name", as: String.self),
+            typeID: try row.decode(column: "connector_type", as: String.self),
+            mode: try row.decode(column: "connector_mode", as: String.self),
+            metadata: try JSONDecoder().decode(JSONValue.self, from: plaintext),
+            createdBy: try row.decode(column: "created_by", as: Int64?.self),
+            modifiedBy: try row.decode(column: "modified_by", as: Int64?.self),
+            sharedUsers: shares,
+            sharedToOrg: try row.decode(column: "shared_to_org", as: Bool.self),
+            createdAt: Timestamp.date(try row.decode(column: "created_at", as: Int64.self)),
+            modifiedAt: Timestamp.date(try row.decode(column: "modified_at", as: Int64.self)))
+    }
+
+    // MARK: Writing
+
+    /// Stores a new connector owned by `userID`, with its audit entry, in one transaction.
+    /// - Throws: ``ConnectorStoreError/duplicateName(_:)`` (decided by the unique constraint, so
+    ///   two concurrent creates with one name give one success), ``ConnectorStoreError/notAMember(_:)``.
+    public func createConnector(_ new: NewConnector, organization: String, by userID: Int64) async throws -> StoredConnector {
+        let id = UUID()
+        let now = Timestamp.now()
+        let sealed = try seal(new.metadata, organization: organization, connector: id)
+        let shares = Array(Set(new.sharedUsers)).sorted()
+        do {
+            try await database.write { db in
+                try await self.requireMembers(shares, organization: organization, db: db)
+                try await db.insert(into: "connectors")
+                    .columns(
+                        "id", "organization_id", "connector_name", "connector_type", "connector_mode", "metadata", "key_id",
+                        "created_by", "modified_by", "shared_to_org", "created_at", "modified_at"
+                    )
+                    .values(
+                        SQLBind(Self.key(id)), SQLBind(organization), SQLBind(new.name), SQLBind(new.typeID), SQLBind(new.mode),
+                        SQLBind(sealed), SQLBind(self.keyRing.primary.id), SQLBind(userID), SQLBind(userID),
+                        SQLBind(new.sharedToOrg), SQLBind(now), SQLBind(now)
+                    ).run()
+                try await self.insertShares(shares, connector: id, db: db)
+                try await self.recordAudit(
+                    organization: organization, actor: userID, action: .create, connector: id, outcome: "ok", db: db)
+                if !shares.isEmpty {
+                    try await self.notifyShared(
+                        users: shares, connector: id, name: new.name, organization: organization, by: userID, now: now, db: db)
+                }
+            }
+        } catch where ConstraintViolation.classify(error) == .unique {
+            throw ConnectorStoreError.duplicateName(new.name)
+        }
+        return StoredConnector(
+            id: id, organizationID: organization, name: new.name, typeID: new.typeID, mode: new.mode, metadata: new.metadata,
+            createdBy: userID, modifiedBy: userID, sharedUsers: shares, sharedToOrg: new.sharedToOrg,
+            createdAt: Timestamp.date(now), modifiedAt: Timestamp.date(now))
+    }
+
+    /// Applies `change` to a connector in one transaction: the row, its shares, a notification
+    /// for each *newly* shared user (and its webhook outbox entry), and the audit entries.
+    /// `merge` sees the stored row (decrypted, locked) and returns the metadata to store, so
+    /// mask-means-keep and the rebind guard decide on the current value, not a stale read.
+    /// - Returns: the updated connector and the users newly added to `shared_users`.
+    public func updateConnector(
+        id: UUID, organization: String, by userID: Int64, change: ConnectorChange,
+        merge: @escaping @Sendable (StoredConnector) throws -> JSONValue?
+    ) async throws -> (StoredConnector, newlyShared: [Int64]) {
+        let now = Timestamp.now()
+        do {
+            return try await database.write { db in
+                guard var current = try await self.connector(id: id, organization: organization, db: db, lock: true) else {
+                    throw ConnectorStoreError.notFound
+                }
+                let metadata = try merge(current)
+                var update = db.update("connectors").set("modified_by", to: userID).set("modified_at", to: now)
+                if let name = change.name { update = update.set("connector_name", to: name) }
+                if let metadata {
+                    update = update.set("metadata", to: try self.seal(metadata, organization: organization, connector: id))
+                        .set("key_id", to: self.keyRing.primary.id)
+                }
+                if let sharedToOrg = change.sharedToOrg { update = update.set("shared_to_org", to: sharedToOrg) }
+                try await update.where("id", .equal, Self.key(id)).where("organization_id", .equal, organization).run()
+
+                var added: [Int64] = []
+                if let requested = change.sharedUsers {
+                    let wanted = Array(Set(requested)).sorted()
+                    try await self.requireMembers(wanted, organization: organization, db: db)
+                    added = wanted.filter { !current.sharedUsers.contains($0) }
+                    try await db.delete(from: "connector_shares").where("connector_id", .equal, Self.key(id)).run()
+                    try await self.insertShares(wanted, connector: id, db: db)
+                    current.sharedUsers = wanted
+                }
+                let name = change.name ?? current.name
+                if !added.isEmpty {
+                    try await self.notifyShared(
+                        users: added, connector: id, name: name, organization: organization, by: userID, now: now, db: db)
+                }
+                try await self.recordAudit(
+                    organization: organization, actor: userID, action: .update, connector: id, outcome: "ok", db: db)
+                if change.sharedUsers != nil || change.sharedToOrg != nil {
+                    try await self.recordAudit(
+                        organization: organization, actor: userID, action: .share, connector: id, outcome: "ok", db: db)
+                }
+                current.name = name
+                if let metadata { current.metadata = metadata }
+                if let sharedToOrg = change.sharedToOrg { current.sharedToOrg = sharedToOrg }
+                current.modifiedBy = userID
+                current.modifiedAt = Timestamp.date(now)
+                return (current, added)
+            }
+        } catch where ConstraintViolation.classify(error) == .unique {
+            throw ConnectorStoreError.duplicateName(change.name ?? "")
+        }
+    }
+
+    /// Deletes a connector. The workflows' foreign keys (NO ACTION: checked at the statement) decide whether it is in use.
+    public func deleteConnector(id: UUID, organization: String, by userID: Int64) async throws {
+        do {
+            try await database.write { db in
+                let deleted = try await db.delete(from: "connectors").where("id", .equal, Self.key(id))
+                    .where("organization_id", .equal, organization).returning("connector_name").all()
+                guard !deleted.isEmpty else { throw ConnectorStoreError.notFound }
+                try await self.recordAudit(
+                    organization: organization, actor: userID, action: .delete, connector: id, outcome: "ok", db: db)
+            }
+        } catch where ConstraintViolation.classify(error) == .foreignKey {
+            let name = try await connector(id: id, organization: organization)?.name ?? ""
+            throw ConnectorStoreError.inUse(name: name)
+        }
+    }
+
+    // MARK: Helpers
+
+    func seal(_ metadata: JSONValue, organization: String, connector: UUID) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return try keyRing.seal(
+            try encoder.encode(metadata), context: Self.sealingContext(organization: organization, connector: Self.key(connector)))
+    }
+
+    private func requireMembers(_ users: [Int64], organization: String, db: any SQLDatabase) async throws {
+        guard !users.isEmpty else { return }
+        let members = Set(
+            try await db.select().column("user_id").from("memberships").where("organization_id", .equal, organization)
+                .where("user_id", .in, users).all(decodingColumn: "user_id", as: Int64.self))
+        if let stranger = users.first(where: { !members.contains($0) }) { throw ConnectorStoreError.notAMember(stranger) }
+    }
+
+    private func insertShares(_ users: [Int64], connector: UUID, db: any SQLDatabase) async throws {
+        guard !users.isEmpty else { return }
+        var insert = db.insert(into: "connector_shares").columns("connector_id", "user_id")
+        for user in users { insert = insert.values(SQLBind(Self.key(connector)), SQLBind(user)) }
+        try await insert.run()
+    }
+
+    /// Stored form of a UUID: lowercase text on both backends.
+    static func key(_ id: UUID) -> String { id.uuidString.lowercased() }
+
+    static func uuid(_ text: String) throws -> UUID {
+        guard let id = UUID(uuidString: text) else { throw StoreError("malformed id in the store") }
+        return id
+    }
+
+    static func escapeLike(_ text: String) -> String {
+        text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
+            .replacingOccurrences(of: "_", with: "\\_")
+    }
+}

@@ -1,0 +1,234 @@
+@preconcurrency import AsyncKit
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import PostgresKit
+import PostgresNIO
+import SQLKit
+import SQLiteKit
+import Synchronization
+
+/// Where the store lives: an embedded SQLite file, or a PostgreSQL server shared by replicas.
+public enum StoreLocation: Sendable, Equatable {
+    case sqlite(path: String)
+    case postgres(url: String)
+
+    /// `DATABASE_URL` when set, otherwise `<dataDirectory>/connector-engine.sqlite`.
+    public static func from(environment: [String: String], dataDirectory: String) -> StoreLocation {
+        if let url = environment["DATABASE_URL"], !url.isEmpty { return .postgres(url: url) }
+        return .sqlite(path: (dataDirectory as NSString).appendingPathComponent("connector-engine.sqlite"))
+    }
+
+    /// A description safe for a log line or banner: never the password of a URL.
+    public var redacted: String {
+        switch self {
+        case .sqlite(let path): return "SQLite file \(path)"
+        case .postgres(let url):
+            guard var parts = URLComponents(string: url) else { return "PostgreSQL (unparseable DATABASE_URL)" }
+            if parts.password != nil { parts.password = "********" }
+            return "PostgreSQL \(parts.string ?? "")"
+        }
+    }
+}
+
+/// A failure of the store itself, phrased for an operator; never carries a secret.
+public struct StoreError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Which integrity rule a write broke, read from the database's structured error code
+/// (SQLite extended result codes, PostgreSQL SQLSTATE), never from message text.
+public enum ConstraintViolation: Sendable, Equatable {
+    case unique
+    case foreignKey
+
+    /// Classifies an error thrown by either backend; nil when it is not a constraint violation.
+    public static func classify(_ error: any Error) -> ConstraintViolation? {
+        if let error = error as? SQLiteError {
+            switch error.reason {
+            case .constraintUniqueFailed, .constraintPrimaryKeyFailed: return .unique
+            case .constraintForeignKeyFailed: return .foreignKey
+            default: return nil
+            }
+        }
+        if let error = error as? PSQLError, let state = error.serverInfo?[.sqlState] {
+            switch state {
+            case "23505": return .unique
+            case "23503": return .foreignKey
+            default: return nil
+            }
+        }
+        return nil
+    }
+}
+
+/// The connection layer under the store: one SQLKit surface over an SQLite connection pool or a
+/// PostgreSQL client. Reads run on any pooled connection; ``write(_:)`` runs a closure inside one
+/// transaction on one connection and commits only if the closure returns.
+public final class StoreDatabase: Sendable {
+    public enum Backend: String, Sendable { case sqlite, postgres }
+
+    public let backend: Backend
+    private let sqlitePool: EventLoopGroupConnectionPool<SQLiteConnectionSource>?
+    private let postgresClient: PostgresClient?
+    private let postgresRun: Task<Void, Never>?
+    /// SQLite allows one writer; taking turns in-process avoids spinning on SQLITE_BUSY.
+    private let writeTurn = AsyncTurnstile()
+    private let logger: Logger
+
+    private init(
+        backend: Backend, sqlitePool: EventLoopGroupConnectionPool<SQLiteConnectionSource>?,
+        postgresClient: PostgresClient?, postgresRun: Task<Void, Never>?, logger: Logger
+    ) {
+        self.backend = backend
+        self.sqlitePool = sqlitePool
+        self.postgresClient = postgresClient
+        self.postgresRun = postgresRun
+        self.logger = logger
+    }
+
+    /// Opens the store's database. SQLite files are created with their folder (mode 0700).
+    public static func open(_ location: StoreLocation, logger: Logger) async throws -> StoreDatabase {
+        switch location {
+        case .sqlite(let path):
+            let folder = (path as NSString).deletingLastPathComponent
+            if !folder.isEmpty {
+                try FileManager.default.createDirectory(
+                    atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            }
+            let source = SQLiteConnectionSource(
+                configuration: SQLiteConfiguration(storage: .file(path: path), enableForeignKeys: true))
+            let pool = EventLoopGroupConnectionPool(
+                source: source, maxConnectionsPerEventLoop: 2, logger: logger, on: MultiThreadedEventLoopGroup.singleton)
+            let database = StoreDatabase(backend: .sqlite, sqlitePool: pool, postgresClient: nil, postgresRun: nil, logger: logger)
+            do {
+                // WAL lets readers proceed while one writer commits; the setting lives in the file.
+                try await database.read { db in try await db.raw("PRAGMA journal_mode = WAL").run() }
+            } catch {
+                await database.close()
+                throw StoreError("cannot open the SQLite store at \(path): \(error)")
+            }
+            return database
+        case .postgres(let url):
+            var clientConfiguration = try Self.postgresConfiguration(url: url)
+            clientConfiguration.options.maximumConnections = 16
+            // The pool warns when a lease races the start of run(); that race is harmless here.
+            var backgroundLogger = logger
+            backgroundLogger.logLevel = .error
+            let client = PostgresClient(configuration: clientConfiguration, backgroundLogger: backgroundLogger)
+            let run = Task { await client.run() }
+            let database = StoreDatabase(backend: .postgres, sqlitePool: nil, postgresClient: client, postgresRun: run, logger: logger)
+            do {
+                try await database.read { db in try await db.raw("SELECT 1").run() }
+            } catch {
+                await database.close()
+                throw StoreError("cannot reach the PostgreSQL store \(location.redacted): \(String(reflecting: error).prefix(200))")
+            }
+            return database
+        }
+    }
+
+    /// Client settings from `postgres://user:password@host:port/database?sslmode=disable|prefer|require`.
+    static func postgresConfiguration(url: String) throws -> PostgresClient.Configuration {
+        guard let parts = URLComponents(string: url), ["postgres", "postgresql"].contains(parts.scheme ?? ""),
+            let host = parts.host, !host.isEmpty, let user = parts.user
+        else {
+            throw StoreError("DATABASE_URL is not a usable PostgreSQL URL (postgres://user:password@host:port/database)")
+        }
+        let database = String(parts.path.drop(while: { $0 == "/" }))
+        let mode = parts.queryItems?.first(where: { $0.name == "sslmode" })?.value ?? "prefer"
+        let tls: PostgresClient.Configuration.TLS
+        switch mode {
+        case "disable": tls = .disable
+        case "prefer", "allow": tls = .prefer(.makeClientConfiguration())
+        case "require", "verify-ca", "verify-full": tls = .require(.makeClientConfiguration())
+        default: throw StoreError("DATABASE_URL sslmode must be disable, prefer or require")
+        }
+        return PostgresClient.Configuration(
+            host: host, port: parts.port ?? 5432, username: user.removingPercentEncoding ?? user,
+            password: parts.password?.removingPercentEncoding, database: database.isEmpty ? nil : database, tls: tls)
+    }
+
+    /// Runs `body` on one pooled connection (no transaction).
+    public func read<R: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
+        if let sqlitePool {
+            let logger = self.logger
+            return try await sqlitePool.withConnection(logger: logger) { connection in
+                connection.eventLoop.makeFutureWithTask { try await body(connection.sql(queryLogLevel: nil)) }
+            }.get()
+        }
+        guard let postgresClient else { throw StoreError("the store is closed") }
+        return try await postgresClient.withConnection { connection in
+            try await body(connection.sql(queryLogLevel: nil))
+        }
+    }
+
+    /// Runs `body` inside one transaction; a thrown error rolls everything back.
+    public func write<R: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
+        let begin = backend == .sqlite ? "BEGIN IMMEDIATE" : "BEGIN"
+        let transaction: @Sendable (any SQLDatabase) async throws -> R = { db in
+            try await db.raw(SQLQueryString(begin)).run()
+            do {
+                let result = try await body(db)
+                try await db.raw("COMMIT").run()
+                return result
+            } catch {
+                try? await db.raw("ROLLBACK").run()
+                throw error
+            }
+        }
+        if backend == .sqlite {
+            return try await writeTurn.withTurn { try await self.read(transaction) }
+        }
+        return try await read(transaction)
+    }
+
+    /// Closes every connection. Idempotent.
+    public func close() async {
+        if let sqlitePool { try? await sqlitePool.shutdownAsync() }
+        postgresRun?.cancel()
+        _ = await postgresRun?.value
+    }
+}
+
+/// A first-come, first-served async mutex: `withTurn` runs its body while no other body runs.
+final class AsyncTurnstile: Sendable {
+    private let state = Mutex(State())
+    private struct State {
+        var busy = false
+        var waiting: [CheckedContinuation<Void, Never>] = []
+    }
+
+    func withTurn<R: Sendable>(_ body: () async throws -> R) async throws -> R {
+        await acquire()
+        defer { release() }
+        return try await body()
+    }
+
+    private func acquire() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let ready = state.withLock { state -> Bool in
+                if state.busy {
+                    state.waiting.append(continuation)
+                    return false
+                }
+                state.busy = true
+                return true
+            }
+            if ready { continuation.resume() }
+        }
+    }
+
+    private func release() {
+        let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            if state.waiting.isEmpty {
+                state.busy = false
+                return nil
+            }
+            return state.waiting.removeFirst()
+        }
+        next?.resume()
+    }
+}

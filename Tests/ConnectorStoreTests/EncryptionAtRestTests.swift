@@ -1,0 +1,133 @@
+import Synchronization
+import ConnectorCore
+import ConnectorStore
+import Encryption
+import Foundation
+import Testing
+
+@Suite struct EncryptionAtRestTests {
+    private static let typeID = "postgresql|6db35f45-be11-4fd5-80c5-85c48183afbb"
+
+    private static func connector(_ name: String, secret: String) -> NewConnector {
+        NewConnector(
+            name: name, typeID: typeID, mode: "DATABASE",
+            metadata: ["host": "db.example", "port": "5432", "user": "app", "password": .string(secret), "database": "app"])
+    }
+
+    /// Bytes of every file of the SQLite store (main file, WAL, shared memory).
+    private static func sqliteBytes(_ path: String) -> Data {
+        ["", "-wal", "-shm"].reduce(into: Data()) { all, suffix in
+            all += (FileManager.default.contents(atPath: path + suffix) ?? Data())
+        }
+    }
+
+    /// A plain-SQL dump of the PostgreSQL store database.
+    private static func postgresDump(_ database: String) throws -> Data {
+        let admin = try StoreHarness.adminURL()
+        let url = admin.replacingOccurrences(of: "/postgres?", with: "/\(database)?")
+        let bin = try #require(ProcessInfo.processInfo.environment["CE_PG_BIN"], "CE_PG_BIN is not set: run `make test`")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: bin + "/pg_dump")
+        process.arguments = ["--dbname=\(url)", "--no-owner"]
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        return data
+    }
+
+    @Test(arguments: Backend.allCases)
+    func canarySecretsAppearNowhereInStorage(_ backend: Backend) async throws {
+        let harness = try await StoreHarness.make(backend)
+        defer { Task { await harness.destroy() } }
+        let store = try await harness.open(try StoreHarness.ring("k1"))
+        _ = try await store.createOrganization(id: "acme", name: "Acme")
+        let owner = try await store.createUser(email: "owner@acme.test", name: "Owner")
+        try await store.setMembership(organization: "acme", userID: owner.id, role: .admin)
+        let canaries = (0..<20).map { "canary-\($0)-\(UUID().uuidString)" }
+        for (index, canary) in canaries.enumerated() {
+            _ = try await store.createConnector(Self.connector("c\(index)", secret: canary), organization: "acme", by: owner.id)
+        }
+        // The round trip works, so the canaries are really stored.
+        let listed = try await store.connectors(organization: "acme", visibleTo: owner.id, query: ConnectorQuery())
+        #expect(Set(listed.connectors.compactMap { $0.metadata["password"]?.stringValue }) == Set(canaries))
+        let raw: Data
+        switch backend {
+        case .sqlite: raw = Self.sqliteBytes(harness.storageName)
+        case .postgres: raw = try Self.postgresDump(harness.storageName)
+        }
+        #expect(raw.count > 1000)
+        #expect(raw.range(of: Data("db.example".utf8)) == nil, "non-secret metadata is sealed too")
+        for canary in canaries {
+            #expect(raw.range(of: Data(canary.utf8)) == nil, "\(canary) found in \(backend) storage")
+        }
+        await store.close()
+    }
+
+    @Test(arguments: Backend.allCases)
+    func rotationResealsEveryRowAndIsSafeToRepeat(_ backend: Backend) async throws {
+        let harness = try await StoreHarness.make(backend)
+        defer { Task { await harness.destroy() } }
+        let old = try EncryptionKey.generate(id: "old")
+        let new = try EncryptionKey.generate(id: "new")
+        let before = try await harness.open(try KeyRing(primary: old))
+        _ = try await before.createOrganization(id: "acme", name: "Acme")
+        let owner = try await before.createUser(email: "owner@acme.test", name: "Owner")
+        try await before.setMembership(organization: "acme", userID: owner.id, role: .admin)
+        for index in 0..<7 {
+            _ = try await before.createConnector(Self.connector("c\(index)", secret: "pw\(index)"), organization: "acme", by: owner.id)
+        }
+        await before.close()
+
+        // Without the old key the store refuses to start, naming the missing key id.
+        do {
+            _ = try await harness.open(try KeyRing(primary: new))
+            Issue.record("opened a store whose key is missing")
+        } catch {
+            #expect("\(error)".contains("'old'"))
+        }
+
+        let rotating = try await harness.open(try KeyRing(primary: new, others: [old]))
+        let progress = ProgressLog()
+        let resealed = try await rotating.rotateKeys { done, total in progress.append("\(done)/\(total)") }
+        #expect(resealed == 7)
+        #expect(progress.lines.last == "7/7")
+        #expect(try await rotating.keyUsage() == ["new": 7])
+        #expect(try await rotating.rotateKeys() == 0)
+        await rotating.close()
+
+        // The old key can now be dropped.
+        let after = try await harness.open(try KeyRing(primary: new))
+        let page = try await after.connectors(organization: "acme", visibleTo: owner.id, query: ConnectorQuery())
+        #expect(page.connectors.count == 7)
+        #expect(Set(page.connectors.compactMap { $0.metadata["password"]?.stringValue }) == Set((0..<7).map { "pw\($0)" }))
+        await after.close()
+    }
+
+    @Test(arguments: Backend.allCases)
+    func aWrongKeyIsAStartUpErrorNotGarbage(_ backend: Backend) async throws {
+        let harness = try await StoreHarness.make(backend)
+        defer { Task { await harness.destroy() } }
+        let store = try await harness.open(try StoreHarness.ring("k1"))
+        _ = try await store.createOrganization(id: "acme", name: "Acme")
+        let owner = try await store.createUser(email: "owner@acme.test", name: "Owner")
+        _ = try await store.createConnector(Self.connector("c", secret: "pw"), organization: "acme", by: owner.id)
+        await store.close()
+        // Same id, different key material.
+        do {
+            _ = try await harness.open(try StoreHarness.ring("k1"))
+            Issue.record("opened a store with the wrong key")
+        } catch {
+            #expect("\(error)".contains("'k1'") && "\(error)".contains("wrong key"))
+        }
+    }
+}
+
+/// Collects progress lines from a `@Sendable` callback.
+final class ProgressLog: Sendable {
+    private let storage = Mutex<[String]>([])
+    func append(_ line: String) { storage.withLock { $0.append(line) } }
+    var lines: [String] { storage.withLock { $0 } }
+}

@@ -1,0 +1,120 @@
+import ConnectorStore
+import Encryption
+import Foundation
+import Logging
+import SQLKit
+import Testing
+
+/// The two backends every store test runs on.
+enum Backend: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case sqlite, postgres
+    var testDescription: String { rawValue }
+}
+
+/// A fresh, empty store per test: a new SQLite file in a temporary folder, or a new database on
+/// the PostgreSQL server of `scripts/services.sh` (CE_STORE_PG_URL, a role with CREATEDB).
+struct StoreHarness: Sendable {
+    let backend: Backend
+    let location: StoreLocation
+    /// The SQLite file or the PostgreSQL database name, for tests that inspect raw storage.
+    let storageName: String
+    private let folder: String?
+
+    static let logger = Logger(label: "store-tests")
+
+    static func ring(_ ids: String...) throws -> KeyRing {
+        let keys = try ids.map { try EncryptionKey.generate(id: $0) }
+        return try KeyRing(primary: keys[0], others: Array(keys.dropFirst()))
+    }
+
+    static func make(_ backend: Backend) async throws -> StoreHarness {
+        let suffix = UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(12)
+        switch backend {
+        case .sqlite:
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("store-test-\(suffix)").path
+            let path = folder + "/store.sqlite"
+            return StoreHarness(backend: backend, location: .sqlite(path: path), storageName: path, folder: folder)
+        case .postgres:
+            let admin = try adminURL()
+            let name = "store_test_\(suffix)"
+            let database = try await StoreDatabase.open(.postgres(url: admin), logger: logger)
+            do {
+                try await database.read { db in try await db.raw("CREATE DATABASE \(ident: name)").run() }
+            } catch {
+                await database.close()
+                throw error
+            }
+            await database.close()
+            let url = admin.replacingOccurrences(of: "/postgres?", with: "/\(name)?")
+            return StoreHarness(backend: backend, location: .postgres(url: url), storageName: name, folder: nil)
+        }
+    }
+
+    static func adminURL() throws -> String {
+        try #require(
+            ProcessInfo.processInfo.environment["CE_STORE_PG_URL"],
+            "CE_STORE_PG_URL is not set: run the tests with `make test`, which starts scripts/services.sh")
+    }
+
+    func open(_ ring: KeyRing, queuesWebhooks: Bool = false) async throws -> ConnectorStore {
+        try await ConnectorStore.open(location, keyRing: ring, logger: Self.logger, queuesWebhooks: queuesWebhooks)
+    }
+
+    /// Removes the file or database.
+    func destroy() async {
+        if let folder { try? FileManager.default.removeItem(atPath: folder) }
+        if backend == .postgres, let admin = try? Self.adminURL(),
+            let database = try? await StoreDatabase.open(.postgres(url: admin), logger: Self.logger)
+        {
+            try? await database.read { db in try await db.raw("DROP DATABASE IF EXISTS \(ident: storageName)").run() }
+            await database.close()
+        }
+    }
+
+    /// Runs `body` with an opened store and a fresh organization `acme` with users alice
+    /// (admin), bob and carol (members); then closes and destroys everything.
+    static func withPopulatedStore(
+        _ backend: Backend, queuesWebhooks: Bool = false, _ body: (ConnectorStore, Population) async throws -> Void
+    ) async throws {
+        let harness = try await make(backend)
+        do {
+            let store = try await harness.open(try ring("k1"), queuesWebhooks: queuesWebhooks)
+            do {
+                let population = try await Population.create(in: store)
+                try await body(store, population)
+            } catch {
+                await store.close()
+                throw error
+            }
+            await store.close()
+        } catch {
+            await harness.destroy()
+            throw error
+        }
+        await harness.destroy()
+    }
+}
+
+/// The users of a populated store.
+struct Population: Sendable {
+    let organization: String
+    let alice: User
+    let bob: User
+    let carol: User
+    /// A member of another organization only.
+    let mallory: User
+
+    static func create(in store: ConnectorStore) async throws -> Population {
+        _ = try await store.createOrganization(id: "acme", name: "Acme")
+        _ = try await store.createOrganization(id: "other", name: "Other")
+        let alice = try await store.createUser(email: "alice@acme.test", name: "Alice")
+        let bob = try await store.createUser(email: "bob@acme.test", name: "Bob")
+        let carol = try await store.createUser(email: "carol@acme.test", name: "Carol")
+        let mallory = try await store.createUser(email: "mallory@other.test", name: "Mallory")
+        try await store.setMembership(organization: "acme", userID: alice.id, role: .admin)
+        try await store.setMembership(organization: "acme", userID: bob.id, role: .member)
+        try await store.setMembership(organization: "acme", userID: carol.id, role: .member)
+        try await store.setMembership(organization: "other", userID: mallory.id, role: .admin)
+        return Population(organization: "acme", alice: alice, bob: bob, carol: carol, mallory: mallory)
+    }
+}
