@@ -70,7 +70,7 @@ let package = Package(
         .target(
             name: "ConnectorAPI",
             dependencies: [
-                "ConnectorCore", "ProbeEngine", "Probes",
+                "ConnectorCore", "ConnectorStore", "ProbeEngine", "Probes",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
@@ -84,7 +84,7 @@ let package = Package(
         .executableTarget(
             name: "ConnectorEngineCLI",
             dependencies: [
-                "ConnectorCore", "ProbeEngine", "Probes", "ConnectorAPI", "FixtureRunner", "LinuxIO",
+                "ConnectorCore", "ConnectorStore", "Encryption", "ProbeEngine", "Probes", "ConnectorAPI", "FixtureRunner", "LinuxIO",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -93,6 +93,9 @@ let package = Package(
             ]),
 
         // MARK: Tests: one target per module, live-service tests on their own.
+        .target(
+            name: "TestSupport", dependencies: ["ConnectorStore", "Encryption", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/TestSupport"),
         .testTarget(name: "ConnectorCoreTests", dependencies: ["ConnectorCore"]),
         .testTarget(name: "EncryptionTests", dependencies: ["Encryption", "LinuxIO"]),
         .testTarget(
@@ -108,13 +111,14 @@ let package = Package(
         .testTarget(
             name: "ConnectorAPITests",
             dependencies: [
-                "ConnectorAPI", "ConnectorCore", "ProbeEngine", "Probes",
+                "ConnectorAPI", "ConnectorCore", "ConnectorStore", "ProbeEngine", "Probes", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "ConnectorAPI", "ConnectorCore", "ProbeEngine", "Probes", "FixtureRunner", "PostgresDriver", "MariaDBDriver",
+                "ConnectorAPI", "ConnectorCore", "ConnectorStore", "ProbeEngine", "Probes", "FixtureRunner", "PostgresDriver",
+                "MariaDBDriver", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]),
     ]

@@ -20,6 +20,12 @@ public struct APIError: HTTPResponseError, Sendable {
         JSONResponse.make(status: status, body: body.json, headers: headers)
     }
 
+    static let unauthenticated = APIError(
+        .unauthorized, code: "not_authenticated", detail: "Authentication credentials were not provided or are not valid.")
+    static let notFound = APIError(.notFound, code: "not_found", detail: "Not found.")
+    static let permissionDenied = APIError(
+        .forbidden, code: "permission_denied", detail: "You do not have permission to perform this action.")
+
     static func validation(_ detail: String, attr: String?, code: String = "invalid") -> APIError {
         APIError(.badRequest, code: code, detail: detail, attr: attr, type: "validation_error")
     }

@@ -1,3 +1,4 @@
+import ConnectorStore
 import Hummingbird
 import Logging
 import ProbeEngine
@@ -6,19 +7,14 @@ import ProbeEngine
 public struct APIConfiguration: Sendable {
     public var host: String
     public var port: Int
-    public var access: AccessPolicy
     /// The largest request body accepted; larger ones get 413.
     public var maxBodyBytes: Int
     /// Caps on tests running at once.
     public var limits: TestLimits
 
-    public init(
-        host: String = "127.0.0.1", port: Int = 8080, access: AccessPolicy, maxBodyBytes: Int = 1 << 20,
-        limits: TestLimits = TestLimits()
-    ) {
+    public init(host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 1 << 20, limits: TestLimits = TestLimits()) {
         self.host = host
         self.port = port
-        self.access = access
         self.maxBodyBytes = maxBodyBytes
         self.limits = limits
     }
@@ -28,22 +24,25 @@ public struct APIConfiguration: Sendable {
 /// - Parameter admission: the counter of tests in flight; a new one from the configuration's
 ///   limits unless given (tests share one to observe it).
 public func buildRouter(
-    engine: ProbeEngine, configuration: APIConfiguration, admission: TestAdmission? = nil
-) -> Router<BasicRequestContext> {
-    let router = Router()
+    engine: ProbeEngine, store: ConnectorStore, configuration: APIConfiguration = APIConfiguration(),
+    admission: TestAdmission? = nil
+) -> Router<APIRequestContext> {
+    let router = Router(context: APIRequestContext.self)
     router.add(middleware: ErrorBodyMiddleware())
     ConnectorRoutes(
-        engine: engine, maxBodyBytes: configuration.maxBodyBytes,
+        engine: engine, store: store, maxBodyBytes: configuration.maxBodyBytes,
         admission: admission ?? TestAdmission(limits: configuration.limits)
     )
-    .register(on: router, policy: configuration.access)
+    .register(on: router)
     return router
 }
 
 /// Builds the HTTP application (a swift-service-lifecycle service) serving the API.
-public func buildApplication(engine: ProbeEngine, configuration: APIConfiguration, logger: Logger) -> some ApplicationProtocol {
+public func buildApplication(
+    engine: ProbeEngine, store: ConnectorStore, configuration: APIConfiguration, logger: Logger
+) -> some ApplicationProtocol {
     Application(
-        router: buildRouter(engine: engine, configuration: configuration),
+        router: buildRouter(engine: engine, store: store, configuration: configuration),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "connector-engine"),
         logger: logger)
 }

@@ -1,39 +1,47 @@
+import ConnectorStore
 import Hummingbird
+import Logging
 
-/// Who may call the tenant routes. Until the store exists there is one bearer token and a fixed
-/// set of organization ids.
-public struct AccessPolicy: Sendable {
-    public var token: String
-    public var organizations: Set<String>
+/// The request context of every route: the authenticated caller once the tenant middleware ran.
+public struct APIRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// Set by ``TenantAuthMiddleware`` on tenant routes.
+    public var caller: Caller?
 
-    public init(token: String, organizations: Set<String> = ["default"]) {
-        self.token = token
-        self.organizations = organizations
+    public init(source: Source) {
+        coreContext = .init(source: source)
+        caller = nil
+    }
+
+    /// The caller of a tenant route (the middleware guarantees one).
+    func requireCaller() throws -> Caller {
+        guard let caller else { throw APIError.unauthenticated }
+        return caller
     }
 }
 
-/// Checks `Authorization: Bearer` and membership of `{org_id}`: a missing or wrong token is a
-/// 401, an organization the caller is not in is a 404 (so org ids do not leak).
-struct TenantAuthMiddleware<Context: RequestContext>: RouterMiddleware {
-    let policy: AccessPolicy
+/// Checks `Authorization: Bearer` against the store's hashed tokens and membership of
+/// `{org_id}`: a missing, unknown or revoked token is a 401; an organization the caller is not in
+/// is a 404, so organization ids do not leak.
+struct TenantAuthMiddleware: RouterMiddleware {
+    typealias Context = APIRequestContext
+    let store: ConnectorStore
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard let header = request.headers[.authorization], header.hasPrefix("Bearer "),
-            Self.constantTimeEquals(String(header.dropFirst(7)), policy.token)
-        else {
-            throw APIError(
-                .unauthorized, code: "not_authenticated", detail: "Authentication credentials were not provided or are not valid.")
+        guard let header = request.headers[.authorization], header.hasPrefix("Bearer "), header.count > 7 else {
+            throw APIError.unauthenticated
         }
-        guard let org = context.parameters.get("org_id"), policy.organizations.contains(org) else {
-            throw APIError(.notFound, code: "not_found", detail: "Not found.")
+        let organization = context.parameters.get("org_id") ?? ""
+        switch try await store.authenticate(token: String(header.dropFirst(7)), organization: organization) {
+        case .invalidToken:
+            throw APIError.unauthenticated
+        case .notMember:
+            throw APIError.notFound
+        case .caller(let caller):
+            var context = context
+            context.caller = caller
+            context.logger[metadataKey: "user"] = "\(caller.userID)"
+            return try await next(request, context)
         }
-        return try await next(request, context)
-    }
-
-    private static func constantTimeEquals(_ left: String, _ right: String) -> Bool {
-        let a = Array(left.utf8)
-        let b = Array(right.utf8)
-        guard a.count == b.count else { return false }
-        return zip(a, b).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
     }
 }

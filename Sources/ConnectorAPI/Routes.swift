@@ -1,24 +1,41 @@
 import ConnectorCore
+import ConnectorStore
 import Foundation
 import Hummingbird
 import Logging
 import ProbeEngine
 
-/// The routes of DESIGN §3 that exist so far: catalog, schema, credential test, health.
+/// The routes of DESIGN §3 that exist so far: catalog, schema, credential tests, connectors,
+/// workflows, notifications, health.
 struct ConnectorRoutes: Sendable {
     let engine: ProbeEngine
+    let store: ConnectorStore
     let maxBodyBytes: Int
     let admission: TestAdmission
 
-    func register(on router: Router<BasicRequestContext>, policy: AccessPolicy) {
+    var catalog: Catalog { engine.catalog }
+
+    func register(on router: Router<APIRequestContext>) {
         router.get("healthz") { _, _ in
             JSONResponse.make(status: .ok, body: ["status": "ok"])
         }
-        let tenant = router.group("api/v1/unstract/:org_id").add(middleware: TenantAuthMiddleware(policy: policy))
+        let tenant = router.group("api/v1/unstract/:org_id").add(middleware: TenantAuthMiddleware(store: store))
         // The router treats a trailing slash as optional, so each route serves both spellings.
         tenant.get("supported_connectors") { request, _ in try supportedConnectors(request) }
         tenant.get("connector_schema") { request, _ in try connectorSchema(request) }
         tenant.post("test_connectors") { request, context in try await testConnectors(request, context: context) }
+        tenant.get("connector") { request, context in try await listConnectors(request, context: context) }
+        tenant.post("connector") { request, context in try await createConnector(request, context: context) }
+        tenant.get("connector/:id") { request, context in try await retrieveConnector(request, context: context) }
+        tenant.put("connector/:id") { request, context in try await updateConnector(request, context: context, partial: false) }
+        tenant.patch("connector/:id") { request, context in try await updateConnector(request, context: context, partial: true) }
+        tenant.delete("connector/:id") { request, context in try await deleteConnector(request, context: context) }
+        tenant.post("connector/:id/test") { request, context in try await testStoredConnector(request, context: context) }
+        tenant.get("workflow") { request, context in try await listWorkflows(request, context: context) }
+        tenant.post("workflow") { request, context in try await createWorkflow(request, context: context) }
+        tenant.get("workflow/:id") { request, context in try await retrieveWorkflow(request, context: context) }
+        tenant.delete("workflow/:id") { request, context in try await deleteWorkflow(request, context: context) }
+        tenant.get("notifications") { request, context in try await listNotifications(request, context: context) }
     }
 
     /// `GET supported_connectors/?type=INPUT|OUTPUT&connector_mode=`.
@@ -54,23 +71,29 @@ struct ConnectorRoutes: Sendable {
     }
 
     /// `POST test_connectors/` `{connector_id, connector_metadata}` (`?timeout=` seconds).
-    func testConnectors(_ request: Request, context: BasicRequestContext) async throws -> Response {
+    func testConnectors(_ request: Request, context: APIRequestContext) async throws -> Response {
         var request = request
         let buffer = try await request.collectBody(upTo: maxBodyBytes)
         let probeRequest = try TestRequestParser.parse(
             body: Data(buffer.readableBytesView), timeout: request.uri.queryParameters.get("timeout"),
             maxTimeout: engine.configuration.maxTimeout)
-        // Until users exist (issue 3) the bearer token is the one user.
-        let user = "token"
-        let organization = context.parameters.get("org_id") ?? ""
-        guard admission.admit(user: user, organization: organization) else {
+        let report = try await runTest(probeRequest, caller: try context.requireCaller(), connector: nil, context: context)
+        return JSONResponse.make(status: HTTPResponse.Status(code: report.status), body: report.responseBody)
+    }
+
+    /// Runs one probe under the caller's admission caps, logs it without secrets, and audits
+    /// tests of stored connectors.
+    /// - Throws: ``APIError`` 429 with `Retry-After` when the caller or organization is at its cap.
+    func runTest(_ probeRequest: ProbeRequest, caller: Caller, connector: UUID?, context: APIRequestContext) async throws -> ProbeReport {
+        let user = String(caller.userID)
+        guard admission.admit(user: user, organization: caller.organizationID) else {
             var error = APIError(
                 .tooManyRequests, code: "throttled",
                 detail: "Too many connector tests are running for this user or organization; try again shortly.")
             error.headers[.retryAfter] = String(admission.limits.retryAfterSeconds)
             throw error
         }
-        defer { admission.release(user: user, organization: organization) }
+        defer { admission.release(user: user, organization: caller.organizationID) }
         let report = await engine.test(probeRequest)
         context.logger.info(
             "connector test",
@@ -79,7 +102,12 @@ struct ConnectorRoutes: Sendable {
                 "probe.code": "\(report.code)", "probe.stage": "\(report.stage?.rawValue ?? "-")",
                 "probe.ms": "\(Int(report.elapsedMilliseconds))",
             ])
-        return JSONResponse.make(status: HTTPResponse.Status(code: report.status), body: report.responseBody)
+        if let connector {
+            try await store.recordAudit(
+                organization: caller.organizationID, actor: caller.userID, action: .test, connector: connector,
+                outcome: report.code.rawValue)
+        }
+        return report
     }
 }
 

@@ -6,5 +6,5 @@ struct ConnectorEngine: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "connector-engine",
         abstract: "Store, share and test connector credentials.",
-        subcommands: [Serve.self, TestCommand.self, Fixtures.self, Bench.self])
+        subcommands: [Serve.self, TestCommand.self, Fixtures.self, Bench.self, Admin.self])
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ConnectorAPI
+import ConnectorStore
 import Foundation
 import Hummingbird
 import Logging
@@ -8,7 +9,7 @@ import Probes
 import ServiceLifecycle
 import UnixSignals
 
-/// `connector-engine serve`: the HTTP API.
+/// `connector-engine serve`: the HTTP API over the store.
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Serve the HTTP API.")
 
@@ -18,6 +19,13 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Port to listen on.")
     var port = 8080
 
+    @Option(help: "Organization id created on first start of an empty store.")
+    var bootstrapOrganization = "default"
+
+    @Option(help: "Email of the admin user created on first start of an empty store.")
+    var bootstrapEmail = "admin@localhost"
+
+    @OptionGroup var storeOptions: StoreOptions
     @OptionGroup var engineOptions: EngineOptions
 
     func run() async throws {
@@ -27,41 +35,49 @@ struct Serve: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "connector-engine")
+        let store = try await storeOptions.open(production: engineOptions.production, logger: logger)
+        var firstStart: (organization: String, email: String, token: String)?
+        if try await store.isEmpty() {
+            let (organization, user, token) = try await store.bootstrap(organization: bootstrapOrganization, email: bootstrapEmail)
+            firstStart = (organization.id, user.email, token.secret)
+        }
         let engine = try engineOptions.makeEngine()
-        let environmentToken = ProcessInfo.processInfo.environment["CONNECTOR_ENGINE_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
-        let token = environmentToken ?? Self.newToken()
-        let configuration = APIConfiguration(host: host, port: port, access: AccessPolicy(token: token))
-        let app = buildApplication(engine: engine, configuration: configuration, logger: logger)
-        // Written straight to the descriptor: a buffered print would not appear until exit when
-        // standard output is a pipe or a file.
-        FileHandle.standardOutput.write(Data((Self.banner(host: host, port: port, token: token, generated: environmentToken == nil) + "\n").utf8))
+        let configuration = APIConfiguration(host: host, port: port)
+        let app = buildApplication(engine: engine, store: store, configuration: configuration, logger: logger)
+        Console.write(
+            Self.banner(host: host, port: port, organization: firstStart?.organization ?? bootstrapOrganization, firstStart: firstStart)
+                + "\n")
         let services = ServiceGroup(
             configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await services.run()
         engine.shutdownAndRemoveFiles()
+        await store.close()
     }
 
-    static func newToken() -> String {
-        var generator = SystemRandomNumberGenerator()
-        return (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
-    }
-
-    static func banner(host: String, port: Int, token: String, generated: Bool) -> String {
-        let base = "http://\(host):\(port)/api/v1/unstract/default"
-        // A token the operator chose is not echoed into logs; a generated one must be shown once.
-        let tokenLine = generated
-            ? "API token (generated; set CONNECTOR_ENGINE_TOKEN to choose one): \(token)"
-            : "API token: the value of CONNECTOR_ENGINE_TOKEN"
+    static func banner(host: String, port: Int, organization: String, firstStart: (organization: String, email: String, token: String)?) -> String {
+        let base = "http://\(host):\(port)/api/v1/unstract/\(organization)"
+        // A token is shown exactly once, when it is created; the store keeps only its hash.
+        let tokenLines =
+            if let firstStart {
+                """
+                First start: created organization '\(firstStart.organization)' and admin user \(firstStart.email).
+                API token (shown only now; the store keeps only its hash):
+                  \(firstStart.token)
+                """
+            } else {
+                "Tokens: `connector-engine admin token create --email EMAIL` (list and revoke there too)."
+            }
         return """
-            Connector Engine is listening on http://\(host):\(port) (organization id: default)
-            \(tokenLine)
+            Connector Engine is listening on http://\(host):\(port)
+            \(tokenLines)
 
             Try:
-              export TOKEN=\(generated ? token : "$CONNECTOR_ENGINE_TOKEN")
+              export TOKEN=\(firstStart?.token ?? "<your token>")
               curl -s -H "Authorization: Bearer $TOKEN" \(base)/supported_connectors/
               curl -s -X POST -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \\
-                -d '{"connector_id": "postgresql|6db35f45-be11-4fd5-80c5-85c48183afbb", "connector_metadata": {"host": "localhost", "port": "5432", "database": "postgres", "user": "postgres", "password": "secret"}}' \\
-                \(base)/test_connectors/
+                -d '{"connector_id": "postgresql|6db35f45-be11-4fd5-80c5-85c48183afbb", "connector_name": "local", "connector_metadata": {"host": "localhost", "port": "5432", "database": "postgres", "user": "postgres", "password": "secret"}}' \\
+                \(base)/connector/
+              curl -s -H "Authorization: Bearer $TOKEN" \(base)/connector/
             """
     }
 }

@@ -28,7 +28,7 @@ extension ConnectorStore {
     }
 
     /// The user's notifications in one organization, newest first.
-    public func notifications(organization: String, userID: Int64, limit: Int = 100) async throws -> [Notification] {
+    public func notifications(organization: String, userID: Int64, limit: Int = 100) async throws -> [ShareNotification] {
         try await database.read { db in
             try await db.select().columns("*").from("notifications").where("organization_id", .equal, organization)
                 .where("user_id", .equal, userID).orderBy("created_at", .descending).orderBy("id").limit(limit).all()
@@ -36,8 +36,8 @@ extension ConnectorStore {
         }
     }
 
-    static func notification(_ row: any SQLRow) throws -> Notification {
-        Notification(
+    static func notification(_ row: any SQLRow) throws -> ShareNotification {
+        ShareNotification(
             id: try uuid(try row.decode(column: "id", as: String.self)),
             organizationID: try row.decode(column: "organization_id", as: String.self),
             userID: try row.decode(column: "user_id", as: Int64.self), kind: try row.decode(column: "kind", as: String.self),
@@ -51,7 +51,7 @@ extension ConnectorStore {
     // MARK: Webhook outbox
 
     /// Notifications whose webhook is due and not yet delivered, oldest first.
-    public func dueWebhooks(now: Date = Date(), limit: Int = 50) async throws -> [(notification: Notification, attempts: Int)] {
+    public func dueWebhooks(now: Date = Date(), limit: Int = 50) async throws -> [(notification: ShareNotification, attempts: Int)] {
         try await database.read { db in
             try await db.raw(
                 """

@@ -175,7 +175,7 @@ public struct Workflow: Sendable, Equatable {
 }
 
 /// A notice to one user that a resource was shared with them.
-public struct Notification: Sendable, Equatable {
+public struct ShareNotification: Sendable, Equatable {
     public let id: UUID
     public let organizationID: String
     public let userID: Int64

@@ -6,6 +6,7 @@ import Hummingbird
 import HummingbirdTesting
 import ProbeEngine
 import Probes
+import TestSupport
 import Testing
 
 extension LiveServiceTests {
@@ -16,8 +17,9 @@ extension LiveServiceTests {
             let cases = try FixtureLoader.load(directory: LiveServices.fixturesDirectory, environment: LiveServices.environment)
             let engine = try ProbeEngine.standard()
             defer { engine.shutdown() }
-            let token = "api-fixtures-token"
-            let router = buildRouter(engine: engine, configuration: APIConfiguration(access: AccessPolicy(token: token)))
+            try await TemporaryStore.with { temporary in
+            let token = temporary.adminToken
+            let router = buildRouter(engine: engine, store: temporary.store)
             let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
             try await app.test(.live) { client in
                 let port = try #require(client.port)
@@ -32,6 +34,7 @@ extension LiveServiceTests {
                     .test(ProbeRequest(connectorID: cases[0].connectorID, metadata: cases[0].metadata))
                 #expect(refused.code == .protocolError)
                 #expect(refused.detail.contains("401"))
+            }
             }
         }
     }

@@ -5,27 +5,29 @@ import Hummingbird
 import HummingbirdTesting
 import ProbeEngine
 import Probes
+import TestSupport
 import Testing
 
 /// `POST test_connectors/` end to end against the live servers.
 extension LiveServiceTests {
 @Suite struct LiveAPITests {
-    static let token = "live-token"
     static let uri = "/api/v1/unstract/default/test_connectors/"
 
     private func post(_ connectorID: String, _ metadata: JSONValue, query: String = "") async throws -> (Int, JSONValue, String) {
         let engine = try ProbeEngine.standard()
         defer { engine.shutdown() }
-        let router = buildRouter(engine: engine, configuration: APIConfiguration(access: AccessPolicy(token: Self.token)))
+        return try await TemporaryStore.with { temporary in
+        let router = buildRouter(engine: engine, store: temporary.store)
         let body = try JSONEncoder().encode(JSONValue.object(["connector_id": .string(connectorID), "connector_metadata": metadata]))
         return try await Application(router: router).test(.router) { client in
             try await client.execute(
-                uri: Self.uri + query, method: .post, headers: [.authorization: "Bearer \(Self.token)"],
+                uri: Self.uri + query, method: .post, headers: [.authorization: "Bearer \(temporary.adminToken)"],
                 body: ByteBuffer(bytes: body)
             ) { response in
                 let text = String(buffer: response.body)
                 return (Int(response.status.code), try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)), text)
             }
+        }
         }
     }
 

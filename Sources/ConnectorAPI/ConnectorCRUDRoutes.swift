@@ -1,0 +1,262 @@
+import ConnectorCore
+import ConnectorStore
+import Foundation
+import Hummingbird
+import ProbeEngine
+
+/// `connector/` and `connector/{id}/`: list, create, retrieve, PUT, PATCH, DELETE and test, with
+/// IsOwner / IsOwnerOrSharedUserOrSharedToOrg: 404 for what the caller may not see, 403 for what
+/// it may see but not change.
+extension ConnectorRoutes {
+    static let defaultPageSize = 50
+    static let maxPageSize = 1000
+
+    // MARK: List
+
+    func listConnectors(_ request: Request, context: APIRequestContext) async throws -> Response {
+        let caller = try context.requireCaller()
+        let parameters = request.uri.queryParameters
+        var query = ConnectorQuery()
+        if let mode = parameters.get("connector_mode"), !mode.isEmpty {
+            // As in Unstract, an unknown mode matches nothing rather than failing.
+            query.typeIDs = catalog.types.filter { $0.mode.rawValue == mode }.map(\.id)
+        }
+        if let name = parameters.get("connector_name") { query.name = name }
+        if let text = parameters.get("created_by") {
+            guard let id = Int64(text) else { throw APIError.validation("Must be a user id.", attr: "created_by") }
+            query.createdBy = id
+        }
+        if let search = parameters.get("search") { query.search = search }
+        if let text = parameters.get("ordering"), !text.isEmpty {
+            guard let ordering = ConnectorOrdering(text) else {
+                throw APIError.validation(
+                    "Ordering must be one of \(ConnectorOrdering.allowedFields.joined(separator: ", ")), optionally prefixed by '-'.",
+                    attr: "ordering")
+            }
+            query.ordering = ordering
+        }
+        let pageText = parameters.get("page")
+        let sizeText = parameters.get("page_size")
+        let paged = pageText != nil || sizeText != nil
+        var pageNumber = 1
+        var pageSize = Self.defaultPageSize
+        if paged {
+            if let pageText {
+                guard let number = Int(pageText), number >= 1 else { throw APIError.validation("Must be a positive integer.", attr: "page") }
+                pageNumber = number
+            }
+            if let sizeText {
+                guard let size = Int(sizeText), size >= 1 else { throw APIError.validation("Must be a positive integer.", attr: "page_size") }
+                pageSize = min(size, Self.maxPageSize)
+            }
+            query.page = (pageNumber, pageSize)
+        }
+        let result = try await store.connectors(organization: caller.organizationID, visibleTo: caller.userID, query: query)
+        let rows = JSONValue.array(result.connectors.map { ConnectorRepresentation.json($0, catalog: catalog, caller: caller) })
+        guard paged else { return JSONResponse.make(status: .ok, body: rows) }
+        if pageNumber > 1, result.connectors.isEmpty {
+            throw APIError(.notFound, code: "not_found", detail: "Invalid page.")
+        }
+        let hasNext = pageNumber * pageSize < result.count
+        return JSONResponse.make(
+            status: .ok,
+            body: [
+                "count": .number(Double(result.count)),
+                "next": hasNext ? .string(pageURL(request, page: pageNumber + 1)) : .null,
+                "previous": pageNumber > 1 ? .string(pageURL(request, page: pageNumber - 1)) : .null,
+                "results": rows,
+            ])
+    }
+
+    /// The request's URL with `page` replaced, absolute when the Host header is known.
+    private func pageURL(_ request: Request, page: Int) -> String {
+        var components = URLComponents()
+        components.path = request.uri.path
+        var items = URLComponents(string: request.uri.description)?.queryItems ?? []
+        items.removeAll { $0.name == "page" }
+        items.append(URLQueryItem(name: "page", value: String(page)))
+        components.queryItems = items
+        let relative = components.string ?? request.uri.path
+        guard let host = request.head.authority else { return relative }
+        return "http://\(host)\(relative)"
+    }
+
+    // MARK: Create
+
+    func createConnector(_ request: Request, context: APIRequestContext) async throws -> Response {
+        let caller = try context.requireCaller()
+        var request = request
+        let input = try ConnectorInput.parse(Data(try await request.collectBody(upTo: maxBodyBytes).readableBytesView))
+        guard let typeID = input.typeID else { throw APIError.validation("This field is required.", attr: "connector_id", code: "required") }
+        guard let type = catalog.type(id: typeID) else {
+            throw APIError.validation("Invalid connector ID '\(typeID)'.", attr: "connector_id", code: "unknown_connector")
+        }
+        guard let metadata = input.metadata else {
+            throw APIError.validation("This field is required.", attr: "connector_metadata", code: "required")
+        }
+        var name = input.name
+        if name == nil, let fromMetadata = metadata["connectorName"]?.stringValue { name = try ConnectorInput.validName(fromMetadata) }
+        guard let name else { throw APIError.validation("This field is required.", attr: "connector_name", code: "required") }
+        try validate(metadata, type: type)
+        if let verdict = try await testIfAsked(request, typeID: typeID, metadata: metadata, caller: caller, connector: nil, context: context) {
+            return verdict
+        }
+        let new = NewConnector(
+            name: name, typeID: typeID, mode: type.mode.rawValue, metadata: metadata, sharedUsers: input.sharedUsers ?? [],
+            sharedToOrg: input.sharedToOrg ?? false)
+        do {
+            let created = try await store.createConnector(new, organization: caller.organizationID, by: caller.userID)
+            return JSONResponse.make(status: .created, body: ConnectorRepresentation.json(created, catalog: catalog, caller: caller))
+        } catch let error as ConnectorStoreError {
+            throw Self.apiError(error)
+        }
+    }
+
+    // MARK: Retrieve, update, delete
+
+    func retrieveConnector(_ request: Request, context: APIRequestContext) async throws -> Response {
+        let caller = try context.requireCaller()
+        let connector = try await visibleConnector(context, caller: caller)
+        return JSONResponse.make(status: .ok, body: ConnectorRepresentation.json(connector, catalog: catalog, caller: caller))
+    }
+
+    /// PUT replaces name and metadata (both required); PATCH changes what it sends. Only the
+    /// owner may do either. A changed `shared_users` notifies the newly added users.
+    func updateConnector(_ request: Request, context: APIRequestContext, partial: Bool) async throws -> Response {
+        let caller = try context.requireCaller()
+        let current = try await visibleConnector(context, caller: caller)
+        guard current.isOwned(by: caller.userID) else { throw APIError.permissionDenied }
+        var request = request
+        let input = try ConnectorInput.parse(Data(try await request.collectBody(upTo: maxBodyBytes).readableBytesView))
+        if !partial {
+            if input.name == nil { throw APIError.validation("This field is required.", attr: "connector_name", code: "required") }
+            if input.metadata == nil {
+                throw APIError.validation("This field is required.", attr: "connector_metadata", code: "required")
+            }
+        }
+        if let typeID = input.typeID, typeID != current.typeID {
+            throw APIError.validation("A connector's type cannot change; create a new connector instead.", attr: "connector_id")
+        }
+        guard let type = catalog.type(id: current.typeID) else {
+            throw APIError.validation("This connector's type is no longer in the catalog.", attr: "connector_id")
+        }
+        // Decide on the stored value now (for the optional test) and again inside the write
+        // transaction; if the two differ, the row changed in between and the caller retries.
+        var merged: JSONValue?
+        if let update = input.metadata {
+            merged = try mergedMetadata(update: update, stored: current.metadata, type: type)
+            try validate(merged!, type: type)
+            if let verdict = try await testIfAsked(
+                request, typeID: current.typeID, metadata: merged!, caller: caller, connector: current.id, context: context)
+            {
+                return verdict
+            }
+        }
+        let planned = merged
+        let change = ConnectorChange(name: input.name, metadata: merged, sharedUsers: input.sharedUsers, sharedToOrg: input.sharedToOrg)
+        do {
+            let (updated, _) = try await store.updateConnector(
+                id: current.id, organization: caller.organizationID, by: caller.userID, change: change
+            ) { locked in
+                guard let update = input.metadata else { return nil }
+                let again = try Self.merge(update: update, stored: locked.metadata, type: type)
+                guard again == planned else { throw ConcurrentChange() }
+                return again
+            }
+            return JSONResponse.make(status: .ok, body: ConnectorRepresentation.json(updated, catalog: catalog, caller: caller))
+        } catch let error as ConnectorStoreError {
+            throw Self.apiError(error)
+        } catch is ConcurrentChange {
+            throw APIError(
+                .conflict, code: "concurrent_update", detail: "The connector changed while this update was checked; send it again.")
+        }
+    }
+
+    func deleteConnector(_ request: Request, context: APIRequestContext) async throws -> Response {
+        let caller = try context.requireCaller()
+        let current = try await visibleConnector(context, caller: caller)
+        guard current.isOwned(by: caller.userID) else { throw APIError.permissionDenied }
+        do {
+            try await store.deleteConnector(id: current.id, organization: caller.organizationID, by: caller.userID)
+        } catch let error as ConnectorStoreError {
+            throw Self.apiError(error)
+        }
+        return Response(status: .noContent)
+    }
+
+    /// `POST connector/{id}/test/` (`?timeout=`): the probe with the stored credentials.
+    func testStoredConnector(_ request: Request, context: APIRequestContext) async throws -> Response {
+        let caller = try context.requireCaller()
+        let connector = try await visibleConnector(context, caller: caller)
+        let timeout = try TestRequestParser.parseTimeout(
+            request.uri.queryParameters.get("timeout"), maximum: engine.configuration.maxTimeout)
+        let probe = ProbeRequest(connectorID: connector.typeID, metadata: connector.metadata, timeout: timeout)
+        let report = try await runTest(probe, caller: caller, connector: connector.id, context: context)
+        return JSONResponse.make(status: HTTPResponse.Status(code: report.status), body: report.responseBody)
+    }
+
+    // MARK: Helpers
+
+    /// The connector named by `{id}` if the caller may see it; 404 otherwise (also for a
+    /// malformed id, so ids of other tenants cannot be probed).
+    func visibleConnector(_ context: APIRequestContext, caller: Caller) async throws -> StoredConnector {
+        guard let text = context.parameters.get("id"), let id = UUID(uuidString: text),
+            let connector = try await store.connector(id: id, organization: caller.organizationID),
+            connector.isVisible(to: caller.userID)
+        else { throw APIError.notFound }
+        return connector
+    }
+
+    /// `?test=true`: runs the probe first and answers with its verdict unless it passed.
+    private func testIfAsked(
+        _ request: Request, typeID: String, metadata: JSONValue, caller: Caller, connector: UUID?, context: APIRequestContext
+    ) async throws -> Response? {
+        guard let flag = request.uri.queryParameters.get("test"), ["true", "1"].contains(flag.lowercased()) else { return nil }
+        let timeout = try TestRequestParser.parseTimeout(
+            request.uri.queryParameters.get("timeout"), maximum: engine.configuration.maxTimeout)
+        let report = try await runTest(
+            ProbeRequest(connectorID: typeID, metadata: metadata, timeout: timeout), caller: caller, connector: connector, context: context)
+        guard !report.isValid else { return nil }
+        return JSONResponse.make(status: HTTPResponse.Status(code: report.status), body: report.responseBody)
+    }
+
+    private func validate(_ metadata: JSONValue, type: ConnectorType) throws {
+        do {
+            try type.validate(metadata)
+        } catch {
+            throw APIError.validation(error.detail, attr: error.attr.map { "connector_metadata.\($0)" } ?? "connector_metadata")
+        }
+    }
+
+    private func mergedMetadata(update: JSONValue, stored: JSONValue, type: ConnectorType) throws -> JSONValue {
+        do {
+            return try Self.merge(update: update, stored: stored, type: type)
+        } catch let error as MetadataError {
+            throw APIError.validation(error.detail, attr: error.attr.map { "connector_metadata.\($0)" } ?? "connector_metadata")
+        }
+    }
+
+    private static func merge(update: JSONValue, stored: JSONValue, type: ConnectorType) throws -> JSONValue {
+        try type.merging(update: update, stored: stored)
+    }
+
+    static func apiError(_ error: ConnectorStoreError) -> APIError {
+        switch error {
+        case .duplicateName(let name):
+            return APIError(
+                .conflict, code: "duplicate_name", detail: "A connector named '\(name)' already exists in this organization.",
+                attr: "connector_name")
+        case .inUse(let name):
+            return APIError(
+                .conflict, code: "connector_in_use",
+                detail: "Cannot delete '\(name)'. It is currently being used in one or more workflows.")
+        case .notFound:
+            return APIError.notFound
+        case .notAMember(let id):
+            return APIError.validation("User \(id) is not a member of this organization.", attr: "shared_users")
+        }
+    }
+}
+
+/// The stored row changed between the checks of an update and its write.
+private struct ConcurrentChange: Error {}

@@ -1,0 +1,125 @@
+import ConnectorCore
+import ConnectorStore
+import Foundation
+import HTTPTypes
+
+/// The wire form of a connector (DESIGN §3): Unstract's keys, secrets masked, plus `is_owner`
+/// and `last_health` for the caller.
+enum ConnectorRepresentation {
+    static func json(_ connector: StoredConnector, catalog: Catalog, caller: Caller) -> JSONValue {
+        let type = catalog.type(id: connector.typeID)
+        let icon = type.map { $0.icon.hasPrefix("/") ? $0.icon : "/" + $0.icon } ?? ""
+        return .object([
+            "id": .string(connector.id.uuidString.lowercased()),
+            "connector_name": .string(connector.name),
+            "connector_id": .string(connector.typeID),
+            // A type no longer in the catalog cannot say which fields are secret: show none.
+            "connector_metadata": type.map { $0.masked(connector.metadata) } ?? .object([:]),
+            "connector_version": "",
+            "connector_mode": .string(connector.mode),
+            "created_by": connector.createdBy.map { .number(Double($0)) } ?? .null,
+            "modified_by": connector.modifiedBy.map { .number(Double($0)) } ?? .null,
+            "shared_users": .array(connector.sharedUsers.map { .number(Double($0)) }),
+            "shared_to_org": .bool(connector.sharedToOrg),
+            "organization": .string(connector.organizationID),
+            "created_at": .string(timestamp(connector.createdAt)),
+            "modified_at": .string(timestamp(connector.modifiedAt)),
+            "icon": .string(icon),
+            "is_owner": .bool(connector.isOwned(by: caller.userID)),
+            "last_health": .null,
+        ])
+    }
+
+    /// ISO 8601 with microseconds and `Z`, as Django REST framework renders datetimes.
+    static func timestamp(_ date: Date) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
+        let micros = Int((date.timeIntervalSince1970 * 1_000_000).rounded()) % 1_000_000
+        return String(
+            format: "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", parts.year ?? 0, parts.month ?? 0, parts.day ?? 0, parts.hour ?? 0,
+            parts.minute ?? 0, parts.second ?? 0, micros)
+    }
+}
+
+/// A parsed create, PUT or PATCH body. Every field is optional here; the route decides which
+/// are required.
+struct ConnectorInput: Sendable {
+    var typeID: String?
+    var name: String?
+    var metadata: JSONValue?
+    var sharedUsers: [Int64]?
+    var sharedToOrg: Bool?
+
+    /// Fields a client may send that the server sets itself; accepted and ignored, as Unstract does.
+    private static let ignoredKeys: Set<String> = [
+        "id", "created_by", "modified_by", "created_at", "modified_at", "connector_mode", "icon", "is_owner", "last_health",
+        "connector_version", "organization",
+    ]
+
+    static func parse(_ body: Data) throws -> ConnectorInput {
+        let json: JSONValue
+        do {
+            json = try JSONDecoder().decode(JSONValue.self, from: body)
+        } catch {
+            throw APIError(.badRequest, code: "parse_error", detail: "The request body is not valid JSON.")
+        }
+        guard case .object(let members) = json else {
+            throw APIError.validation("The request body must be a JSON object.", attr: nil)
+        }
+        var input = ConnectorInput()
+        for (key, value) in members {
+            switch key {
+            case "connector_id":
+                guard case .string(let id) = value, !id.isEmpty, id.count <= 128 else {
+                    throw APIError.validation("Must be a non-empty string of at most 128 characters.", attr: "connector_id")
+                }
+                input.typeID = id
+            case "connector_name":
+                guard case .string(let name) = value else { throw APIError.validation("Must be a string.", attr: "connector_name") }
+                input.name = try validName(name)
+            case "connector_metadata":
+                guard case .object(var metadata) = value else {
+                    throw APIError.validation("Must be a JSON object.", attr: "connector_metadata")
+                }
+                metadata["oauth-key"] = nil
+                input.metadata = .object(metadata)
+            case "shared_users":
+                guard case .array(let items) = value else {
+                    throw APIError.validation("Must be a list of user ids.", attr: "shared_users")
+                }
+                input.sharedUsers = try items.map { item in
+                    guard case .number(let number) = item, let id = Int64(exactly: number), id > 0 else {
+                        throw APIError.validation("Every entry must be a user id (a positive integer).", attr: "shared_users")
+                    }
+                    return id
+                }
+            case "shared_to_org":
+                guard case .bool(let flag) = value else { throw APIError.validation("Must be true or false.", attr: "shared_to_org") }
+                input.sharedToOrg = flag
+            case _ where ignoredKeys.contains(key):
+                continue
+            default:
+                throw APIError.validation("Unknown field '\(key)'.", attr: key, code: "unknown_field")
+            }
+        }
+        return input
+    }
+
+    /// Unstract's name rules: trimmed, not empty, at most 128 characters, no markup.
+    static func validName(_ raw: String) throws -> String {
+        let name = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !name.isEmpty else { throw APIError.validation("This field may not be blank.", attr: "connector_name", code: "blank") }
+        guard name.count <= 128 else {
+            throw APIError.validation("Ensure this field has no more than 128 characters.", attr: "connector_name", code: "max_length")
+        }
+        let lowered = name.lowercased()
+        if name.contains(where: { $0 == "<" || $0 == ">" || $0.isNewline })
+            || name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+            || lowered.contains("javascript:")
+        {
+            throw APIError.validation("Must not contain markup, line breaks or control characters.", attr: "connector_name")
+        }
+        return name
+    }
+}

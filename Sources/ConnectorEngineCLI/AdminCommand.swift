@@ -1,0 +1,246 @@
+import ArgumentParser
+import ConnectorStore
+import Encryption
+import Foundation
+import Logging
+
+/// `connector-engine admin`: organizations, users, memberships, tokens, key rotation, audit log.
+struct Admin: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Manage organizations, users, memberships and tokens; rotate keys; read the audit log.",
+        subcommands: [Org.self, UserGroup.self, Member.self, Token.self, RotateKeys.self, Audit.self])
+
+    struct Org: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "org", abstract: "Organizations.", subcommands: [OrgCreate.self, OrgList.self])
+    }
+    struct UserGroup: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "user", abstract: "Users.", subcommands: [UserCreate.self, UserList.self])
+    }
+    struct Member: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "member", abstract: "Memberships.", subcommands: [MemberAdd.self, MemberRemove.self, MemberList.self])
+    }
+    struct Token: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "token", abstract: "API tokens.", subcommands: [TokenCreate.self, TokenList.self, TokenRevoke.self])
+    }
+}
+
+/// Options every admin command takes, and the store they open.
+struct AdminOptions: ParsableArguments {
+    @OptionGroup var store: StoreOptions
+
+    @Flag(help: "Production mode: never generate an encryption key.")
+    var production = false
+
+    func withStore(_ body: (ConnectorStore) async throws -> Void) async throws {
+        var logger = Logger(label: "connector-engine-admin")
+        logger.logLevel = .warning
+        let store = try await self.store.open(production: production, logger: logger)
+        do {
+            try await body(store)
+        } catch let error as IdentityError {
+            await store.close()
+            throw ValidationError(error.description)
+        } catch {
+            await store.close()
+            throw error
+        }
+        await store.close()
+    }
+
+    func user(_ email: String, in store: ConnectorStore) async throws -> User {
+        guard let user = try await store.user(email: email) else { throw ValidationError("no user with email \(email)") }
+        return user
+    }
+}
+
+private func iso(_ date: Date) -> String { ISO8601DateFormatter().string(from: date) }
+
+struct OrgCreate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "create", abstract: "Create an organization.")
+    @Argument(help: "Organization id as used in URLs (a-z, 0-9, '_', '-').") var id: String
+    @Option(help: "Display name.") var name: String?
+    @OptionGroup var options: AdminOptions
+
+    func run() async throws {
+        try await options.withStore { store in
+            let org = try await store.createOrganization(id: id, name: name ?? id)
+            Console.write("created organization \(org.id)\n")
+        }
+    }
+}
+
+struct OrgList: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List organizations.")
+    @OptionGroup var options: AdminOptions
+
+    func run() async throws {
+        try await options.withStore { store in
+            for org in try await store.organizations() { Console.write("\(org.id)\t\(org.name)\t\(iso(org.createdAt))\n") }
+        }
+    }
+}
+
+struct UserCreate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "create", abstract: "Create a user.")
+    @Argument(help: "Email address.") var email: String
+    @Option(help: "Display name.") var name: String?
+    @OptionGroup var options: AdminOptions
+
+    func run() async throws {
+        try await options.withStore { store in
+            let user = try await store.createUser(email: email, name: name ?? email)
+            Console.write("created user \(user.id) \(user.email)\n")
+        }
+    }
+}
+
+struct UserList: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List users.")
+    @OptionGroup var options: AdminOptions
+
+    func run() async throws {
+        try await options.withStore { store in
+            for user in try await store.users() { Console.write("\(user.id)\t\(user.email)\t\(user.name)\n") }
+        }
+    }
+}
+
+struct MemberAdd: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "add", abstract: "Add a user to an organization (or change their role).")
+    @Option(help: "Organization id.") var org: String
+    @Option(help: "User email.") var email: String
+    @Option(help: "admin or member.") var role: String = "member"
+    @OptionGroup var options: AdminOptions
+
+    func run() async throws {
+        guard let role = MembershipRole(rawValue: role) else { throw ValidationError("--role must be admin or member") }
+        try await options.withStore { store in
+            let user = try await options.user(email, in: store)
+            try await store.setMembership(organization: org, userID: user.id, role: role)
+            Console.write("\(user.email) is \(role.rawValue) of \(org)\n")
+        }
+    }
+}
+
+struct MemberRemove: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "remove", abstract: "Remove a user from an organization (and from its connectors' shares).")
+    @Option(help: "Organization id.") var org: String
+    @Option(help: "User email.") var email: String
+    @OptionGroup var options: AdminOptions
+
+    func run() async throws {
+        try await options.withStore { store in
+            let user = try await options.user(email, in: store)
+            let removed = try await store.removeMembership(organization: org, userID: user.id)
+            Console.write(removed ? "removed \(user.email) from \(org)\n" : "\(user.email) was not a member of \(org)\n")
+        }
+    }
+}
+
+struct MemberList: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List an organization's members.")
+    @Option(help: "Organization id.") var org: String
+    @OptionGroup var options: AdminOptions
+
+    func run() async throws {
+        try await options.withStore { store in
+            for member in try await store.memberships(organization: org) {
+                Console.write("\(member.userID)\t\(member.email)\t\(member.role.rawValue)\n")
+            }
+        }
+    }
+}
+
+struct TokenCreate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "create", abstract: "Create an API token for a user; it is printed once.")
+    @Option(help: "User email.") var email: String
+    @Option(help: "A name to recognize the token by.") var name = "cli"
+    @OptionGroup var options: AdminOptions
+
+    func run() async throws {
+        try await options.withStore { store in
+            let user = try await options.user(email, in: store)
+            let token = try await store.issueToken(userID: user.id, name: name)
+            Console.write("token \(token.record.id) for \(user.email) (shown only now):\n\(token.secret)\n")
+        }
+    }
+}
+
+struct TokenList: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List tokens (never their secrets).")
+    @Option(help: "Only this user's tokens.") var email: String?
+    @OptionGroup var options: AdminOptions
+
+    func run() async throws {
+        try await options.withStore { store in
+            let userID = try await email.asyncMap { try await options.user($0, in: store).id }
+            for token in try await store.tokens(userID: userID) {
+                let state = token.revokedAt.map { "revoked \(iso($0))" } ?? "active"
+                Console.write("\(token.id)\tuser \(token.userID)\t\(token.name)\t\(iso(token.createdAt))\t\(state)\n")
+            }
+        }
+    }
+}
+
+struct TokenRevoke: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "revoke", abstract: "Revoke a token by its id.")
+    @Argument(help: "Token id (from token-list).") var id: String
+    @OptionGroup var options: AdminOptions
+
+    func run() async throws {
+        try await options.withStore { store in
+            guard try await store.revokeToken(id: id) else { throw ValidationError("no active token with id \(id)") }
+            Console.write("revoked \(id)\n")
+        }
+    }
+}
+
+struct RotateKeys: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rotate-keys",
+        abstract: "Re-encrypt every stored connector under the primary key; safe to re-run after an interruption.")
+    @OptionGroup var options: AdminOptions
+
+    func run() async throws {
+        try await options.withStore { store in
+            let primary = store.keyRing.primary.id
+            let count = try await store.rotateKeys { done, total in
+                if done == total || done % 100 == 0 { Console.write("\r\(done)/\(total) connectors re-encrypted under '\(primary)'") }
+            }
+            Console.write(count == 0 ? "every connector is already under '\(primary)'\n" : "\n")
+            let usage = try await store.keyUsage()
+            Console.write("keys in use: \(usage.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))\n")
+        }
+    }
+}
+
+struct Audit: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List the newest audit log entries.")
+    @Option(help: "Only this organization.") var org: String?
+    @Option(help: "How many entries.") var limit = 50
+    @OptionGroup var options: AdminOptions
+
+    func run() async throws {
+        try await options.withStore { store in
+            for entry in try await store.auditLog(organization: org, limit: limit) {
+                Console.write(
+                    "\(iso(entry.at))\t\(entry.organizationID)\tuser \(entry.actorUserID.map(String.init) ?? "-")\t\(entry.action.rawValue)\t\(entry.connectorID ?? "-")\t\(entry.outcome)\n"
+                )
+            }
+        }
+    }
+}
+
+extension Optional {
+    fileprivate func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
+        guard let value = self else { return nil }
+        return try await transform(value)
+    }
+}
