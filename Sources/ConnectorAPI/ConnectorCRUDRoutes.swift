@@ -222,7 +222,7 @@ extension ConnectorRoutes {
 
     private func validate(_ metadata: JSONValue, type: ConnectorType) throws {
         do {
-            try type.validate(metadata)
+            try type.validateForStorage(metadata)
         } catch {
             throw APIError.validation(error.detail, attr: error.attr.map { "connector_metadata.\($0)" } ?? "connector_metadata")
         }

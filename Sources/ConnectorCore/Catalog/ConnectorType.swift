@@ -85,3 +85,17 @@ public struct ConnectorType: Sendable {
         ["oauth": .bool(oauth), "python_social_auth_backend": .string(oauthBackend ?? ""), "json_schema": schema]
     }
 }
+
+extension ConnectorType {
+    /// What a stored connector must pass: the JSON Schema, then the typed settings parser of its
+    /// family where one exists (port range, one host, parseable URL), so a connector that can
+    /// never be tested is refused when saved, with the field named.
+    public func validateForStorage(_ metadata: JSONValue) throws(MetadataError) {
+        try validate(metadata)
+        switch family {
+        case .postgresql: _ = try PostgresSettings(metadata: metadata)
+        case .mysql, .mariadb: _ = try MySQLSettings(metadata: metadata)
+        case .snowflake, .bigquery, .s3, .gcs, .dropbox, .googleDrive: break
+        }
+    }
+}

@@ -1,0 +1,307 @@
+import ConnectorAPI
+import ConnectorCore
+import ConnectorStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import ProbeEngine
+import Probes
+import TestSupport
+import Testing
+
+/// The actors of the permission matrix and a client to call the API as each of them.
+struct CRUDWorld: Sendable {
+    let client: any TestClientProtocol
+    let temporary: TemporaryStore
+    let owner: String
+    let sharedUser: (User, String)
+    let member: (User, String)
+    let outsider: String
+    let revoked: String
+
+    static let base = "/api/v1/unstract/default"
+    static let postgres = "postgresql|6db35f45-be11-4fd5-80c5-85c48183afbb"
+
+    static func run(_ body: @Sendable (CRUDWorld) async throws -> Void) async throws {
+        let engine = try ProbeEngine.standard(configuration: EngineConfiguration(reactorThreads: 1, blockingThreads: 2))
+        defer { engine.shutdown() }
+        try await TemporaryStore.with { temporary in
+            let shared = try await temporary.member("bob")
+            let member = try await temporary.member("carol")
+            _ = try await temporary.store.createOrganization(id: "elsewhere", name: "Elsewhere")
+            let (_, outsider) = try await temporary.member("mallory", of: "elsewhere")
+            let (revokedUser, revoked) = try await temporary.member("trent")
+            for token in try await temporary.store.tokens(userID: revokedUser.id) { _ = try await temporary.store.revokeToken(id: token.id) }
+            let app = Application(router: buildRouter(engine: engine, store: temporary.store))
+            try await app.test(.router) { client in
+                try await body(
+                    CRUDWorld(
+                        client: client, temporary: temporary, owner: temporary.adminToken, sharedUser: shared, member: member,
+                        outsider: outsider, revoked: revoked))
+            }
+        }
+    }
+
+    static func metadata(host: String = "db.invalid", password: String = "pw-canary-1") -> JSONValue {
+        ["host": .string(host), "port": "5432", "database": "app", "user": "app", "password": .string(password)]
+    }
+
+    /// Calls the API; `token` nil sends no Authorization header.
+    @discardableResult
+    func call(
+        _ method: HTTPRequest.Method, _ path: String, token: String?, body: JSONValue? = nil
+    ) async throws -> (status: Int, json: JSONValue, text: String) {
+        var headers: HTTPFields = [:]
+        if let token { headers[.authorization] = "Bearer \(token)" }
+        let buffer = try body.map { ByteBuffer(bytes: try JSONEncoder().encode($0)) }
+        return try await client.execute(uri: Self.base + path, method: method, headers: headers, body: buffer) { response in
+            let text = String(buffer: response.body)
+            let json = text.isEmpty ? JSONValue.null : try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
+            return (Int(response.status.code), json, text)
+        }
+    }
+
+    /// Creates a connector as the owner and returns its id.
+    func create(_ name: String, sharedUsers: [Int64] = [], toOrg: Bool = false, metadata: JSONValue = metadata()) async throws -> String {
+        let body: JSONValue = [
+            "connector_id": .string(Self.postgres), "connector_name": .string(name), "connector_metadata": metadata,
+            "shared_users": .array(sharedUsers.map { .number(Double($0)) }), "shared_to_org": .bool(toOrg),
+        ]
+        let (status, json, text) = try await call(.post, "/connector/", token: owner, body: body)
+        #expect(status == 201, "\(text)")
+        return try #require(json["id"]?.stringValue)
+    }
+}
+
+private func names(_ json: JSONValue) -> [String] {
+    guard case .array(let rows) = json else { return [] }
+    return rows.compactMap { $0["connector_name"]?.stringValue }
+}
+
+private func firstErrorAttr(_ json: JSONValue) -> String? {
+    guard case .array(let errors)? = json["errors"] else { return nil }
+    return errors.first?["attr"]?.stringValue
+}
+
+@Suite struct ConnectorCRUDTests {
+    @Test func permissionMatrix() async throws {
+        try await CRUDWorld.run { world in
+            let direct = try await world.create("direct", sharedUsers: [world.sharedUser.0.id])
+            let orgWide = try await world.create("org-wide", toOrg: true)
+            let privateOne = try await world.create("private")
+            let update: JSONValue = ["connector_name": "renamed", "connector_metadata": CRUDWorld.metadata()]
+
+            // No token and a revoked token: 401 everywhere.
+            for token in [nil, world.revoked] {
+                #expect(try await world.call(.get, "/connector/", token: token).status == 401)
+                #expect(try await world.call(.get, "/connector/\(direct)/", token: token).status == 401)
+                #expect(try await world.call(.post, "/connector/", token: token, body: update).status == 401)
+                #expect(try await world.call(.patch, "/connector/\(direct)/", token: token, body: ["shared_to_org": true]).status == 401)
+                #expect(try await world.call(.delete, "/connector/\(direct)/", token: token).status == 401)
+                #expect(try await world.call(.post, "/connector/\(direct)/test/", token: token).status == 401)
+            }
+            // A member of another organization: 404 (the organization does not leak).
+            #expect(try await world.call(.get, "/connector/", token: world.outsider).status == 404)
+            #expect(try await world.call(.get, "/connector/\(direct)/", token: world.outsider).status == 404)
+            #expect(try await world.call(.post, "/connector/", token: world.outsider, body: update).status == 404)
+            #expect(try await world.call(.put, "/connector/\(direct)/", token: world.outsider, body: update).status == 404)
+            #expect(try await world.call(.delete, "/connector/\(direct)/", token: world.outsider).status == 404)
+            #expect(try await world.call(.post, "/connector/\(direct)/test/", token: world.outsider).status == 404)
+
+            // Lists show exactly what each may see.
+            #expect(Set(names(try await world.call(.get, "/connector/", token: world.owner).json)) == ["direct", "org-wide", "private"])
+            #expect(Set(names(try await world.call(.get, "/connector/", token: world.sharedUser.1).json)) == ["direct", "org-wide"])
+            #expect(Set(names(try await world.call(.get, "/connector/", token: world.member.1).json)) == ["org-wide"])
+
+            // Viewers (shared user on `direct`, org member on `org-wide`): read and test, not change.
+            for (token, id) in [(world.sharedUser.1, direct), (world.member.1, orgWide)] {
+                let read = try await world.call(.get, "/connector/\(id)/", token: token)
+                #expect(read.status == 200 && read.json["is_owner"] == false)
+                #expect(try await world.call(.put, "/connector/\(id)/", token: token, body: update).status == 403)
+                #expect(try await world.call(.patch, "/connector/\(id)/", token: token, body: ["shared_to_org": false]).status == 403)
+                #expect(try await world.call(.delete, "/connector/\(id)/", token: token).status == 403)
+                let verdict = try await world.call(.post, "/connector/\(id)/test/", token: token)
+                #expect(verdict.json["probe"]?["code"] == "host_not_found", "\(verdict.text)")
+            }
+            // A member without a share: 404 for everything about the connector.
+            for (method, body) in [(HTTPRequest.Method.get, nil), (.put, update), (.patch, ["shared_to_org": true] as JSONValue?), (.delete, nil)] {
+                #expect(try await world.call(method, "/connector/\(privateOne)/", token: world.member.1, body: body).status == 404)
+            }
+            #expect(try await world.call(.post, "/connector/\(privateOne)/test/", token: world.member.1).status == 404)
+            // Any member may create; the creator owns it.
+            let mine = try await world.call(
+                .post, "/connector/", token: world.member.1,
+                body: ["connector_id": .string(CRUDWorld.postgres), "connector_name": "carol's", "connector_metadata": CRUDWorld.metadata()])
+            #expect(mine.status == 201 && mine.json["is_owner"] == true)
+            #expect(mine.json["created_by"] == .number(Double(world.member.0.id)))
+
+            // The owner may do everything.
+            #expect(try await world.call(.put, "/connector/\(privateOne)/", token: world.owner, body: update).json["connector_name"] == "renamed")
+            #expect(try await world.call(.patch, "/connector/\(privateOne)/", token: world.owner, body: ["shared_to_org": true]).status == 200)
+            #expect(try await world.call(.post, "/connector/\(privateOne)/test/", token: world.owner).json["is_valid"] == false)
+            #expect(try await world.call(.delete, "/connector/\(privateOne)/", token: world.owner).status == 204)
+            #expect(try await world.call(.get, "/connector/\(privateOne)/", token: world.owner).status == 404)
+            // Malformed ids are just not found.
+            #expect(try await world.call(.get, "/connector/not-a-uuid/", token: world.owner).status == 404)
+        }
+    }
+
+    @Test func concurrentCreatesWithOneNameGiveOne201AndOne409() async throws {
+        try await CRUDWorld.run { world in
+            let body: JSONValue = [
+                "connector_id": .string(CRUDWorld.postgres), "connector_name": "twin", "connector_metadata": CRUDWorld.metadata(),
+            ]
+            let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                for token in [world.owner, world.sharedUser.1, world.member.1, world.owner] {
+                    group.addTask { try await world.call(.post, "/connector/", token: token, body: body).status }
+                }
+                return try await group.reduce(into: [Int]()) { $0.append($1) }
+            }
+            #expect(statuses.sorted() == [201, 409, 409, 409])
+            // A rename onto an existing name is a 409 as well.
+            let other = try await world.create("other")
+            let rename = try await world.call(.patch, "/connector/\(other)/", token: world.owner, body: ["connector_name": "twin"])
+            #expect(rename.status == 409 && firstErrorAttr(rename.json) == "connector_name")
+        }
+    }
+
+    @Test func deletingAConnectorAWorkflowUsesIs409() async throws {
+        try await CRUDWorld.run { world in
+            let id = try await world.create("in-use")
+            let workflow = try await world.call(
+                .post, "/workflow/", token: world.owner, body: ["workflow_name": "etl", "source_connector": .string(id)])
+            #expect(workflow.status == 201, "\(workflow.text)")
+            let refused = try await world.call(.delete, "/connector/\(id)/", token: world.owner)
+            #expect(refused.status == 409)
+            #expect(refused.text.contains("in-use"))
+            #expect(try await world.call(.get, "/connector/\(id)/", token: world.owner).status == 200)
+            let workflowID = try #require(workflow.json["id"]?.stringValue)
+            #expect(try await world.call(.delete, "/workflow/\(workflowID)/", token: world.member.1).status == 403)
+            #expect(try await world.call(.delete, "/workflow/\(workflowID)/", token: world.owner).status == 204)
+            #expect(try await world.call(.delete, "/connector/\(id)/", token: world.owner).status == 204)
+            // A workflow may only use connectors the caller can see.
+            let hidden = try await world.create("hidden")
+            let sneaky = try await world.call(
+                .post, "/workflow/", token: world.member.1, body: ["workflow_name": "sneaky", "source_connector": .string(hidden)])
+            #expect(sneaky.status == 400 && firstErrorAttr(sneaky.json) == "source_connector")
+        }
+    }
+
+    @Test func patchingSharedUsersNotifiesOnlyNewlyAddedUsers() async throws {
+        try await CRUDWorld.run { world in
+            let id = try await world.create("team")
+            let bob = world.sharedUser.0.id
+            let carol = world.member.0.id
+            var response = try await world.call(.patch, "/connector/\(id)/", token: world.owner, body: ["shared_users": [.number(Double(bob))]])
+            #expect(response.status == 200)
+            response = try await world.call(
+                .patch, "/connector/\(id)/", token: world.owner, body: ["shared_users": [.number(Double(bob)), .number(Double(carol))]])
+            #expect(response.json["shared_users"] == [.number(Double(min(bob, carol))), .number(Double(max(bob, carol)))])
+            // Re-sending the same list adds no one.
+            _ = try await world.call(
+                .patch, "/connector/\(id)/", token: world.owner, body: ["shared_users": [.number(Double(bob)), .number(Double(carol))]])
+            let bobNotes = try await world.call(.get, "/notifications/", token: world.sharedUser.1)
+            let carolNotes = try await world.call(.get, "/notifications/", token: world.member.1)
+            guard case .array(let bobRows) = bobNotes.json, case .array(let carolRows) = carolNotes.json else {
+                Issue.record("notifications are not lists")
+                return
+            }
+            #expect(bobRows.count == 1 && carolRows.count == 1)
+            #expect(carolRows.first?["resource_name"] == "team" && carolRows.first?["resource_id"] == .string(id))
+            #expect(try await world.call(.get, "/notifications/", token: world.owner).json == .array([]))
+            // Sharing with a non-member is a 400 naming the field.
+            let stranger = try await world.call(.patch, "/connector/\(id)/", token: world.owner, body: ["shared_users": [9999]])
+            #expect(stranger.status == 400 && firstErrorAttr(stranger.json) == "shared_users")
+        }
+    }
+
+    @Test func secretsAreMaskedAndTheMaskKeepsTheStoredValue() async throws {
+        try await CRUDWorld.run { world in
+            let id = try await world.create("masked", metadata: CRUDWorld.metadata(password: "pw-canary-1"))
+            let read = try await world.call(.get, "/connector/\(id)/", token: world.owner)
+            #expect(read.json["connector_metadata"]?["password"] == "********")
+            #expect(!read.text.contains("pw-canary-1"))
+            #expect(!(try await world.call(.get, "/connector/?page=1", token: world.owner).text.contains("pw-canary-1")))
+            // Sending the mask back keeps the stored password.
+            let keep = try await world.call(
+                .patch, "/connector/\(id)/", token: world.owner,
+                body: ["connector_metadata": CRUDWorld.metadata(password: "********")])
+            #expect(keep.status == 200 && !keep.text.contains("pw-canary-1"))
+            let uuid = try #require(UUID(uuidString: id))
+            #expect(try await world.temporary.store.connector(id: uuid, organization: "default")?.metadata["password"] == "pw-canary-1")
+            // Re-aiming the stored password at another host is refused, naming the secret field.
+            let rebind = try await world.call(
+                .patch, "/connector/\(id)/", token: world.owner,
+                body: ["connector_metadata": CRUDWorld.metadata(host: "evil.invalid", password: "********")])
+            #expect(rebind.status == 400 && firstErrorAttr(rebind.json) == "connector_metadata.password")
+            #expect(try await world.temporary.store.connector(id: uuid, organization: "default")?.metadata["host"] == "db.invalid")
+            // With the password sent again, the new host is accepted.
+            let moved = try await world.call(
+                .patch, "/connector/\(id)/", token: world.owner,
+                body: ["connector_metadata": CRUDWorld.metadata(host: "new.invalid", password: "pw-canary-2")])
+            #expect(moved.status == 200 && moved.json["connector_metadata"]?["host"] == "new.invalid")
+        }
+    }
+
+    @Test func testTrueSavesOnlyWhenTheTestPasses() async throws {
+        try await CRUDWorld.run { world in
+            let body: JSONValue = [
+                "connector_id": .string(CRUDWorld.postgres), "connector_name": "unreachable", "connector_metadata": CRUDWorld.metadata(),
+            ]
+            let verdict = try await world.call(.post, "/connector/?test=true", token: world.owner, body: body)
+            #expect(verdict.status == 400 && verdict.json["is_valid"] == false && verdict.json["probe"]?["code"] == "host_not_found")
+            #expect(names(try await world.call(.get, "/connector/", token: world.owner).json).isEmpty)
+            let id = try await world.create("saved")
+            let failedUpdate = try await world.call(
+                .patch, "/connector/\(id)/?test=true", token: world.owner,
+                body: ["connector_name": "changed", "connector_metadata": CRUDWorld.metadata(host: "other.invalid", password: "x")])
+            #expect(failedUpdate.json["is_valid"] == false)
+            #expect(try await world.call(.get, "/connector/\(id)/", token: world.owner).json["connector_name"] == "saved")
+        }
+    }
+
+    @Test func validationNamesTheField() async throws {
+        try await CRUDWorld.run { world in
+            func attr(_ body: JSONValue) async throws -> (Int, String?) {
+                let response = try await world.call(.post, "/connector/", token: world.owner, body: body)
+                return (response.status, firstErrorAttr(response.json))
+            }
+            let good = CRUDWorld.metadata()
+            #expect(try await attr(["connector_name": "x", "connector_metadata": good]) == (400, "connector_id"))
+            #expect(try await attr(["connector_id": "nope|1", "connector_name": "x", "connector_metadata": good]) == (400, "connector_id"))
+            #expect(try await attr(["connector_id": .string(CRUDWorld.postgres), "connector_name": "x"]) == (400, "connector_metadata"))
+            #expect(try await attr(["connector_id": .string(CRUDWorld.postgres), "connector_name": "  ", "connector_metadata": good]) == (400, "connector_name"))
+            #expect(try await attr(["connector_id": .string(CRUDWorld.postgres), "connector_name": "<b>x</b>", "connector_metadata": good]) == (400, "connector_name"))
+            #expect(try await attr(["connector_id": .string(CRUDWorld.postgres), "connector_name": .string(String(repeating: "n", count: 129)), "connector_metadata": good]) == (400, "connector_name"))
+            let badPort: JSONValue = ["host": "h", "port": "99999", "database": "d", "user": "u", "password": "p"]
+            let (status, field) = try await attr(["connector_id": .string(CRUDWorld.postgres), "connector_name": "x", "connector_metadata": badPort])
+            #expect(status == 400 && field?.hasPrefix("connector_metadata") == true)
+            #expect(try await attr(["connector_id": .string(CRUDWorld.postgres), "connector_name": "x", "connector_metadata": good, "surprise": 1]) == (400, "surprise"))
+            let id = try await world.create("typed")
+            let put = try await world.call(.put, "/connector/\(id)/", token: world.owner, body: ["connector_name": "typed"])
+            #expect(put.status == 400 && firstErrorAttr(put.json) == "connector_metadata")
+        }
+    }
+
+    @Test func listFiltersOrderingAndPagination() async throws {
+        try await CRUDWorld.run { world in
+            for name in ["c", "a", "b", "d", "e"] { _ = try await world.create(name) }
+            #expect(names(try await world.call(.get, "/connector/?ordering=connector_name", token: world.owner).json) == ["a", "b", "c", "d", "e"])
+            #expect(names(try await world.call(.get, "/connector/", token: world.owner).json) == ["e", "d", "b", "a", "c"])
+            #expect(names(try await world.call(.get, "/connector/?connector_name=b", token: world.owner).json) == ["b"])
+            #expect(names(try await world.call(.get, "/connector/?connector_mode=FILESYSTEM", token: world.owner).json).isEmpty)
+            #expect(names(try await world.call(.get, "/connector/?connector_mode=DATABASE&ordering=-connector_name", token: world.owner).json) == ["e", "d", "c", "b", "a"])
+            #expect(try await world.call(.get, "/connector/?ordering=password", token: world.owner).status == 400)
+            let page = try await world.call(.get, "/connector/?ordering=connector_name&page=2&page_size=2", token: world.owner)
+            #expect(page.json["count"] == 5)
+            #expect(names(page.json["results"] ?? .null) == ["c", "d"])
+            #expect(page.json["next"]?.stringValue?.contains("page=3") == true)
+            #expect(page.json["previous"]?.stringValue?.contains("page=1") == true)
+            let last = try await world.call(.get, "/connector/?ordering=connector_name&page=3&page_size=2", token: world.owner)
+            #expect(last.json["next"] == .null && names(last.json["results"] ?? .null) == ["e"])
+            #expect(try await world.call(.get, "/connector/?page=9", token: world.owner).status == 404)
+            #expect(try await world.call(.get, "/connector/?page=0", token: world.owner).status == 400)
+        }
+    }
+}
