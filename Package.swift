@@ -72,6 +72,7 @@ let package = Package(
             dependencies: [
                 "ConnectorCore", "ConnectorStore", "ProbeEngine", "Probes",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -113,6 +114,7 @@ let package = Package(
             dependencies: [
                 "ConnectorAPI", "ConnectorCore", "ConnectorStore", "ProbeEngine", "Probes", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(
             name: "IntegrationTests",

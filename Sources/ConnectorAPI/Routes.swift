@@ -19,6 +19,10 @@ struct ConnectorRoutes: Sendable {
         router.get("healthz") { _, _ in
             JSONResponse.make(status: .ok, body: ["status": "ok"])
         }
+        let openAPI = ByteBuffer(string: OpenAPIDocument.json)
+        router.get("api/v1/openapi.json") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: openAPI))
+        }
         let tenant = router.group("api/v1/unstract/:org_id").add(middleware: TenantAuthMiddleware(store: store))
         // The router treats a trailing slash as optional, so each route serves both spellings.
         tenant.get("supported_connectors") { request, _ in try supportedConnectors(request) }

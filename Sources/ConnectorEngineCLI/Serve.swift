@@ -25,6 +25,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Email of the admin user created on first start of an empty store.")
     var bootstrapEmail = "admin@localhost"
 
+    @Option(help: "URL that receives a POST for every share notification (outbox, retried with backoff).")
+    var notificationWebhook: String?
+
     @OptionGroup var storeOptions: StoreOptions
     @OptionGroup var engineOptions: EngineOptions
 
@@ -35,7 +38,14 @@ struct Serve: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "connector-engine")
-        let store = try await storeOptions.open(production: engineOptions.production, logger: logger)
+        var webhook: URL?
+        if let notificationWebhook {
+            guard let url = URL(string: notificationWebhook), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
+                throw ValidationError("--notification-webhook must be an http(s) URL")
+            }
+            webhook = url
+        }
+        let store = try await storeOptions.open(production: engineOptions.production, logger: logger, queuesWebhooks: webhook != nil)
         var firstStart: (organization: String, email: String, token: String)?
         if try await store.isEmpty() {
             let (organization, user, token) = try await store.bootstrap(organization: bootstrapOrganization, email: bootstrapEmail)
@@ -47,9 +57,11 @@ struct Serve: AsyncParsableCommand {
         Console.write(
             Self.banner(host: host, port: port, organization: firstStart?.organization ?? bootstrapOrganization, firstStart: firstStart)
                 + "\n")
-        let services = ServiceGroup(
-            configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await services.run()
+        var services: [any Service] = [app]
+        if let webhook { services.append(WebhookDelivery(store: store, url: webhook, logger: logger)) }
+        let group = ServiceGroup(
+            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
         engine.shutdownAndRemoveFiles()
         await store.close()
     }
