@@ -33,3 +33,4 @@ if cc -O2 -o /tmp/connector-engine-pq-loop scripts/pq_loop.c $(pkg-config --cfla
     echo "== Plain libpq loop (the floor for client CPU per PostgreSQL probe), $N probes, half wrong"
     /tmp/connector-engine-pq-loop "host=127.0.0.1 port=$CE_PG_PORT dbname=$CE_PG_DATABASE user=$CE_PG_USER sslmode=disable" "$CE_PG_PASSWORD" "$N"
 fi
+scripts/bench-api.sh

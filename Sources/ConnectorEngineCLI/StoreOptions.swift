@@ -13,7 +13,9 @@ struct StoreOptions: ParsableArguments {
 
     /// Loads the key ring and opens the store; prints where a new key was generated.
     /// - Parameter production: never generate a key; a missing key is an error.
-    func open(production: Bool, logger: Logger, queuesWebhooks: Bool = false) async throws -> ConnectorStore {
+    func open(
+        production: Bool, logger: Logger, queuesWebhooks: Bool = false, authenticationCacheTTL: Duration = .zero
+    ) async throws -> ConnectorStore {
         let environment = ProcessInfo.processInfo.environment
         let location = StoreLocation.from(environment: environment, dataDirectory: dataDir)
         if !FileManager.default.fileExists(atPath: dataDir) {
@@ -31,7 +33,9 @@ struct StoreOptions: ParsableArguments {
             throw ValidationError("encryption key: \(error.description)")
         }
         do {
-            return try await ConnectorStore.open(location, keyRing: keyRing, logger: logger, queuesWebhooks: queuesWebhooks)
+            return try await ConnectorStore.open(
+                location, keyRing: keyRing, logger: logger, queuesWebhooks: queuesWebhooks,
+                authenticationCacheTTL: authenticationCacheTTL)
         } catch let error as StoreError {
             throw ValidationError("store (\(location.redacted)): \(error.description)")
         }

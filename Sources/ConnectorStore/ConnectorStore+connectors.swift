@@ -4,8 +4,17 @@ import Foundation
 import SQLKit
 
 extension ConnectorStore {
-    private static let connectorColumns =
-        "c.id, c.organization_id, c.connector_name, c.connector_type, c.connector_mode, c.metadata, c.created_by, c.modified_by, c.shared_to_org, c.created_at, c.modified_at"
+    /// The columns of a connector row plus its shared users as one comma-separated text column,
+    /// so a connector (or a page of them) is one query.
+    private var connectorColumns: String {
+        let userText = database.backend == .postgres ? "user_id::text" : "user_id"
+        let aggregate = database.backend == .postgres ? "string_agg" : "group_concat"
+        return """
+            c.id, c.organization_id, c.connector_name, c.connector_type, c.connector_mode, c.metadata, c.created_by, \
+            c.modified_by, c.shared_to_org, c.created_at, c.modified_at, \
+            (SELECT \(aggregate)(\(userText), ',') FROM connector_shares s WHERE s.connector_id = c.id) AS shares
+            """
+    }
 
     // MARK: Reading
 
@@ -19,11 +28,10 @@ extension ConnectorStore {
         let forUpdate = lock && database.backend == .postgres ? " FOR UPDATE" : ""
         guard
             let row = try await db.raw(
-                "SELECT \(unsafeRaw: Self.connectorColumns) FROM connectors c WHERE c.id = \(bind: Self.key(id)) AND c.organization_id = \(bind: organization)\(unsafeRaw: forUpdate)"
+                "SELECT \(unsafeRaw: connectorColumns) FROM connectors c WHERE c.id = \(bind: Self.key(id)) AND c.organization_id = \(bind: organization)\(unsafeRaw: forUpdate)"
             ).first()
         else { return nil }
-        let shares = try await sharedUsers(of: [id], db: db)
-        return try decodeConnector(row, shares: shares[id] ?? [])
+        return try decodeConnector(row)
     }
 
     /// The connectors `userID` may see (owner, shared user, or shared to the organization),
@@ -53,7 +61,7 @@ extension ConnectorStore {
         guard case .field(let field, let descending) = query.ordering, ConnectorOrdering.allowedFields.contains(field) else {
             throw StoreError("unsupported ordering")
         }
-        var select: SQLQueryString = "SELECT \(unsafeRaw: Self.connectorColumns) FROM connectors c "
+        var select: SQLQueryString = "SELECT \(unsafeRaw: connectorColumns) FROM connectors c "
         select += filter
         select += " ORDER BY c.\(unsafeRaw: field) \(unsafeRaw: descending ? "DESC" : "ASC"), c.id ASC"
         if let page = query.page {
@@ -63,32 +71,18 @@ extension ConnectorStore {
         let listQuery = select
         let paged = query.page != nil
         return try await database.read { db in
-            let rows = try await db.raw(listQuery).all()
-            let ids = try rows.map { try Self.uuid(try $0.decode(column: "id", as: String.self)) }
-            let shares = try await self.sharedUsers(of: ids, db: db)
-            let connectors = try zip(rows, ids).map { row, id in try self.decodeConnector(row, shares: shares[id] ?? []) }
+            let connectors = try await db.raw(listQuery).all().map(self.decodeConnector)
             let count = paged ? try await db.raw(countQuery).first()?.decode(column: "n", as: Int.self) ?? 0 : connectors.count
             return ConnectorPage(count: count, connectors: connectors)
         }
     }
 
-    private func sharedUsers(of ids: [UUID], db: any SQLDatabase) async throws -> [UUID: [Int64]] {
-        guard !ids.isEmpty else { return [:] }
-        var result: [UUID: [Int64]] = [:]
-        for chunk in stride(from: 0, to: ids.count, by: 500).map({ Array(ids[$0..<min($0 + 500, ids.count)]) }) {
-            let rows = try await db.raw(
-                "SELECT connector_id, user_id FROM connector_shares WHERE connector_id IN (\(binds: chunk.map(Self.key))) ORDER BY user_id"
-            ).all()
-            for row in rows {
-                let id = try Self.uuid(try row.decode(column: "connector_id", as: String.self))
-                result[id, default: []].append(try row.decode(column: "user_id", as: Int64.self))
-            }
-        }
-        return result
-    }
-
-    private func decodeConnector(_ row: any SQLRow, shares: [Int64]) throws -> StoredConnector {
+    private func decodeConnector(_ row: any SQLRow) throws -> StoredConnector {
         let id = try row.decode(column: "id", as: String.self)
+        let shares = try (row.decode(column: "shares", as: String?.self) ?? "").split(separator: ",").map { text in
+            guard let user = Int64(text) else { throw StoreError("malformed share in the store") }
+            return user
+        }.sorted()
         let organization = try row.decode(column: "organization_id", as: String.self)
         let sealed = try row.decode(column: "metadata", as: Data.self)
         let plaintext = try keyRing.open(sealed, context: Self.sealingContext(organization: organization, connector: id))

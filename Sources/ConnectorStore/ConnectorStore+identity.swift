@@ -92,6 +92,7 @@ extension ConnectorStore {
 
     /// Adds the user to the organization, or changes the role of an existing member.
     public func setMembership(organization: String, userID: Int64, role: MembershipRole) async throws {
+        defer { authentications.clear() }
         let now = Timestamp.now()
         do {
             try await database.write { db in
@@ -107,7 +108,8 @@ extension ConnectorStore {
 
     /// Removes a membership; the user's shares in that organization go with it.
     public func removeMembership(organization: String, userID: Int64) async throws -> Bool {
-        try await database.write { db in
+        defer { authentications.clear() }
+        return try await database.write { db in
             try await db.raw(
                 """
                 DELETE FROM connector_shares WHERE user_id = \(bind: userID)
@@ -178,6 +180,7 @@ extension ConnectorStore {
     /// Revokes a token by id; true when a live token was revoked.
     public func revokeToken(id: String) async throws -> Bool {
         let now = Timestamp.now()
+        defer { authentications.clear() }
         return try await database.write { db in
             try await !db.update("api_tokens").set("revoked_at", to: now).where("id", .equal, id).where("revoked_at", .is, SQLLiteral.null)
                 .returning("id").all().isEmpty
@@ -187,6 +190,7 @@ extension ConnectorStore {
     /// Resolves a bearer token for one organization in a single query.
     public func authenticate(token: String, organization: String) async throws -> Authentication {
         let hash = Self.tokenHash(token)
+        if let known = authentications.lookup(tokenHash: hash, organization: organization) { return known }
         let row = try await database.read { db in
             try await db.raw(
                 """
@@ -197,10 +201,14 @@ extension ConnectorStore {
             ).first()
         }
         guard let row else { return .invalidToken }
-        guard let role = try row.decode(column: "role", as: String?.self).flatMap(MembershipRole.init(rawValue:)) else {
-            return .notMember
+        let answer: Authentication
+        if let role = try row.decode(column: "role", as: String?.self).flatMap(MembershipRole.init(rawValue:)) {
+            answer = .caller(Caller(userID: try row.decode(column: "user_id", as: Int64.self), organizationID: organization, role: role))
+        } else {
+            answer = .notMember
         }
-        return .caller(Caller(userID: try row.decode(column: "user_id", as: Int64.self), organizationID: organization, role: role))
+        authentications.remember(answer, tokenHash: hash, organization: organization)
+        return answer
     }
 
     static func tokenHash(_ token: String) -> Data { Data(SHA256.hash(data: Data(token.utf8))) }

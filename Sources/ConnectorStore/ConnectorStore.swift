@@ -13,22 +13,29 @@ public final class ConnectorStore: Sendable {
     let logger: Logger
     /// When true, every notification also gets a webhook outbox row for ``WebhookDelivery``.
     public let queuesWebhooks: Bool
+    let authentications: AuthenticationCache
 
-    init(database: StoreDatabase, keyRing: KeyRing, logger: Logger, queuesWebhooks: Bool) {
+    init(database: StoreDatabase, keyRing: KeyRing, logger: Logger, queuesWebhooks: Bool, authenticationCacheTTL: Duration) {
         self.database = database
         self.keyRing = keyRing
         self.logger = logger
         self.queuesWebhooks = queuesWebhooks
+        self.authentications = AuthenticationCache(ttl: authenticationCacheTTL)
     }
 
     /// Opens the database, refuses one written by a newer build, applies pending migrations, and
     /// checks that the key ring opens what is stored (a wrong key is a start-up error, not garbage).
+    /// - Parameter authenticationCacheTTL: how long a valid token check is reused; a revocation
+    ///   made by another process takes effect within this time (zero: never reuse).
     public static func open(
-        _ location: StoreLocation, keyRing: KeyRing, logger: Logger, queuesWebhooks: Bool = false
+        _ location: StoreLocation, keyRing: KeyRing, logger: Logger, queuesWebhooks: Bool = false,
+        authenticationCacheTTL: Duration = .zero
     ) async throws -> ConnectorStore {
         let database = try await StoreDatabase.open(location, logger: logger)
         do {
-            let store = ConnectorStore(database: database, keyRing: keyRing, logger: logger, queuesWebhooks: queuesWebhooks)
+            let store = ConnectorStore(
+                database: database, keyRing: keyRing, logger: logger, queuesWebhooks: queuesWebhooks,
+                authenticationCacheTTL: authenticationCacheTTL)
             try await store.migrate()
             try await store.verifyKeys()
             return store

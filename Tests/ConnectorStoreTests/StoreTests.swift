@@ -45,6 +45,32 @@ private func pgConnector(_ name: String, password: String = "s3cret", shared: [I
     }
 
     @Test(arguments: Backend.allCases)
+    func cachedTokenChecksEndAtAnInProcessRevocation(_ backend: Backend) async throws {
+        let harness = try await StoreHarness.make(backend)
+        defer { Task { await harness.destroy() } }
+        let ring = try StoreHarness.ring("k1")
+        let server = try await ConnectorStore.open(
+            harness.location, keyRing: ring, logger: StoreHarness.logger, authenticationCacheTTL: .seconds(3600))
+        let (_, user, token) = try await server.bootstrap(organization: "acme", email: "a@acme.test")
+        let caller = Authentication.caller(Caller(userID: user.id, organizationID: "acme", role: .admin))
+        #expect(try await server.authenticate(token: token.secret, organization: "acme") == caller)
+        // Another process (here a second store on the same database) revokes: the cached answer
+        // stands until its time is up; that is the documented trade-off of the cache.
+        let admin = try await harness.open(ring)
+        #expect(try await admin.revokeToken(id: token.record.id))
+        #expect(try await admin.authenticate(token: token.secret, organization: "acme") == .invalidToken)
+        #expect(try await server.authenticate(token: token.secret, organization: "acme") == caller)
+        // A revocation through the serving store itself applies at once.
+        let second = try await server.issueToken(userID: user.id, name: "second")
+        #expect(try await server.authenticate(token: second.secret, organization: "acme") == caller)
+        #expect(try await server.revokeToken(id: second.record.id))
+        #expect(try await server.authenticate(token: second.secret, organization: "acme") == .invalidToken)
+        #expect(try await server.authenticate(token: token.secret, organization: "acme") == .invalidToken)
+        await admin.close()
+        await server.close()
+    }
+
+    @Test(arguments: Backend.allCases)
     func connectorRoundTripsAndNamesAreUniquePerOrganization(_ backend: Backend) async throws {
         try await StoreHarness.withPopulatedStore(backend) { store, people in
             let created = try await store.createConnector(pgConnector("warehouse"), organization: "acme", by: people.alice.id)
