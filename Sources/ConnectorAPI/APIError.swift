@@ -33,17 +33,10 @@ public struct APIError: HTTPResponseError, Sendable {
 
 /// Renders JSON values as HTTP responses.
 enum JSONResponse {
-    private static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }()
-
     static func make(status: HTTPResponse.Status, body: JSONValue, headers: HTTPFields = [:]) -> Response {
-        let data = (try? encoder.encode(body)) ?? Data(#"{"type":"server_error","errors":[]}"#.utf8)
         var fields = headers
         fields[.contentType] = "application/json"
-        return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+        return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body.serialized())))
     }
 }
 

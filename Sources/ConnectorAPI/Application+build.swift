@@ -38,11 +38,14 @@ public func buildRouter(
 }
 
 /// Builds the HTTP application (a swift-service-lifecycle service) serving the API.
+/// - Parameter onServerRunning: called once the listener is bound.
 public func buildApplication(
-    engine: ProbeEngine, store: ConnectorStore, configuration: APIConfiguration, logger: Logger
+    engine: ProbeEngine, store: ConnectorStore, configuration: APIConfiguration, logger: Logger,
+    onServerRunning: @escaping @Sendable () -> Void = {}
 ) -> some ApplicationProtocol {
     Application(
         router: buildRouter(engine: engine, store: store, configuration: configuration),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "connector-engine"),
+        onServerRunning: { _ in onServerRunning() },
         logger: logger)
 }

@@ -60,7 +60,7 @@ struct ConnectorInput: Sendable {
     static func parse(_ body: Data) throws -> ConnectorInput {
         let json: JSONValue
         do {
-            json = try JSONDecoder().decode(JSONValue.self, from: body)
+            json = try JSONValue.parse(body)
         } catch {
             throw APIError(.badRequest, code: "parse_error", detail: "The request body is not valid JSON.")
         }

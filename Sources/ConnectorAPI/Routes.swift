@@ -121,7 +121,7 @@ public enum TestRequestParser {
     public static func parse(body: Data, timeout: String?, maxTimeout: Duration) throws -> ProbeRequest {
         let json: JSONValue
         do {
-            json = try JSONDecoder().decode(JSONValue.self, from: body)
+            json = try JSONValue.parse(body)
         } catch {
             throw APIError(.badRequest, code: "parse_error", detail: "The request body is not valid JSON.")
         }

@@ -28,7 +28,7 @@ extension ConnectorRoutes {
         let caller = try context.requireCaller()
         var request = request
         let body = try await request.collectBody(upTo: maxBodyBytes)
-        guard case .object(let members)? = try? JSONDecoder().decode(JSONValue.self, from: Data(body.readableBytesView)) else {
+        guard case .object(let members)? = try? JSONValue.parse(body.readableBytesView) else {
             throw APIError(.badRequest, code: "parse_error", detail: "The request body must be a JSON object.")
         }
         guard case .string(let rawName)? = members["workflow_name"] else {

@@ -56,13 +56,17 @@ struct Serve: AsyncParsableCommand {
         if try await store.isEmpty() {
             let (organization, user, token) = try await store.bootstrap(organization: bootstrapOrganization, email: bootstrapEmail)
             firstStart = (organization.id, user.email, token.secret)
+            // Printed at once: the store keeps only the hash, so the token must not wait for the
+            // listener (which may still fail to bind).
+            Console.write(Self.firstStartLines(organization: organization.id, email: user.email, token: token.secret) + "\n")
         }
         let engine = try engineOptions.makeEngine()
         let configuration = APIConfiguration(host: host, port: port)
-        let app = buildApplication(engine: engine, store: store, configuration: configuration, logger: logger)
-        Console.write(
-            Self.banner(host: host, port: port, organization: firstStart?.organization ?? bootstrapOrganization, firstStart: firstStart)
-                + "\n")
+        let banner = Self.banner(
+            host: host, port: port, organization: firstStart?.organization ?? bootstrapOrganization, token: firstStart?.token)
+        let app = buildApplication(
+            engine: engine, store: store, configuration: configuration, logger: logger,
+            onServerRunning: { Console.write(banner + "\n") })
         var services: [any Service] = [app]
         if let webhook { services.append(WebhookDelivery(store: store, url: webhook, logger: logger)) }
         let group = ServiceGroup(
@@ -72,25 +76,23 @@ struct Serve: AsyncParsableCommand {
         await store.close()
     }
 
-    static func banner(host: String, port: Int, organization: String, firstStart: (organization: String, email: String, token: String)?) -> String {
+    /// A token is shown exactly once, when it is created; the store keeps only its hash.
+    static func firstStartLines(organization: String, email: String, token: String) -> String {
+        """
+        First start: created organization '\(organization)' and admin user \(email).
+        API token (shown only now; the store keeps only its hash):
+          \(token)
+        """
+    }
+
+    static func banner(host: String, port: Int, organization: String, token: String?) -> String {
         let base = "http://\(host):\(port)/api/v1/unstract/\(organization)"
-        // A token is shown exactly once, when it is created; the store keeps only its hash.
-        let tokenLines =
-            if let firstStart {
-                """
-                First start: created organization '\(firstStart.organization)' and admin user \(firstStart.email).
-                API token (shown only now; the store keeps only its hash):
-                  \(firstStart.token)
-                """
-            } else {
-                "Tokens: `connector-engine admin token create --email EMAIL` (list and revoke there too)."
-            }
         return """
             Connector Engine is listening on http://\(host):\(port)
-            \(tokenLines)
+            Tokens: `connector-engine admin token create --email EMAIL` (list and revoke there too).
 
             Try:
-              export TOKEN=\(firstStart?.token ?? "<your token>")
+              export TOKEN=\(token ?? "<your token>")
               curl -s -H "Authorization: Bearer $TOKEN" \(base)/supported_connectors/
               curl -s -X POST -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \\
                 -d '{"connector_id": "postgresql|6db35f45-be11-4fd5-80c5-85c48183afbb", "connector_name": "local", "connector_metadata": {"host": "localhost", "port": "5432", "database": "postgres", "user": "postgres", "password": "secret"}}' \\

@@ -91,7 +91,7 @@ extension ConnectorStore {
             name: try row.decode(column: "connector_name", as: String.self),
             typeID: try row.decode(column: "connector_type", as: String.self),
             mode: try row.decode(column: "connector_mode", as: String.self),
-            metadata: try JSONDecoder().decode(JSONValue.self, from: plaintext),
+            metadata: try JSONValue.parse(plaintext),
             createdBy: try row.decode(column: "created_by", as: Int64?.self),
             modifiedBy: try row.decode(column: "modified_by", as: Int64?.self),
             sharedUsers: shares,
@@ -216,10 +216,8 @@ extension ConnectorStore {
     // MARK: Helpers
 
     func seal(_ metadata: JSONValue, organization: String, connector: UUID) throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
         return try keyRing.seal(
-            try encoder.encode(metadata), context: Self.sealingContext(organization: organization, connector: Self.key(connector)))
+            Data(metadata.serialized()), context: Self.sealingContext(organization: organization, connector: Self.key(connector)))
     }
 
     private func requireMembers(_ users: [Int64], organization: String, db: any SQLDatabase) async throws {

@@ -150,6 +150,8 @@ enum Migrations {
         var applied: [Int] = []
         for migration in all {
             let done = try await database.write { db -> Bool in
+                // Replicas starting together take turns; the loser then sees the version applied.
+                if database.backend == .postgres { try await db.raw("SELECT pg_advisory_xact_lock(7434176291)").run() }
                 let existing = try await db.select().column("version").from("schema_migrations")
                     .where("version", .equal, migration.version).first()
                 if existing != nil { return false }

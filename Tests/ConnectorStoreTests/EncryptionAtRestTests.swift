@@ -3,6 +3,7 @@ import ConnectorCore
 import ConnectorStore
 import Encryption
 import Foundation
+import SQLKit
 import Testing
 
 @Suite struct EncryptionAtRestTests {
@@ -104,6 +105,27 @@ import Testing
         #expect(page.connectors.count == 7)
         #expect(Set(page.connectors.compactMap { $0.metadata["password"]?.stringValue }) == Set((0..<7).map { "pw\($0)" }))
         await after.close()
+    }
+
+    @Test(arguments: Backend.allCases)
+    func aCiphertextMovedToAnotherRowDoesNotOpen(_ backend: Backend) async throws {
+        let harness = try await StoreHarness.make(backend)
+        defer { Task { await harness.destroy() } }
+        let store = try await harness.open(try StoreHarness.ring("k1"))
+        _ = try await store.createOrganization(id: "acme", name: "Acme")
+        let owner = try await store.createUser(email: "owner@acme.test", name: "Owner")
+        let victim = try await store.createConnector(Self.connector("victim", secret: "victim-pw"), organization: "acme", by: owner.id)
+        let attacker = try await store.createConnector(Self.connector("attacker", secret: "attacker-pw"), organization: "acme", by: owner.id)
+        let victimID = victim.id.uuidString.lowercased()
+        let attackerID = attacker.id.uuidString.lowercased()
+        try await store.database.write { db in
+            try await db.raw(
+                "UPDATE connectors SET metadata = (SELECT metadata FROM connectors WHERE id = \(bind: victimID)) WHERE id = \(bind: attackerID)"
+            ).run()
+        }
+        await #expect(throws: KeyRingError.self) { _ = try await store.connector(id: attacker.id, organization: "acme") }
+        #expect(try await store.connector(id: victim.id, organization: "acme")?.metadata["password"] == "victim-pw")
+        await store.close()
     }
 
     @Test(arguments: Backend.allCases)
