@@ -39,6 +39,7 @@ if ! python3 -c 'import schemathesis' 2>/dev/null; then
   python3 -m pip install --quiet 'schemathesis==4.*'
 fi
 st_version="$(python3 -c 'import schemathesis; print(schemathesis.__version__)')"
+[[ "$st_version" == 4.* ]] || die "schemathesis $st_version is installed; this script needs 4.x (python3 -m pip install 'schemathesis==4.*')"
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/api-contract.XXXXXX")"
 data_dir="$(mktemp -d "$work/data.XXXXXX")"

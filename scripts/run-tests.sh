@@ -9,3 +9,5 @@ trap 'scripts/services.sh stop' EXIT
 eval "$(scripts/services.sh env)"
 swift build --build-tests
 swift test --skip-build
+# The OpenAPI contract, checked against the running server (bounded: 50 examples per operation).
+scripts/api-contract.sh

@@ -26,7 +26,12 @@ extension ConnectorRoutes {
             guard let id = Int64(text) else { throw APIError.validation("Must be a user id.", attr: "created_by") }
             query.createdBy = id
         }
-        if let search = parameters.get("search") { query.search = search }
+        if let search = parameters.get("search") {
+            guard !search.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+                throw APIError.validation("Must not contain control characters.", attr: "search")
+            }
+            query.search = search
+        }
         if let text = parameters.get("ordering"), !text.isEmpty {
             guard let ordering = ConnectorOrdering(text) else {
                 throw APIError.validation(
@@ -48,6 +53,10 @@ extension ConnectorRoutes {
             if let sizeText {
                 guard let size = Int(sizeText), size >= 1 else { throw APIError.validation("Must be a positive integer.", attr: "page_size") }
                 pageSize = min(size, Self.maxPageSize)
+            }
+            // A page past any possible row (offset overflow) is simply an invalid page.
+            guard !(pageNumber - 1).multipliedReportingOverflow(by: pageSize).overflow else {
+                throw APIError(.notFound, code: "not_found", detail: "Invalid page.")
             }
             query.page = (pageNumber, pageSize)
         }

@@ -28,8 +28,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "URL that receives a POST for every share notification (outbox, retried with backoff).")
     var notificationWebhook: String?
 
-    @Option(help: "Seconds a valid token check is reused; a revocation by another process takes effect within this time (0: check every request).")
-    var authCacheSeconds = 2
+    @Option(
+        help: "Seconds a valid token check or a connector read is reused; a change by another process (admin CLI, another replica) takes effect within this time (0: read every request).")
+    var readCacheSeconds = 2
 
     @OptionGroup var storeOptions: StoreOptions
     @OptionGroup var engineOptions: EngineOptions
@@ -48,10 +49,10 @@ struct Serve: AsyncParsableCommand {
             }
             webhook = url
         }
-        guard (0...300).contains(authCacheSeconds) else { throw ValidationError("--auth-cache-seconds must be 0...300") }
+        guard (0...300).contains(readCacheSeconds) else { throw ValidationError("--read-cache-seconds must be 0...300") }
         let store = try await storeOptions.open(
             production: engineOptions.production, logger: logger, queuesWebhooks: webhook != nil,
-            authenticationCacheTTL: .seconds(authCacheSeconds))
+            readCacheTTL: .seconds(readCacheSeconds))
         var firstStart: (organization: String, email: String, token: String)?
         if try await store.isEmpty() {
             let (organization, user, token) = try await store.bootstrap(organization: bootstrapOrganization, email: bootstrapEmail)

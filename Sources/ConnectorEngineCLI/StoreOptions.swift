@@ -14,7 +14,7 @@ struct StoreOptions: ParsableArguments {
     /// Loads the key ring and opens the store; prints where a new key was generated.
     /// - Parameter production: never generate a key; a missing key is an error.
     func open(
-        production: Bool, logger: Logger, queuesWebhooks: Bool = false, authenticationCacheTTL: Duration = .zero
+        production: Bool, logger: Logger, queuesWebhooks: Bool = false, readCacheTTL: Duration = .zero
     ) async throws -> ConnectorStore {
         let environment = ProcessInfo.processInfo.environment
         let location = StoreLocation.from(environment: environment, dataDirectory: dataDir)
@@ -35,7 +35,7 @@ struct StoreOptions: ParsableArguments {
         do {
             return try await ConnectorStore.open(
                 location, keyRing: keyRing, logger: logger, queuesWebhooks: queuesWebhooks,
-                authenticationCacheTTL: authenticationCacheTTL)
+                readCacheTTL: readCacheTTL)
         } catch let error as StoreError {
             throw ValidationError("store (\(location.redacted)): \(error.description)")
         }

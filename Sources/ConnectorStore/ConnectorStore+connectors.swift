@@ -20,7 +20,11 @@ extension ConnectorStore {
 
     /// One connector of the organization, whoever may see it (the caller checks permissions).
     public func connector(id: UUID, organization: String) async throws -> StoredConnector? {
-        try await database.read { db in try await self.connector(id: id, organization: organization, db: db, lock: false) }
+        let key = ConnectorKey(organization: organization, id: id)
+        if let cached = connectorCache.lookup(key) { return cached }
+        let found = try await database.read { db in try await self.connector(id: id, organization: organization, db: db, lock: false) }
+        if let found { connectorCache.remember(found, for: key) }
+        return found
     }
 
     func connector(id: UUID, organization: String, db: any SQLDatabase, lock: Bool) async throws -> StoredConnector? {
@@ -150,6 +154,9 @@ extension ConnectorStore {
         merge: @escaping @Sendable (StoredConnector) throws -> JSONValue?
     ) async throws -> (StoredConnector, newlyShared: [Int64]) {
         let now = Timestamp.now()
+        let key = ConnectorKey(organization: organization, id: id)
+        connectorCache.forget(key)
+        defer { connectorCache.forget(key) }
         do {
             return try await database.write { db in
                 guard var current = try await self.connector(id: id, organization: organization, db: db, lock: true) else {
@@ -199,6 +206,8 @@ extension ConnectorStore {
 
     /// Deletes a connector. The workflows' foreign keys (NO ACTION: checked at the statement) decide whether it is in use.
     public func deleteConnector(id: UUID, organization: String, by userID: Int64) async throws {
+        let key = ConnectorKey(organization: organization, id: id)
+        defer { connectorCache.forget(key) }
         do {
             try await database.write { db in
                 let deleted = try await db.delete(from: "connectors").where("id", .equal, Self.key(id))

@@ -92,7 +92,7 @@ extension ConnectorStore {
 
     /// Adds the user to the organization, or changes the role of an existing member.
     public func setMembership(organization: String, userID: Int64, role: MembershipRole) async throws {
-        defer { authentications.clear() }
+        defer { forgetCachedReads() }
         let now = Timestamp.now()
         do {
             try await database.write { db in
@@ -108,7 +108,7 @@ extension ConnectorStore {
 
     /// Removes a membership; the user's shares in that organization go with it.
     public func removeMembership(organization: String, userID: Int64) async throws -> Bool {
-        defer { authentications.clear() }
+        defer { forgetCachedReads() }
         return try await database.write { db in
             try await db.raw(
                 """
@@ -180,7 +180,7 @@ extension ConnectorStore {
     /// Revokes a token by id; true when a live token was revoked.
     public func revokeToken(id: String) async throws -> Bool {
         let now = Timestamp.now()
-        defer { authentications.clear() }
+        defer { forgetCachedReads() }
         return try await database.write { db in
             try await !db.update("api_tokens").set("revoked_at", to: now).where("id", .equal, id).where("revoked_at", .is, SQLLiteral.null)
                 .returning("id").all().isEmpty
@@ -190,7 +190,8 @@ extension ConnectorStore {
     /// Resolves a bearer token for one organization in a single query.
     public func authenticate(token: String, organization: String) async throws -> Authentication {
         let hash = Self.tokenHash(token)
-        if let known = authentications.lookup(tokenHash: hash, organization: organization) { return known }
+        let key = TokenKey(tokenHash: hash, organization: organization)
+        if let known = authentications.lookup(key) { return known }
         let row = try await database.read { db in
             try await db.raw(
                 """
@@ -207,7 +208,7 @@ extension ConnectorStore {
         } else {
             answer = .notMember
         }
-        authentications.remember(answer, tokenHash: hash, organization: organization)
+        if answer != .invalidToken { authentications.remember(answer, for: key) }
         return answer
     }
 

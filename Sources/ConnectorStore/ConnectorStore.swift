@@ -13,29 +13,34 @@ public final class ConnectorStore: Sendable {
     let logger: Logger
     /// When true, every notification also gets a webhook outbox row for ``WebhookDelivery``.
     public let queuesWebhooks: Bool
-    let authentications: AuthenticationCache
+    /// Valid token checks (unknown tokens always reach the database).
+    let authentications: ExpiringCache<TokenKey, Authentication>
+    /// Connectors read by id.
+    let connectorCache: ExpiringCache<ConnectorKey, StoredConnector>
 
-    init(database: StoreDatabase, keyRing: KeyRing, logger: Logger, queuesWebhooks: Bool, authenticationCacheTTL: Duration) {
+    init(database: StoreDatabase, keyRing: KeyRing, logger: Logger, queuesWebhooks: Bool, readCacheTTL: Duration) {
         self.database = database
         self.keyRing = keyRing
         self.logger = logger
         self.queuesWebhooks = queuesWebhooks
-        self.authentications = AuthenticationCache(ttl: authenticationCacheTTL)
+        self.authentications = ExpiringCache(ttl: readCacheTTL)
+        self.connectorCache = ExpiringCache(ttl: readCacheTTL)
     }
 
     /// Opens the database, refuses one written by a newer build, applies pending migrations, and
     /// checks that the key ring opens what is stored (a wrong key is a start-up error, not garbage).
-    /// - Parameter authenticationCacheTTL: how long a valid token check is reused; a revocation
-    ///   made by another process takes effect within this time (zero: never reuse).
+    /// - Parameter readCacheTTL: how long a valid token check or a connector read by id is
+    ///   reused; a change made by another process (a revocation, a removed share) takes effect
+    ///   within this time, one made through this store at once (zero: never reuse).
     public static func open(
         _ location: StoreLocation, keyRing: KeyRing, logger: Logger, queuesWebhooks: Bool = false,
-        authenticationCacheTTL: Duration = .zero
+        readCacheTTL: Duration = .zero
     ) async throws -> ConnectorStore {
         let database = try await StoreDatabase.open(location, logger: logger)
         do {
             let store = ConnectorStore(
                 database: database, keyRing: keyRing, logger: logger, queuesWebhooks: queuesWebhooks,
-                authenticationCacheTTL: authenticationCacheTTL)
+                readCacheTTL: readCacheTTL)
             try await store.migrate()
             try await store.verifyKeys()
             return store
@@ -46,6 +51,12 @@ public final class ConnectorStore: Sendable {
     }
 
     public func close() async { await database.close() }
+
+    /// Drops every cached answer (after a change that may affect many of them).
+    func forgetCachedReads() {
+        authentications.clear()
+        connectorCache.clear()
+    }
 
     func migrate() async throws {
         let newest = try await database.read { db -> Int? in

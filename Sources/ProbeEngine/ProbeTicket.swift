@@ -39,10 +39,10 @@ final class ProbeTicket: Sendable {
 
     /// Moves to `stage` if it comes later than the current one, closing the current stage as done.
     func enter(_ stage: ProbeStage) {
-        let now = ProcessClock.now()
         state.withLock { state in
             guard !state.finished, stage > state.stage else { return }
-            state.timings.append(StageTiming(stage: state.stage, milliseconds: Self.ms(now - state.stageStartedAt), ok: true))
+            let now = ProcessClock.now()
+            state.timings.append(StageTiming(stage: state.stage, milliseconds: Self.ms(from: state.stageStartedAt, to: now), ok: true))
             state.stage = stage
             state.stageStartedAt = now
         }
@@ -71,16 +71,17 @@ final class ProbeTicket: Sendable {
     }
 
     private func finish(_ outcome: ProbeOutcome) -> (delivered: Bool, reactor: Reactor?) {
-        let now = ProcessClock.now()
         let taken = state.withLock { state -> (CheckedContinuation<ProbeReport, Never>, ProbeReport, Reactor?)? in
             guard !state.finished, let continuation = state.continuation else { return nil }
+            // Read under the lock: a reactor may start a new stage while the deadline fires.
+            let now = ProcessClock.now()
             state.finished = true
             state.continuation = nil
             let ok = outcome.code == .ok
-            state.timings.append(StageTiming(stage: state.stage, milliseconds: Self.ms(now - state.stageStartedAt), ok: ok))
+            state.timings.append(StageTiming(stage: state.stage, milliseconds: Self.ms(from: state.stageStartedAt, to: now), ok: ok))
             var report = ProbeReport(
                 code: outcome.code, stage: outcome.stage ?? state.stage, attr: outcome.attr, detail: outcome.detail,
-                hint: outcome.hint, signal: outcome.signal, elapsedMilliseconds: Self.ms(now - startedAt),
+                hint: outcome.hint, signal: outcome.signal, elapsedMilliseconds: Self.ms(from: startedAt, to: now),
                 stages: state.timings)
             if outcome.code == .timeout {
                 report.detail = "The test did not finish within its deadline; it was waiting in the '\(state.stage.rawValue)' stage."
@@ -92,7 +93,9 @@ final class ProbeTicket: Sendable {
         return (true, reactor)
     }
 
-    private static func ms(_ nanoseconds: UInt64) -> Double {
-        Double(nanoseconds) / 1_000_000
+    /// Milliseconds between two clock readings; zero if they arrive out of order (they may be
+    /// taken on different threads).
+    static func ms(from start: UInt64, to end: UInt64) -> Double {
+        end > start ? Double(end - start) / 1_000_000 : 0
     }
 }

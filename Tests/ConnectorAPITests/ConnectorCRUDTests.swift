@@ -302,6 +302,9 @@ private func firstErrorAttr(_ json: JSONValue) -> String? {
             #expect(last.json["next"] == .null && names(last.json["results"] ?? .null) == ["e"])
             #expect(try await world.call(.get, "/connector/?page=9", token: world.owner).status == 404)
             #expect(try await world.call(.get, "/connector/?page=0", token: world.owner).status == 400)
+            // Found by schemathesis: an offset that overflows was a crash.
+            #expect(try await world.call(.get, "/connector/?page=9223372036854775807&page_size=2", token: world.owner).status == 404)
+            #expect(try await world.call(.get, "/connector/?search=%00", token: world.owner).status == 400)
         }
     }
 }

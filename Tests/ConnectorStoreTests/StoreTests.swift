@@ -45,12 +45,12 @@ private func pgConnector(_ name: String, password: String = "s3cret", shared: [I
     }
 
     @Test(arguments: Backend.allCases)
-    func cachedTokenChecksEndAtAnInProcessRevocation(_ backend: Backend) async throws {
+    func cachedReadsEndAtAnInProcessWrite(_ backend: Backend) async throws {
         let harness = try await StoreHarness.make(backend)
         defer { Task { await harness.destroy() } }
         let ring = try StoreHarness.ring("k1")
         let server = try await ConnectorStore.open(
-            harness.location, keyRing: ring, logger: StoreHarness.logger, authenticationCacheTTL: .seconds(3600))
+            harness.location, keyRing: ring, logger: StoreHarness.logger, readCacheTTL: .seconds(3600))
         let (_, user, token) = try await server.bootstrap(organization: "acme", email: "a@acme.test")
         let caller = Authentication.caller(Caller(userID: user.id, organizationID: "acme", role: .admin))
         #expect(try await server.authenticate(token: token.secret, organization: "acme") == caller)
@@ -66,6 +66,20 @@ private func pgConnector(_ name: String, password: String = "s3cret", shared: [I
         #expect(try await server.revokeToken(id: second.record.id))
         #expect(try await server.authenticate(token: second.secret, organization: "acme") == .invalidToken)
         #expect(try await server.authenticate(token: token.secret, organization: "acme") == .invalidToken)
+
+        // Connectors read by id: a write through the serving store shows at once.
+        let connector = try await server.createConnector(pgConnector("cached"), organization: "acme", by: user.id)
+        #expect(try await server.connector(id: connector.id, organization: "acme")?.name == "cached")
+        _ = try await server.updateConnector(
+            id: connector.id, organization: "acme", by: user.id, change: ConnectorChange(name: "renamed"), merge: { _ in nil })
+        #expect(try await server.connector(id: connector.id, organization: "acme")?.name == "renamed")
+        // A write by another process shows once the cached read expires (here: an hour).
+        _ = try await admin.updateConnector(
+            id: connector.id, organization: "acme", by: user.id, change: ConnectorChange(name: "elsewhere"), merge: { _ in nil })
+        #expect(try await server.connector(id: connector.id, organization: "acme")?.name == "renamed")
+        #expect(try await admin.connector(id: connector.id, organization: "acme")?.name == "elsewhere")
+        try await server.deleteConnector(id: connector.id, organization: "acme", by: user.id)
+        #expect(try await server.connector(id: connector.id, organization: "acme") == nil)
         await admin.close()
         await server.close()
     }
