@@ -1,4 +1,4 @@
-import ConnectorAPI
+@testable import ConnectorAPI
 import ConnectorCore
 import ConnectorStore
 import Foundation
@@ -306,5 +306,20 @@ private func firstErrorAttr(_ json: JSONValue) -> String? {
             #expect(try await world.call(.get, "/connector/?page=9223372036854775807&page_size=2", token: world.owner).status == 404)
             #expect(try await world.call(.get, "/connector/?search=%00", token: world.owner).status == 400)
         }
+    }
+}
+
+@Suite struct TimestampTests {
+    @Test func matchesFoundationsISO8601WithMicroseconds() {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        for seconds in [0.0, 951_782_400, 1_709_164_800.5, 4_102_444_799.999_999, 1_795_000_000.123_456, 68_169_600] {
+            let date = Date(timeIntervalSince1970: seconds)
+            let ours = ConnectorRepresentation.timestamp(date)
+            let whole = Date(timeIntervalSince1970: seconds.rounded(.down))
+            #expect(ours.hasPrefix(String(formatter.string(from: whole).dropLast())), "\(seconds)")
+            #expect(ours.count == 27 && ours.hasSuffix("Z"))
+        }
+        #expect(ConnectorRepresentation.timestamp(Date(timeIntervalSince1970: 1_795_000_000.123_456)) == "2026-11-18T11:06:40.123456Z")
     }
 }
