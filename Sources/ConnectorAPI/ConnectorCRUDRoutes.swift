@@ -151,30 +151,34 @@ extension ConnectorRoutes {
         }
         // Decide on the stored value now (for the optional test) and again inside the write
         // transaction; if the two differ, the row changed in between and the caller retries.
-        var merged: JSONValue?
+        let planned: JSONValue?
         if let update = input.metadata {
-            merged = try mergedMetadata(update: update, stored: current.metadata, type: type)
-            try validate(merged!, type: type)
+            let merged = try mergedMetadata(update: update, stored: current.metadata, type: type)
+            try validate(merged, type: type)
             if let verdict = try await testIfAsked(
-                request, typeID: current.typeID, metadata: merged!, caller: caller, connector: current.id, context: context)
+                request, typeID: current.typeID, metadata: merged, caller: caller, connector: current.id, context: context)
             {
                 return verdict
             }
+            planned = merged
+        } else {
+            planned = nil
         }
-        let planned = merged
-        let change = ConnectorChange(name: input.name, metadata: merged, sharedUsers: input.sharedUsers, sharedToOrg: input.sharedToOrg)
+        let change = ConnectorChange(name: input.name, sharedUsers: input.sharedUsers, sharedToOrg: input.sharedToOrg)
         do {
             let (updated, _) = try await store.updateConnector(
                 id: current.id, organization: caller.organizationID, by: caller.userID, change: change
             ) { locked in
                 guard let update = input.metadata else { return nil }
-                let again = try Self.merge(update: update, stored: locked.metadata, type: type)
+                let again = try type.merging(update: update, stored: locked.metadata)
                 guard again == planned else { throw ConcurrentChange() }
                 return again
             }
             return JSONResponse.make(status: .ok, body: ConnectorRepresentation.json(updated, catalog: catalog, caller: caller))
         } catch let error as ConnectorStoreError {
             throw Self.apiError(error)
+        } catch let error as MetadataError {
+            throw Self.validationError(error)
         } catch is ConcurrentChange {
             throw APIError(
                 .conflict, code: "concurrent_update", detail: "The connector changed while this update was checked; send it again.")
@@ -233,20 +237,21 @@ extension ConnectorRoutes {
         do {
             try type.validateForStorage(metadata)
         } catch {
-            throw APIError.validation(error.detail, attr: error.attr.map { "connector_metadata.\($0)" } ?? "connector_metadata")
+            throw Self.validationError(error)
         }
     }
 
     private func mergedMetadata(update: JSONValue, stored: JSONValue, type: ConnectorType) throws -> JSONValue {
         do {
-            return try Self.merge(update: update, stored: stored, type: type)
-        } catch let error as MetadataError {
-            throw APIError.validation(error.detail, attr: error.attr.map { "connector_metadata.\($0)" } ?? "connector_metadata")
+            return try type.merging(update: update, stored: stored)
+        } catch {
+            throw Self.validationError(error)
         }
     }
 
-    private static func merge(update: JSONValue, stored: JSONValue, type: ConnectorType) throws -> JSONValue {
-        try type.merging(update: update, stored: stored)
+    /// A metadata problem as a 400 whose `attr` is the path of the field inside the body.
+    static func validationError(_ error: MetadataError) -> APIError {
+        APIError.validation(error.detail, attr: error.attr.map { "connector_metadata.\($0)" } ?? "connector_metadata")
     }
 
     static func apiError(_ error: ConnectorStoreError) -> APIError {

@@ -112,16 +112,16 @@ public struct NewConnector: Sendable {
     }
 }
 
-/// The fields an update replaces; nil leaves a field as stored.
+/// The fields an update replaces; nil leaves a field as stored. (New metadata comes from the
+/// `merge` closure of ``ConnectorStore/updateConnector(id:organization:by:change:merge:)``, which
+/// sees the locked row.)
 public struct ConnectorChange: Sendable {
     public var name: String?
-    public var metadata: JSONValue?
     public var sharedUsers: [Int64]?
     public var sharedToOrg: Bool?
 
-    public init(name: String? = nil, metadata: JSONValue? = nil, sharedUsers: [Int64]? = nil, sharedToOrg: Bool? = nil) {
+    public init(name: String? = nil, sharedUsers: [Int64]? = nil, sharedToOrg: Bool? = nil) {
         self.name = name
-        self.metadata = metadata
         self.sharedUsers = sharedUsers
         self.sharedToOrg = sharedToOrg
     }
