@@ -34,9 +34,14 @@ public struct APIError: HTTPResponseError, Sendable {
 /// Renders JSON values as HTTP responses.
 enum JSONResponse {
     static func make(status: HTTPResponse.Status, body: JSONValue, headers: HTTPFields = [:]) -> Response {
+        make(status: status, bytes: body.serialized(), headers: headers)
+    }
+
+    /// A response of already serialized JSON.
+    static func make(status: HTTPResponse.Status, bytes: [UInt8], headers: HTTPFields = [:]) -> Response {
         var fields = headers
         fields[.contentType] = "application/json"
-        return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body.serialized())))
+        return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 }
 

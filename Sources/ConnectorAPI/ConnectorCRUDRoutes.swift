@@ -61,20 +61,19 @@ extension ConnectorRoutes {
             query.page = (pageNumber, pageSize)
         }
         let result = try await store.connectors(organization: caller.organizationID, visibleTo: caller.userID, query: query)
-        let rows = JSONValue.array(result.connectors.map { ConnectorRepresentation.json($0, catalog: catalog, caller: caller) })
-        guard paged else { return JSONResponse.make(status: .ok, body: rows) }
+        let rows = rendered.array(result.connectors, catalog: catalog, caller: caller)
+        guard paged else { return JSONResponse.make(status: .ok, bytes: rows) }
         if pageNumber > 1, result.connectors.isEmpty {
             throw APIError(.notFound, code: "not_found", detail: "Invalid page.")
         }
         let hasNext = pageNumber * pageSize < result.count
-        return JSONResponse.make(
-            status: .ok,
-            body: [
-                "count": .number(Double(result.count)),
-                "next": hasNext ? .string(pageURL(request, page: pageNumber + 1)) : .null,
-                "previous": pageNumber > 1 ? .string(pageURL(request, page: pageNumber - 1)) : .null,
-                "results": rows,
-            ])
+        let next: JSONValue = hasNext ? .string(pageURL(request, page: pageNumber + 1)) : .null
+        let previous: JSONValue = pageNumber > 1 ? .string(pageURL(request, page: pageNumber - 1)) : .null
+        // {count, next, previous, results}, with the already rendered rows spliced in.
+        var body = Array(#"{"count":"#.utf8) + JSONValue.number(Double(result.count)).serialized()
+        body += Array(#","next":"#.utf8) + next.serialized() + Array(#","previous":"#.utf8) + previous.serialized()
+        body += Array(#","results":"#.utf8) + rows + [UInt8(ascii: "}")]
+        return JSONResponse.make(status: .ok, bytes: body)
     }
 
     /// The request's URL with `page` replaced, absolute when the Host header is known.
@@ -126,7 +125,7 @@ extension ConnectorRoutes {
     func retrieveConnector(_ request: Request, context: APIRequestContext) async throws -> Response {
         let caller = try context.requireCaller()
         let connector = try await visibleConnector(context, caller: caller)
-        return JSONResponse.make(status: .ok, body: ConnectorRepresentation.json(connector, catalog: catalog, caller: caller))
+        return JSONResponse.make(status: .ok, bytes: rendered.json(connector, catalog: catalog, caller: caller))
     }
 
     /// PUT replaces name and metadata (both required); PATCH changes what it sends. Only the

@@ -12,6 +12,7 @@ struct ConnectorRoutes: Sendable {
     let store: ConnectorStore
     let maxBodyBytes: Int
     let admission: TestAdmission
+    let rendered = RenderedConnectors()
 
     var catalog: Catalog { engine.catalog }
 

@@ -97,6 +97,7 @@ private func firstErrorAttr(_ json: JSONValue) -> String? {
                 #expect(try await world.call(.get, "/connector/", token: token).status == 401)
                 #expect(try await world.call(.get, "/connector/\(direct)/", token: token).status == 401)
                 #expect(try await world.call(.post, "/connector/", token: token, body: update).status == 401)
+                #expect(try await world.call(.put, "/connector/\(direct)/", token: token, body: update).status == 401)
                 #expect(try await world.call(.patch, "/connector/\(direct)/", token: token, body: ["shared_to_org": true]).status == 401)
                 #expect(try await world.call(.delete, "/connector/\(direct)/", token: token).status == 401)
                 #expect(try await world.call(.post, "/connector/\(direct)/test/", token: token).status == 401)
@@ -106,6 +107,7 @@ private func firstErrorAttr(_ json: JSONValue) -> String? {
             #expect(try await world.call(.get, "/connector/\(direct)/", token: world.outsider).status == 404)
             #expect(try await world.call(.post, "/connector/", token: world.outsider, body: update).status == 404)
             #expect(try await world.call(.put, "/connector/\(direct)/", token: world.outsider, body: update).status == 404)
+            #expect(try await world.call(.patch, "/connector/\(direct)/", token: world.outsider, body: ["shared_to_org": true]).status == 404)
             #expect(try await world.call(.delete, "/connector/\(direct)/", token: world.outsider).status == 404)
             #expect(try await world.call(.post, "/connector/\(direct)/test/", token: world.outsider).status == 404)
 
@@ -195,9 +197,18 @@ private func firstErrorAttr(_ json: JSONValue) -> String? {
             let carol = world.member.0.id
             var response = try await world.call(.patch, "/connector/\(id)/", token: world.owner, body: ["shared_users": [.number(Double(bob))]])
             #expect(response.status == 200)
+            // Reads (rendered once, then reused) follow every change.
+            #expect(try await world.call(.get, "/connector/\(id)/", token: world.owner).json["shared_users"] == [.number(Double(bob))])
             response = try await world.call(
                 .patch, "/connector/\(id)/", token: world.owner, body: ["shared_users": [.number(Double(bob)), .number(Double(carol))]])
-            #expect(response.json["shared_users"] == [.number(Double(min(bob, carol))), .number(Double(max(bob, carol)))])
+            let both: JSONValue = [.number(Double(min(bob, carol))), .number(Double(max(bob, carol)))]
+            #expect(response.json["shared_users"] == both)
+            #expect(try await world.call(.get, "/connector/\(id)/", token: world.owner).json["shared_users"] == both)
+            guard case .array(let listed) = try await world.call(.get, "/connector/", token: world.owner).json else {
+                Issue.record("list is not an array")
+                return
+            }
+            #expect(listed.first?["shared_users"] == both)
             // Re-sending the same list adds no one.
             _ = try await world.call(
                 .patch, "/connector/\(id)/", token: world.owner, body: ["shared_users": [.number(Double(bob)), .number(Double(carol))]])
@@ -210,6 +221,9 @@ private func firstErrorAttr(_ json: JSONValue) -> String? {
             #expect(bobRows.count == 1 && carolRows.count == 1)
             #expect(carolRows.first?["resource_name"] == "team" && carolRows.first?["resource_id"] == .string(id))
             #expect(try await world.call(.get, "/notifications/", token: world.owner).json == .array([]))
+            // Removing a member (no connector write) drops them from the share at once.
+            #expect(try await world.temporary.store.removeMembership(organization: "default", userID: carol))
+            #expect(try await world.call(.get, "/connector/\(id)/", token: world.owner).json["shared_users"] == [.number(Double(bob))])
             // Sharing with a non-member is a 400 naming the field.
             let stranger = try await world.call(.patch, "/connector/\(id)/", token: world.owner, body: ["shared_users": [9999]])
             #expect(stranger.status == 400 && firstErrorAttr(stranger.json) == "shared_users")
