@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${CONNECTOR_ENGINE_BIN:-.build/release/connector-engine}
 DURATION=${BENCH_SECONDS:-10}
+# --read-cache-seconds of the server (0 measures every read going to the store).
+READ_CACHE=${BENCH_READ_CACHE_SECONDS:-2}
 work="$(mktemp -d "${TMPDIR:-/tmp}/ce-bench-api.XXXXXX")"
 server_pid=""
 pg_database=""
@@ -42,9 +44,10 @@ run_backend() { # sqlite|postgres
     pg_database="bench_$RANDOM$RANDOM"
     psql -q "$CE_STORE_PG_URL" -c "CREATE DATABASE $pg_database" >/dev/null
     DATABASE_URL="${CE_STORE_PG_URL/\/postgres\?//$pg_database?}" CONNECTOR_ENGINE_KEYS= \
-      "$BIN" serve --port "$port" --data-dir "$data" >"$out" 2>"$data/serve.err" &
+      "$BIN" serve --port "$port" --data-dir "$data" --read-cache-seconds "$READ_CACHE" >"$out" 2>"$data/serve.err" &
   else
-    CONNECTOR_ENGINE_KEYS= "$BIN" serve --port "$port" --data-dir "$data" >"$out" 2>"$data/serve.err" &
+    CONNECTOR_ENGINE_KEYS= "$BIN" serve --port "$port" --data-dir "$data" --read-cache-seconds "$READ_CACHE" \
+      >"$out" 2>"$data/serve.err" &
   fi
   server_pid=$!
   for _ in $(seq 300); do grep -q '^Connector Engine is listening' "$out" 2>/dev/null && break; sleep 0.1; done
@@ -52,7 +55,7 @@ run_backend() { # sqlite|postgres
   local token
   token="$(awk '/API token \(shown only now/ {getline; print $1}' "$out")"
   local base="http://127.0.0.1:$port"
-  echo "== $backend store"
+  echo "== $backend store (--read-cache-seconds $READ_CACHE)"
   python3 scripts/bench/seed.py "$port" "$token" 1000 "$data/ids" | sed 's/^/  /'
   export TOKEN="$token" IDS_FILE="$data/ids"
   cat >"$work/list.lua" <<LUA
