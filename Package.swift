@@ -47,6 +47,7 @@ let package = Package(
         .target(
             name: "Encryption",
             dependencies: ["LinuxIO", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "SigV4", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(
             name: "ConnectorStore",
             dependencies: [
@@ -99,6 +100,7 @@ let package = Package(
             path: "Tests/TestSupport"),
         .testTarget(name: "ConnectorCoreTests", dependencies: ["ConnectorCore"]),
         .testTarget(name: "EncryptionTests", dependencies: ["Encryption", "LinuxIO"]),
+        .testTarget(name: "SigV4Tests", dependencies: ["SigV4"]),
         .testTarget(
             name: "ConnectorStoreTests",
             dependencies: [
