@@ -36,11 +36,15 @@ let package = Package(
             name: "CMariaDB", path: "Drivers/CMariaDB", pkgConfig: "libmariadb",
             providers: [.apt(["libmariadb-dev"])]),
         .systemLibrary(name: "CLinuxIO", path: "Drivers/CLinuxIO"),
+        .systemLibrary(
+            name: "CCurl", path: "Drivers/CCurl", pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]),
 
         // MARK: Swift drivers over the C libraries.
         .target(name: "LinuxIO", dependencies: ["CLinuxIO"], path: "Drivers/LinuxIO"),
         .target(name: "PostgresDriver", dependencies: ["CLibPQ"], path: "Drivers/PostgresDriver"),
         .target(name: "MariaDBDriver", dependencies: ["CMariaDB"], path: "Drivers/MariaDBDriver"),
+        .target(name: "CurlDriver", dependencies: ["CCurl", "LinuxIO"], path: "Drivers/CurlDriver"),
 
         // MARK: The engine.
         .target(name: "ConnectorCore"),
@@ -67,7 +71,7 @@ let package = Package(
             ]),
         .target(
             name: "Probes",
-            dependencies: ["ConnectorCore", "ProbeEngine", "PostgresDriver", "MariaDBDriver", "LinuxIO"]),
+            dependencies: ["ConnectorCore", "ProbeEngine", "PostgresDriver", "MariaDBDriver", "CurlDriver", "SigV4", "LinuxIO"]),
         .target(
             name: "ConnectorAPI",
             dependencies: [

@@ -13,7 +13,7 @@ set -euo pipefail
 PACKAGES=(
   postgresql-15 postgresql-client-15 libpq-dev
   mariadb-server mariadb-client libmariadb-dev
-  openssl pkg-config python3 wrk
+  libcurl4-openssl-dev openssl pkg-config python3 wrk
 )
 
 missing=()

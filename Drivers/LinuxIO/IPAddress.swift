@@ -45,7 +45,7 @@ public enum IPAddress: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Reads the address out of a `sockaddr`.
-    static func from(sockaddr pointer: UnsafePointer<sockaddr>) -> IPAddress? {
+    public static func from(sockaddr pointer: UnsafePointer<sockaddr>) -> IPAddress? {
         switch Int32(pointer.pointee.sa_family) {
         case AF_INET:
             return pointer.withMemoryRebound(to: sockaddr_in.self, capacity: 1) {

@@ -9,6 +9,7 @@ public enum ProbeDrivers {
         .postgresql: PostgresProbeDriver(),
         .mysql: MySQLProbeDriver(),
         .mariadb: MySQLProbeDriver(),
+        .s3: S3ProbeDriver(),
     ]
 }
 

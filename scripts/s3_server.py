@@ -1,0 +1,239 @@
+#!/usr/bin/env python3
+"""Loopback S3 endpoint (moto server, in-process) that verifies SigV4 signatures and IAM policies.
+
+    python3 scripts/s3_server.py --port PORT --dir DIR [--host 127.0.0.1] [--max-seconds N]
+
+Starts moto's WSGI app on HOST:PORT with IAM authentication off, creates through boto3 against
+that same server:
+
+  - bucket `ce-probe` (us-east-1) holding one small object, `probe.txt`;
+  - IAM user `probe-ok` with an access key and an inline policy allowing s3:ListBucket and
+    s3:ListAllMyBuckets (see POLICY for why its Resource is `arn:aws:s3:::*`);
+  - IAM user `probe-denied` with an access key and no policy at all;
+
+then switches authentication on (moto.settings.INITIAL_NO_AUTH_ACTION_COUNT = 0), checks that it
+is really on (probe-ok may list the bucket, probe-denied gets AccessDenied), writes
+DIR/credentials.json (mode 0600, written atomically) and only then prints the line
+
+    s3_server: ready http://HOST:PORT ...
+
+It serves until SIGTERM/SIGINT/SIGHUP or --max-seconds. Exit status 1 when setup fails.
+
+moto's own control API (/moto-api/..., e.g. POST /moto-api/reset-auth, which would switch
+authentication off again, or /moto-api/reset, which drops all users and buckets) is answered
+with 404 unless --allow-moto-api is given. Request lines are logged to stderr (werkzeug).
+"""
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+import time
+
+T0 = time.monotonic()
+
+REGION = "us-east-1"
+BUCKET = "ce-probe"
+OBJECT_KEY = "probe.txt"
+OBJECT_BODY = b"connector-engine probe object\n"
+OK_USER = "probe-ok"
+DENIED_USER = "probe-denied"
+
+# moto checks the IAM policy *before* it looks the bucket up, so with s3:ListBucket limited to
+# arn:aws:s3:::ce-probe a probe of a missing bucket gets 403 AccessDenied, where real S3 answers
+# 404 NoSuchBucket. ListBucket on every bucket keeps the NoSuchBucket case testable; the
+# "authenticated but not allowed" case is covered by probe-denied.
+POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Sid": "ListBuckets", "Effect": "Allow", "Action": "s3:ListBucket",
+         "Resource": "arn:aws:s3:::*"},
+        {"Sid": "ListAllMyBuckets", "Effect": "Allow", "Action": "s3:ListAllMyBuckets",
+         "Resource": "*"},
+    ],
+}
+
+
+def log(msg):
+    print("s3_server: %s" % msg, file=sys.stderr, flush=True)
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, required=True, help="TCP port (0 = pick a free one)")
+    p.add_argument("--dir", required=True,
+                   help="existing directory; credentials.json (0600) is written there")
+    p.add_argument("--max-seconds", type=float, default=4 * 3600,
+                   help="exit by itself after this long (default 4 hours)")
+    p.add_argument("--allow-moto-api", action="store_true",
+                   help="do not block moto's /moto-api/ control endpoints")
+    return p.parse_args()
+
+
+class BlockMotoApi:
+    """WSGI middleware: 404 for /moto-api/... so that nobody can reset auth or state."""
+
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path == "/moto-api" or path.startswith("/moto-api/"):
+            body = b"moto-api is disabled on this server (scripts/s3_server.py)\n"
+            start_response("404 Not Found", [("Content-Type", "text/plain"),
+                                             ("Content-Length", str(len(body)))])
+            return [body]
+        return self.app(environ, start_response)
+
+
+def write_json_0600(path, data):
+    tmp = path + ".tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "w") as f:
+        os.fchmod(f.fileno(), 0o600)
+        json.dump(data, f, indent=2)
+        f.write("\n")
+    os.replace(tmp, path)
+
+
+def setup(endpoint):
+    """Create bucket, object, users, keys and policy through the (still unauthenticated) server."""
+    import boto3
+    from botocore.config import Config
+
+    cfg = Config(region_name=REGION, retries={"max_attempts": 1}, connect_timeout=5,
+                 read_timeout=30, s3={"addressing_style": "path"})
+    session = boto3.session.Session(aws_access_key_id="setup", aws_secret_access_key="setup",
+                                    region_name=REGION)
+    s3 = session.client("s3", endpoint_url=endpoint, config=cfg)
+    iam = session.client("iam", endpoint_url=endpoint, config=cfg)
+
+    s3.create_bucket(Bucket=BUCKET)  # us-east-1: no LocationConstraint
+    s3.put_object(Bucket=BUCKET, Key=OBJECT_KEY, Body=OBJECT_BODY, ContentType="text/plain")
+
+    creds = {}
+    for user in (OK_USER, DENIED_USER):
+        iam.create_user(UserName=user)
+        key = iam.create_access_key(UserName=user)["AccessKey"]
+        creds[user] = {"user": user, "access_key_id": key["AccessKeyId"],
+                       "secret_access_key": key["SecretAccessKey"]}
+    iam.put_user_policy(UserName=OK_USER, PolicyName="ce-probe-list",
+                        PolicyDocument=json.dumps(POLICY))
+    return creds
+
+
+def self_check(endpoint, creds):
+    """With auth on: probe-ok lists the bucket, probe-denied and a wrong secret are refused."""
+    import boto3
+    from botocore.config import Config
+    from botocore.exceptions import ClientError
+
+    cfg = Config(region_name=REGION, retries={"max_attempts": 1}, connect_timeout=5,
+                 read_timeout=30, s3={"addressing_style": "path"})
+
+    def client(key_id, secret):
+        return boto3.session.Session(aws_access_key_id=key_id, aws_secret_access_key=secret,
+                                     region_name=REGION).client("s3", endpoint_url=endpoint,
+                                                                config=cfg)
+
+    ok, denied = creds[OK_USER], creds[DENIED_USER]
+    r = client(ok["access_key_id"], ok["secret_access_key"]).list_objects_v2(
+        Bucket=BUCKET, MaxKeys=1)
+    if [o["Key"] for o in r.get("Contents", [])] != [OBJECT_KEY]:
+        raise RuntimeError("self-check: probe-ok listed %r" % r.get("Contents"))
+    for label, key_id, secret, want in (
+            ("probe-denied", denied["access_key_id"], denied["secret_access_key"], "AccessDenied"),
+            ("wrong secret", ok["access_key_id"], ok["secret_access_key"] + "x",
+             "SignatureDoesNotMatch")):
+        try:
+            client(key_id, secret).list_objects_v2(Bucket=BUCKET, MaxKeys=1)
+        except ClientError as e:
+            got = e.response.get("Error", {}).get("Code")
+            if got != want:
+                raise RuntimeError("self-check: %s got %s, expected %s" % (label, got, want))
+        else:
+            raise RuntimeError("self-check: %s was allowed; authentication is not on" % label)
+
+
+def main():
+    args = parse_args()
+    if not os.path.isdir(args.dir):
+        log("error: --dir %s is not a directory" % args.dir)
+        return 1
+    creds_path = os.path.join(os.path.abspath(args.dir), "credentials.json")
+
+    # Authentication off while we set up; moto reads this at import, and again (as
+    # moto.settings.INITIAL_NO_AUTH_ACTION_COUNT) on every request.
+    os.environ["INITIAL_NO_AUTH_ACTION_COUNT"] = "inf"
+    from werkzeug.serving import make_server
+    from moto import settings
+    from moto.core.authorization import ActionAuthenticatorMixin
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    app = DomainDispatcherApplication(create_backend_app)
+    if not args.allow_moto_api:
+        app = BlockMotoApi(app)
+    try:
+        server = make_server(args.host, args.port, app, threaded=True)
+    except OSError as e:
+        log("error: cannot listen on %s:%d: %s" % (args.host, args.port, e))
+        return 1
+    host, port = server.server_address[:2]
+    endpoint = "http://%s:%d" % (host, port)
+    t_import = time.monotonic() - T0
+
+    stop = threading.Event()
+    stop_reason = ["?"]
+
+    def request_stop(reason):
+        stop_reason[0] = reason
+        stop.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, lambda s, _f: request_stop(signal.Signals(s).name))
+
+    thread = threading.Thread(target=server.serve_forever, name="moto-server", daemon=True)
+    thread.start()
+    log("listening on %s (moto imported in %.2f s); setting up" % (endpoint, t_import))
+
+    try:
+        settings.INITIAL_NO_AUTH_ACTION_COUNT = float("inf")
+        creds = setup(endpoint)
+        # Authentication on from here: every request is checked (access key, SigV4, IAM).
+        settings.INITIAL_NO_AUTH_ACTION_COUNT = 0
+        ActionAuthenticatorMixin.request_count = 0
+        self_check(endpoint, creds)
+        write_json_0600(creds_path, {
+            "endpoint": endpoint,
+            "host": host,
+            "port": port,
+            "region": REGION,
+            "bucket": BUCKET,
+            "object_key": OBJECT_KEY,
+            "ok": creds[OK_USER],
+            "denied": creds[DENIED_USER],
+        })
+    except Exception as e:  # noqa: BLE001 - report any setup failure and exit 1
+        log("error: setup failed: %s: %s" % (type(e).__name__, e))
+        server.shutdown()
+        return 1
+    if stop.is_set():
+        server.shutdown()
+        return 0
+
+    print("s3_server: ready %s region=%s bucket=%s credentials=%s pid=%d (%.2f s after start)"
+          % (endpoint, REGION, BUCKET, creds_path, os.getpid(), time.monotonic() - T0), flush=True)
+
+    if not stop.wait(args.max_seconds):
+        stop_reason[0] = "max-seconds reached"
+    log("stopping (%s)" % stop_reason[0])
+    server.shutdown()
+    thread.join(10)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
