@@ -113,7 +113,9 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(name: "ProbeEngineTests", dependencies: ["ProbeEngine", "ConnectorCore", "LinuxIO"]),
-        .testTarget(name: "ProbesTests", dependencies: ["Probes", "ConnectorCore", "ProbeEngine", "PostgresDriver", "MariaDBDriver"]),
+        .testTarget(
+            name: "ProbesTests",
+            dependencies: ["Probes", "ConnectorCore", "ProbeEngine", "PostgresDriver", "MariaDBDriver", "CurlDriver", "SigV4", "LinuxIO"]),
         .testTarget(name: "FixtureRunnerTests", dependencies: ["FixtureRunner", "ConnectorCore"]),
         .testTarget(
             name: "ConnectorAPITests",

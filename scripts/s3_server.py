@@ -8,7 +8,8 @@ that same server:
 
   - bucket `ce-probe` (us-east-1) holding one small object, `probe.txt`;
   - IAM user `probe-ok` with an access key and an inline policy allowing s3:ListBucket and
-    s3:ListAllMyBuckets (see POLICY for why its Resource is `arn:aws:s3:::*`);
+    s3:ListAllMyBuckets (see POLICY for why its Resource is `arn:aws:s3:::*`, and why it also
+    names moto's s3:HeadBucket);
   - IAM user `probe-denied` with an access key and no policy at all;
 
 then switches authentication on (moto.settings.INITIAL_NO_AUTH_ACTION_COUNT = 0), checks that it
@@ -19,18 +20,23 @@ DIR/credentials.json (mode 0600, written atomically) and only then prints the li
 
 It serves until SIGTERM/SIGINT/SIGHUP or --max-seconds. Exit status 1 when setup fails.
 
-moto's own control API (/moto-api/..., e.g. POST /moto-api/reset-auth, which would switch
-authentication off again, or /moto-api/reset, which drops all users and buckets) is answered
-with 404 unless --allow-moto-api is given. Request lines are logged to stderr (werkzeug).
+A small WSGI front (FrontDoor) answers moto's own control API (/moto-api/..., e.g. POST
+/moto-api/reset-auth, which would switch authentication off again) with 404 unless
+--allow-moto-api is given, and turns requests moto cannot authenticate (anonymous, presigned,
+SigV2, malformed SigV4) into S3-style XML errors instead of moto's HTML 500. Request lines are
+logged to stderr (werkzeug).
 """
 
 import argparse
 import json
 import os
+import re
+import secrets
 import signal
 import sys
 import threading
 import time
+from xml.sax.saxutils import escape as xml_escape
 
 T0 = time.monotonic()
 
@@ -45,10 +51,12 @@ DENIED_USER = "probe-denied"
 # arn:aws:s3:::ce-probe a probe of a missing bucket gets 403 AccessDenied, where real S3 answers
 # 404 NoSuchBucket. ListBucket on every bucket keeps the NoSuchBucket case testable; the
 # "authenticated but not allowed" case is covered by probe-denied.
+# AWS authorizes HeadBucket with s3:ListBucket; moto checks an action it calls s3:HeadBucket
+# (not a real IAM action), so it is listed too, to give probe-ok what ListBucket gives on AWS.
 POLICY = {
     "Version": "2012-10-17",
     "Statement": [
-        {"Sid": "ListBuckets", "Effect": "Allow", "Action": "s3:ListBucket",
+        {"Sid": "ListBuckets", "Effect": "Allow", "Action": ["s3:ListBucket", "s3:HeadBucket"],
          "Resource": "arn:aws:s3:::*"},
         {"Sid": "ListAllMyBuckets", "Effect": "Allow", "Action": "s3:ListAllMyBuckets",
          "Resource": "*"},
@@ -73,19 +81,82 @@ def parse_args():
     return p.parse_args()
 
 
-class BlockMotoApi:
-    """WSGI middleware: 404 for /moto-api/... so that nobody can reset auth or state."""
+SIGV4_HEADER = re.compile(
+    r"AWS4-HMAC-SHA256 Credential=[^/,\s]+/\d{8}/[^/,\s]+/([^/,\s]+)/aws4_request,\s*"
+    r"SignedHeaders=[^,\s]+,\s*Signature=[^,\s]+$")
 
-    def __init__(self, app):
+
+def s3_error(start_response, status, code, message):
+    request_id = secrets.token_hex(8).upper()
+    body = ('<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>%s</Code><Message>%s</Message>'
+            '<RequestId>%s</RequestId><HostId>%s</HostId></Error>'
+            % (code, xml_escape(message), request_id, secrets.token_urlsafe(32))).encode()
+    start_response(status, [("Content-Type", "application/xml"),
+                            ("Content-Length", str(len(body))),
+                            ("x-amz-request-id", request_id)])
+    return [body]
+
+
+class FrontDoor:
+    """WSGI middleware in front of moto.
+
+    - /moto-api/... answers 404 (unless allow_moto_api): POST /moto-api/reset-auth would switch
+      authentication off, POST /moto-api/reset would drop every user and bucket.
+    - Requests moto cannot authenticate get the answer real S3 gives instead of moto's HTML 500
+      (moto only handles header-based SigV4 and raises KeyError/IndexError on anything else):
+        no Authorization, no query auth           -> 403 AccessDenied
+        query-string auth (presigned URL)         -> 501 NotImplemented (moto cannot verify it)
+        Authorization: AWS <key>:<sig> (SigV2)    -> 400 InvalidRequest
+        any other non-AWS4-HMAC-SHA256 scheme     -> 400 InvalidArgument
+        malformed AWS4-HMAC-SHA256 header         -> 400 AuthorizationHeaderMalformed
+        SigV4 header but no X-Amz-Date            -> 403 AccessDenied
+        once s3_only is set (after setup): a credential scope service other than s3
+        (moto would route the request to that service's API) -> 400 AuthorizationHeaderMalformed
+      Everything else (well-formed SigV4) is left to moto, which checks the key, the signature
+      and the IAM policy.
+    """
+
+    def __init__(self, app, allow_moto_api):
         self.app = app
+        self.allow_moto_api = allow_moto_api
+        self.s3_only = False  # set after setup: the IAM API is needed only for that
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
         if path == "/moto-api" or path.startswith("/moto-api/"):
+            if self.allow_moto_api:
+                return self.app(environ, start_response)
             body = b"moto-api is disabled on this server (scripts/s3_server.py)\n"
             start_response("404 Not Found", [("Content-Type", "text/plain"),
                                              ("Content-Length", str(len(body)))])
             return [body]
+        auth = environ.get("HTTP_AUTHORIZATION")
+        if auth is None:
+            query = environ.get("QUERY_STRING", "")
+            if re.search(r"(^|&)(X-Amz-Signature|X-Amz-Credential|Signature|AWSAccessKeyId)=",
+                         query):
+                return s3_error(start_response, "501 Not Implemented", "NotImplemented",
+                                "Query-string (presigned URL) authentication is not supported "
+                                "by this test server (moto cannot verify it).")
+            return s3_error(start_response, "403 Forbidden", "AccessDenied", "Access Denied")
+        if not auth.startswith("AWS4-HMAC-SHA256 "):
+            if auth.startswith("AWS "):
+                return s3_error(start_response, "400 Bad Request", "InvalidRequest",
+                                "The authorization mechanism you have provided is not "
+                                "supported. Please use AWS4-HMAC-SHA256.")
+            return s3_error(start_response, "400 Bad Request", "InvalidArgument",
+                            "Unsupported Authorization Type")
+        m = SIGV4_HEADER.match(auth)
+        if not m:
+            return s3_error(start_response, "400 Bad Request", "AuthorizationHeaderMalformed",
+                            "The authorization header is malformed.")
+        if self.s3_only and m.group(1) != "s3":
+            return s3_error(start_response, "400 Bad Request", "AuthorizationHeaderMalformed",
+                            'The authorization header is malformed; incorrect service "%s". '
+                            'This endpoint belongs to "s3".' % m.group(1))
+        if "HTTP_X_AMZ_DATE" not in environ:
+            return s3_error(start_response, "403 Forbidden", "AccessDenied",
+                            "AWS authentication requires a valid Date or x-amz-date header")
         return self.app(environ, start_response)
 
 
@@ -173,11 +244,9 @@ def main():
     from moto.core.authorization import ActionAuthenticatorMixin
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-    app = DomainDispatcherApplication(create_backend_app)
-    if not args.allow_moto_api:
-        app = BlockMotoApi(app)
+    front = FrontDoor(DomainDispatcherApplication(create_backend_app), args.allow_moto_api)
     try:
-        server = make_server(args.host, args.port, app, threaded=True)
+        server = make_server(args.host, args.port, front, threaded=True)
     except OSError as e:
         log("error: cannot listen on %s:%d: %s" % (args.host, args.port, e))
         return 1
@@ -203,6 +272,7 @@ def main():
         settings.INITIAL_NO_AUTH_ACTION_COUNT = float("inf")
         creds = setup(endpoint)
         # Authentication on from here: every request is checked (access key, SigV4, IAM).
+        front.s3_only = True
         settings.INITIAL_NO_AUTH_ACTION_COUNT = 0
         ActionAuthenticatorMixin.request_count = 0
         self_check(endpoint, creds)

@@ -45,6 +45,23 @@ public struct HTTPResult: Sendable {
     /// The socket was refused because its address was not the approved one.
     public let addressRefused: Bool
 
+    public init(
+        curlCode: Int32, osErrno: Int = 0, status: Int = 0, headers: [(name: String, value: String)] = [], body: [UInt8] = [],
+        connectMicros: Int64 = 0, tlsMicros: Int64 = 0, firstByteMicros: Int64 = 0, totalMicros: Int64 = 0,
+        addressRefused: Bool = false
+    ) {
+        self.curlCode = curlCode
+        self.osErrno = osErrno
+        self.status = status
+        self.headers = headers
+        self.body = body
+        self.connectMicros = connectMicros
+        self.tlsMicros = tlsMicros
+        self.firstByteMicros = firstByteMicros
+        self.totalMicros = totalMicros
+        self.addressRefused = addressRefused
+    }
+
     public var succeeded: Bool { curlCode == 0 }
 
     /// The first value of a response header (case-insensitive name).
