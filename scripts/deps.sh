@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the local test services need, and only those
-# that are missing. Run as root. Idempotent: prints nothing when everything is
-# already installed.
+# that are missing, then the Python packages for scripts/s3_server.py (moto 5.x
+# with its server extras: flask, flask-cors, werkzeug; boto3) with pip, only if
+# `python3` cannot import them. Run as root. Idempotent: prints nothing when
+# everything is already installed.
 #
 # Installing mariadb-server / postgresql-15 must not leave a system database
 # server running: while apt-get runs, /usr/sbin/policy-rc.d denies every
@@ -16,6 +18,44 @@ PACKAGES=(
   libcurl4-openssl-dev openssl pkg-config python3 wrk
 )
 
+# Python packages, as one pip requirement (installed only when the import check fails).
+PIP_REQUIREMENT='moto[server]==5.*'
+
+# Exit 0 when python3 has moto 5.x and what scripts/s3_server.py needs from moto[server]
+# (looked up, not imported: importing moto's server takes ~0.5 s on every `make`).
+python_deps_ok() {
+  python3 - <<'EOF' >/dev/null 2>&1
+import importlib.metadata as md
+import importlib.util as iu
+for name in ("boto3", "botocore", "flask", "flask_cors", "werkzeug", "moto"):
+    assert iu.find_spec(name), name
+assert md.version("moto").split(".")[0] == "5"
+EOF
+}
+
+install_python_deps() {
+  python_deps_ok && return 0
+  if (( EUID != 0 )); then
+    echo "deps.sh: python3 lacks $PIP_REQUIREMENT; run this script as root" >&2
+    exit 1
+  fi
+  if ! python3 -m pip --version >/dev/null 2>&1; then
+    echo "deps.sh: installing python3-pip"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-pip
+  fi
+  local extra=()
+  # A Debian-managed python3 (PEP 668) refuses a plain `pip install`.
+  if python3 -c 'import os, sys, sysconfig
+sys.exit(0 if os.path.exists(os.path.join(sysconfig.get_path("stdlib"), "EXTERNALLY-MANAGED")) else 1)'; then
+    extra+=(--break-system-packages)
+  fi
+  echo "deps.sh: installing $PIP_REQUIREMENT for $(command -v python3)"
+  PIP_ROOT_USER_ACTION=ignore python3 -m pip install --quiet --disable-pip-version-check \
+    "${extra[@]}" "$PIP_REQUIREMENT"
+  python_deps_ok || { echo "deps.sh: $PIP_REQUIREMENT installed but python3 still cannot import it" >&2; exit 1; }
+}
+
 missing=()
 for pkg in "${PACKAGES[@]}"; do
   status="$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)"
@@ -25,6 +65,7 @@ for pkg in "${PACKAGES[@]}"; do
 done
 
 if (( ${#missing[@]} == 0 )); then
+  install_python_deps
   exit 0
 fi
 
@@ -82,4 +123,5 @@ for pid in $(server_pids); do
   fi
 done
 
+install_python_deps
 echo "deps.sh: done"

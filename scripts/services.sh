@@ -15,6 +15,10 @@
 #   - MariaDB without TLS (--skip-ssl), max_connections=100.
 #   - scripts/test_listeners.py: hold, pg-stall-tls, mysql-stall-auth, drip-pg,
 #     drip-mysql and blackhole endpoints, plus a closed port.
+#   - scripts/s3_server.py: S3 (moto server, plain HTTP, path-style) that verifies SigV4
+#     signatures and IAM policies. Bucket ce-probe (us-east-1) with one object; IAM user
+#     probe-ok (s3:ListBucket, s3:ListAllMyBuckets), IAM user probe-denied (no policy).
+#     Access keys are random per run (CE_S3_KEY/SECRET, CE_S3_DENIED_KEY/SECRET).
 #
 # Accounts (both servers of a kind get the same ones; passwords are random per run):
 #   PG:      role probe (CONNECT on db probe; USAGE on probe_schema, none on sealed_schema),
@@ -28,8 +32,8 @@
 # and generated passwords are kept in the state file
 #   ${CE_SERVICES_STATE_DIR:-/tmp/connector-engine-services}/state   (root-only, 0600).
 # Must run as root (it switches to the postgres user for PostgreSQL).
-# Knobs: CE_LISTENERS_MAX_SECONDS (default 14400: the listener process exits by itself
-# after that), CE_SERVICES_KEEP_ON_FAILURE=1 (keep the run dir when start fails).
+# Knobs: CE_LISTENERS_MAX_SECONDS (default 14400: the listener process and the S3 server exit
+# by themselves after that), CE_SERVICES_KEEP_ON_FAILURE=1 (keep the run dir when start fails).
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -38,6 +42,9 @@ STATE_FILE="$STATE_DIR/state"
 PG_BIN=/usr/lib/postgresql/15/bin
 MARIADBD=/usr/sbin/mariadbd
 LISTENERS_PY="$SCRIPT_DIR/test_listeners.py"
+S3_PY="$SCRIPT_DIR/s3_server.py"
+S3_REGION=us-east-1
+S3_BUCKET=ce-probe
 LISTENERS_MAX_SECONDS="${CE_LISTENERS_MAX_SECONDS:-14400}"
 READY_TIMEOUT=60
 MARKER=.connector-engine-services
@@ -151,6 +158,7 @@ cmd_stop() {
     return 0
   fi
   stop_pid listeners "${LISTENERS_PID:-}" 10
+  stop_pid "s3 (moto)" "${S3_PID:-}" 10
   stop_pid "mariadb (tls)" "${MARIADB_PID:-}" 60
   stop_pid "mariadb (plain)" "${MARIADB_PLAIN_PID:-}" 60
   if [[ -n "${PG_ROOT:-}" ]]; then
@@ -158,7 +166,7 @@ cmd_stop() {
     stop_pg "postgres (plain)" "$PG_ROOT/plain" "${PG_PLAIN_PID:-}"
   fi
   local left=()
-  for p in "${LISTENERS_PID:-}" "${MARIADB_PID:-}" "${MARIADB_PLAIN_PID:-}" "${PG_PID:-}" "${PG_PLAIN_PID:-}"; do
+  for p in "${LISTENERS_PID:-}" "${S3_PID:-}" "${MARIADB_PID:-}" "${MARIADB_PLAIN_PID:-}" "${PG_PID:-}" "${PG_PLAIN_PID:-}"; do
     if ours "$p"; then left+=("$p"); fi
   done
   if (( ${#left[@]} )); then
@@ -176,7 +184,7 @@ cmd_stop() {
 
 any_alive() {
   local p
-  for p in "${LISTENERS_PID:-}" "${MARIADB_PID:-}" "${MARIADB_PLAIN_PID:-}" "${PG_PID:-}" "${PG_PLAIN_PID:-}"; do
+  for p in "${LISTENERS_PID:-}" "${S3_PID:-}" "${MARIADB_PID:-}" "${MARIADB_PLAIN_PID:-}" "${PG_PID:-}" "${PG_PLAIN_PID:-}"; do
     ours "$p" && return 0
   done
   if [[ -n "${PG_ROOT:-}" ]]; then
@@ -355,6 +363,28 @@ FLUSH PRIVILEGES;
 EOF
 }
 
+s3_wait_ready() { # DIR -> reads DIR/credentials.json into the state (S3_KEY, S3_SECRET, ...)
+  local dir="$1" deadline=$((SECONDS + READY_TIMEOUT)) creds
+  # s3_server.py prints its ready line only after setup, the auth self-check and credentials.json.
+  while ! grep -q '^s3_server: ready ' "$dir/log" 2>/dev/null; do
+    alive "$S3_PID" || fail_with_log "s3_server.py exited during start-up (moto[server] missing? run scripts/deps.sh)" "$dir/log"
+    (( SECONDS < deadline )) || fail_with_log "s3_server.py not ready within ${READY_TIMEOUT}s" "$dir/log"
+    sleep 0.1
+  done
+  creds="$(python3 -c '
+import json, sys
+c = json.load(open(sys.argv[1]))
+print(c["ok"]["access_key_id"], c["ok"]["secret_access_key"],
+      c["denied"]["access_key_id"], c["denied"]["secret_access_key"])' "$dir/credentials.json")" \
+    || fail_with_log "cannot read $dir/credentials.json" "$dir/log"
+  read -r S3_KEY S3_SECRET S3_DENIED_KEY S3_DENIED_SECRET <<<"$creds"
+  [[ -n "${S3_DENIED_SECRET:-}" ]] || fail_with_log "incomplete $dir/credentials.json" "$dir/log"
+  local v
+  for v in S3_KEY S3_SECRET S3_DENIED_KEY S3_DENIED_SECRET; do
+    state_set "$v" "${!v}"
+  done
+}
+
 cmd_start() {
   (( EUID == 0 )) || die "must run as root (PostgreSQL is run as the postgres user via setpriv)"
   local t0=$SECONDS
@@ -364,7 +394,7 @@ cmd_start() {
     fi
     log "cleaning up a stale previous run (${RUN_DIR:-?})"
     cmd_stop >/dev/null
-    unset RUN_DIR PG_ROOT PG_PID PG_PLAIN_PID MARIADB_PID MARIADB_PLAIN_PID LISTENERS_PID
+    unset RUN_DIR PG_ROOT PG_PID PG_PLAIN_PID MARIADB_PID MARIADB_PLAIN_PID LISTENERS_PID S3_PID
   fi
 
   local tool
@@ -376,6 +406,7 @@ cmd_start() {
   done
   id postgres >/dev/null 2>&1 || die "no 'postgres' OS user; run scripts/deps.sh"
   [[ -f "$LISTENERS_PY" ]] || die "$LISTENERS_PY not found"
+  [[ -f "$S3_PY" ]] || die "$S3_PY not found"
 
   ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
@@ -399,7 +430,7 @@ cmd_start() {
   ports="$(python3 - <<'EOF'
 import socket
 socks = []
-for _ in range(11):
+for _ in range(12):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.bind(("127.0.0.1", 0))
     socks.append(s)
@@ -409,8 +440,8 @@ for s in socks:
 EOF
 )"
   read -r PG_PORT PG_PLAIN_PORT MARIADB_PORT MARIADB_PLAIN_PORT HOLD_PORT PG_STALL_TLS_PORT \
-    MYSQL_STALL_AUTH_PORT DRIP_PG_PORT DRIP_MYSQL_PORT BLACKHOLE_PORT CLOSED_PORT <<<"$ports"
-  [[ -n "${CLOSED_PORT:-}" ]] || die "could not pick free ports"
+    MYSQL_STALL_AUTH_PORT DRIP_PG_PORT DRIP_MYSQL_PORT BLACKHOLE_PORT CLOSED_PORT S3_PORT <<<"$ports"
+  [[ -n "${S3_PORT:-}" ]] || die "could not pick free ports"
 
   local pws
   pws="$(python3 -c '
@@ -422,7 +453,7 @@ print(" ".join("".join(secrets.choice(a) for _ in range(24)) for _ in range(6)))
 
   local v
   for v in PG_PORT PG_PLAIN_PORT MARIADB_PORT MARIADB_PLAIN_PORT HOLD_PORT PG_STALL_TLS_PORT \
-      MYSQL_STALL_AUTH_PORT DRIP_PG_PORT DRIP_MYSQL_PORT BLACKHOLE_PORT CLOSED_PORT \
+      MYSQL_STALL_AUTH_PORT DRIP_PG_PORT DRIP_MYSQL_PORT BLACKHOLE_PORT CLOSED_PORT S3_PORT \
       PG_PASSWORD PG_NOCONNECT_PASSWORD MARIADB_PASSWORD MARIADB_LOCKED_PASSWORD PG_STORE_PASSWORD; do
     state_set "$v" "${!v}"
   done
@@ -439,6 +470,14 @@ print(" ".join("".join(secrets.choice(a) for _ in range(24)) for _ in range(6)))
     </dev/null >>"$ldir/log" 2>&1 &
   LISTENERS_PID=$!
   state_set LISTENERS_PID "$LISTENERS_PID"
+
+  # --- S3 server (moto; its setup runs while the databases are initialised) ---
+  local s3dir="$RUN_DIR/s3"
+  mkdir -m 0700 "$s3dir"
+  setsid python3 "$S3_PY" --port "$S3_PORT" --dir "$s3dir" --max-seconds "$LISTENERS_MAX_SECONDS" \
+    </dev/null >>"$s3dir/log" 2>&1 &
+  S3_PID=$!
+  state_set S3_PID "$S3_PID"
 
   # --- certificates ---
   gen_certs
@@ -513,6 +552,9 @@ print(" ".join("".join(secrets.choice(a) for _ in range(24)) for _ in range(6)))
   done
   log "listeners ready (pid $LISTENERS_PID): hold $HOLD_PORT, pg-stall-tls $PG_STALL_TLS_PORT, mysql-stall-auth $MYSQL_STALL_AUTH_PORT, drip-pg $DRIP_PG_PORT, drip-mysql $DRIP_MYSQL_PORT, blackhole $BLACKHOLE_PORT, closed $CLOSED_PORT"
 
+  s3_wait_ready "$s3dir"
+  log "s3 ready (pid $S3_PID): http://127.0.0.1:$S3_PORT region $S3_REGION bucket $S3_BUCKET"
+
   state_set STARTED 1
   START_DONE=1
   trap - EXIT
@@ -561,6 +603,17 @@ cmd_env() {
   emit CE_DRIP_MYSQL_PORT "$DRIP_MYSQL_PORT"
   emit CE_BLACKHOLE_PORT "$BLACKHOLE_PORT"
   emit CE_CLOSED_PORT "$CLOSED_PORT"
+  # S3 (scripts/s3_server.py). The check keeps `env` working for a run started by an older
+  # version of this script, whose state has no S3 entries.
+  if [[ -n "${S3_PORT:-}" ]]; then
+    emit CE_S3_PORT "$S3_PORT"
+    emit CE_S3_REGION "$S3_REGION"
+    emit CE_S3_BUCKET "$S3_BUCKET"
+    emit CE_S3_KEY "$S3_KEY"
+    emit CE_S3_SECRET "$S3_SECRET"
+    emit CE_S3_DENIED_KEY "$S3_DENIED_KEY"
+    emit CE_S3_DENIED_SECRET "$S3_DENIED_SECRET"
+  fi
 }
 
 cmd_status() {
@@ -579,6 +632,7 @@ cmd_status() {
   show "mariadb tls" "${MARIADB_PID:-}" "${MARIADB_PORT:-}"
   show "mariadb plain" "${MARIADB_PLAIN_PID:-}" "${MARIADB_PLAIN_PORT:-}"
   show "listeners" "${LISTENERS_PID:-}" "${HOLD_PORT:-}"
+  [[ -z "${S3_PORT:-}" ]] || show "s3 (moto)" "${S3_PID:-}" "${S3_PORT:-}"
   [[ "${STARTED:-}" == 1 ]] || down=1
   return "$down"
 }

@@ -10,7 +10,7 @@ import Testing
 /// Runs the fixture files against the live services, as `connector-engine fixtures run` does.
 extension LiveServiceTests {
 @Suite struct FixtureTests {
-    @Test(arguments: ["postgresql.yaml", "mariadb.yaml", "mysql.yaml"])
+    @Test(arguments: ["postgresql.yaml", "mariadb.yaml", "mysql.yaml", "s3.yaml"])
     func fixtureFilePasses(_ file: String) async throws {
         _ = try LiveServices.value("CE_PG_PORT")
         let text = try String(contentsOfFile: "\(LiveServices.fixturesDirectory)/\(file)", encoding: .utf8)
@@ -37,6 +37,11 @@ extension LiveServiceTests {
             let codes = Set(try FixtureLoader.parse(text, file: file, environment: LiveServices.environment).map(\.expect.code))
             for code in required { #expect(codes.contains(code), "\(file) has no case expecting \(code)") }
         }
+        let s3 = Set(try FixtureLoader.parse(
+            try String(contentsOfFile: "\(LiveServices.fixturesDirectory)/s3.yaml", encoding: .utf8), file: "s3.yaml",
+            environment: LiveServices.environment
+        ).map(\.expect.code))
+        for code in required where code != "unknown_connector" { #expect(s3.contains(code), "s3.yaml has no case expecting \(code)") }
     }
 
     @Test func probesCloseEverythingTheyOpenOnEveryPath() async throws {
