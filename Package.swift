@@ -51,7 +51,7 @@ let package = Package(
         .target(
             name: "Encryption",
             dependencies: ["LinuxIO", .product(name: "Crypto", package: "swift-crypto")]),
-        .target(name: "SigV4", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "SigV4", dependencies: ["ConnectorCore", .product(name: "Crypto", package: "swift-crypto")]),
         .target(
             name: "ConnectorStore",
             dependencies: [

@@ -33,4 +33,13 @@ if cc -O2 -o /tmp/connector-engine-pq-loop scripts/pq_loop.c $(pkg-config --cfla
     echo "== Plain libpq loop (the floor for client CPU per PostgreSQL probe), $N probes, half wrong"
     /tmp/connector-engine-pq-loop "host=127.0.0.1 port=$CE_PG_PORT dbname=$CE_PG_DATABASE user=$CE_PG_USER sslmode=disable" "$CE_PG_PASSWORD" "$N"
 fi
+s3_metadata="{\"endpoint_url\": \"http://127.0.0.1:$CE_S3_PORT\", \"region_name\": \"$CE_S3_REGION\", \"key\": \"$CE_S3_KEY\", \"secret\": \"$CE_S3_SECRET\", \"bucket\": \"$CE_S3_BUCKET\"}"
+S3='minio|c799f6e3-2b57-434e-aaac-b5daa415da19'
+for c in 1 1000; do
+    echo "== S3 (moto, SigV4 and IAM checked), $N probes (half with a wrong secret), concurrency $c"
+    "$BIN" bench --connector "$S3" --metadata "$s3_metadata" -n "$N" -c "$c" --wrong-password-ratio 0.5 --timeout 30
+    echo "== the same with boto3 in a thread pool (threads: min(c, 64))"
+    python3 scripts/bench/s3_boto3.py "$CE_S3_PORT" "$CE_S3_KEY" "$CE_S3_SECRET" "$CE_S3_BUCKET" "$N" "$(( c < 64 ? c : 64 ))"
+done
+
 scripts/bench-api.sh

@@ -22,7 +22,7 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Deadline of each probe, in seconds.")
     var timeout: Double = 10
 
-    @Option(help: "Share of probes sent with a wrong password (0...1).")
+    @Option(help: "Share of probes sent with a wrong password (S3: secret) (0...1).")
     var wrongPasswordRatio: Double = 0
 
     @Flag(help: "Print the result as JSON.")
@@ -77,10 +77,11 @@ struct Bench: AsyncParsableCommand {
 
     private func round3(_ value: Double) -> Double { (value * 1000).rounded() / 1000 }
 
-    /// The same metadata with a password that is certainly wrong.
+    /// The same metadata with a password (or, for S3, a secret) that is certainly wrong.
     static func withWrongPassword(_ metadata: JSONValue, _ index: Int) -> JSONValue {
         guard case .object(var members) = metadata else { return metadata }
-        members["password"] = .string("wrong-password-\(index)")
+        let field = members["password"] == nil && members["secret"] != nil ? "secret" : "password"
+        members[field] = .string("wrong-\(field)-\(index)")
         return .object(members)
     }
 }

@@ -1,3 +1,4 @@
+import ConnectorCore
 import Crypto
 import Foundation
 
@@ -137,7 +138,10 @@ public struct SigV4Signer: Sendable {
             if unreserved.contains(byte) || (keepingSlash && byte == UInt8(ascii: "/")) {
                 out.unicodeScalars.append(Unicode.Scalar(byte))
             } else {
-                out += String(format: "%%%02X", byte)
+                let upper = Array("0123456789ABCDEF".utf8)
+                out.unicodeScalars.append("%")
+                out.unicodeScalars.append(Unicode.Scalar(upper[Int(byte >> 4)]))
+                out.unicodeScalars.append(Unicode.Scalar(upper[Int(byte & 0x0F)]))
             }
         }
         return out
@@ -192,15 +196,22 @@ public struct SigV4Signer: Sendable {
 
     /// `YYYYMMDDTHHMMSSZ` and `YYYYMMDD`, UTC.
     static func timestamps(_ date: Date) -> (String, String) {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
-        let day = String(format: "%04d%02d%02d", c.year ?? 0, c.month ?? 0, c.day ?? 0)
-        return (day + String(format: "T%02d%02d%02dZ", c.hour ?? 0, c.minute ?? 0, c.second ?? 0), day)
+        let parts = UTCDateParts(date)
+        let pad = UTCDateParts.padded
+        let day = pad(parts.year, 4) + pad(parts.month, 2) + pad(parts.day, 2)
+        return (day + "T" + pad(parts.hour, 2) + pad(parts.minute, 2) + pad(parts.second, 2) + "Z", day)
     }
 
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+
     static func hex(_ digest: some Sequence<UInt8>) -> String {
-        digest.map { String(format: "%02x", $0) }.joined()
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(64)
+        for byte in digest {
+            bytes.append(hexDigits[Int(byte >> 4)])
+            bytes.append(hexDigits[Int(byte & 0x0F)])
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// Lower-case hex SHA-256 of `body`, the payload hash of a request with that body.
