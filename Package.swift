@@ -51,6 +51,12 @@ let package = Package(
         .target(
             name: "Encryption",
             dependencies: ["LinuxIO", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(
+            name: "GoogleAuth",
+            dependencies: [
+                "ConnectorCore", "LinuxIO", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+            ]),
         .target(name: "SigV4", dependencies: ["ConnectorCore", .product(name: "Crypto", package: "swift-crypto")]),
         .target(
             name: "ConnectorStore",
@@ -71,7 +77,9 @@ let package = Package(
             ]),
         .target(
             name: "Probes",
-            dependencies: ["ConnectorCore", "ProbeEngine", "PostgresDriver", "MariaDBDriver", "CurlDriver", "SigV4", "LinuxIO"]),
+            dependencies: [
+                "ConnectorCore", "ProbeEngine", "PostgresDriver", "MariaDBDriver", "CurlDriver", "SigV4", "GoogleAuth", "LinuxIO",
+            ]),
         .target(
             name: "ConnectorAPI",
             dependencies: [

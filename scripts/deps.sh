@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the local test services need, and only those
 # that are missing, then the Python packages for scripts/s3_server.py (moto 5.x
-# with its server extras: flask, flask-cors, werkzeug; boto3) with pip, only if
-# `python3` cannot import them. Run as root. Idempotent: prints nothing when
-# everything is already installed.
+# with its server extras: flask, flask-cors, werkzeug; boto3) and
+# scripts/fake_google.py (PyJWT 2.x, cryptography) with pip, only if `python3`
+# cannot find them. Run as root. Idempotent: prints nothing when everything is
+# already installed.
 #
 # Installing mariadb-server / postgresql-15 must not leave a system database
 # server running: while apt-get runs, /usr/sbin/policy-rc.d denies every
@@ -18,25 +19,29 @@ PACKAGES=(
   libcurl4-openssl-dev openssl pkg-config python3 wrk
 )
 
-# Python packages, as one pip requirement (installed only when the import check fails).
-PIP_REQUIREMENT='moto[server]==5.*'
+# Python packages, as pip requirements (installed only when the check below fails; pip leaves
+# the ones already satisfied alone). cryptography comes with moto too; it is named because
+# scripts/fake_google.py uses it directly (RSA keys; RS256 through PyJWT).
+PIP_REQUIREMENTS=('moto[server]==5.*' 'PyJWT==2.*' 'cryptography')
 
-# Exit 0 when python3 has moto 5.x and what scripts/s3_server.py needs from moto[server]
-# (looked up, not imported: importing moto's server takes ~0.5 s on every `make`).
+# Exit 0 when python3 has moto 5.x and what scripts/s3_server.py needs from moto[server], and
+# PyJWT 2.x with cryptography for scripts/fake_google.py (looked up, not imported: importing
+# moto's server takes ~0.5 s on every `make`).
 python_deps_ok() {
   python3 - <<'EOF' >/dev/null 2>&1
 import importlib.metadata as md
 import importlib.util as iu
-for name in ("boto3", "botocore", "flask", "flask_cors", "werkzeug", "moto"):
+for name in ("boto3", "botocore", "flask", "flask_cors", "werkzeug", "moto", "jwt", "cryptography"):
     assert iu.find_spec(name), name
 assert md.version("moto").split(".")[0] == "5"
+assert md.version("PyJWT").split(".")[0] == "2"
 EOF
 }
 
 install_python_deps() {
   python_deps_ok && return 0
   if (( EUID != 0 )); then
-    echo "deps.sh: python3 lacks $PIP_REQUIREMENT; run this script as root" >&2
+    echo "deps.sh: python3 lacks some of ${PIP_REQUIREMENTS[*]}; run this script as root" >&2
     exit 1
   fi
   if ! python3 -m pip --version >/dev/null 2>&1; then
@@ -50,10 +55,10 @@ install_python_deps() {
 sys.exit(0 if os.path.exists(os.path.join(sysconfig.get_path("stdlib"), "EXTERNALLY-MANAGED")) else 1)'; then
     extra+=(--break-system-packages)
   fi
-  echo "deps.sh: installing $PIP_REQUIREMENT for $(command -v python3)"
+  echo "deps.sh: installing ${PIP_REQUIREMENTS[*]} for $(command -v python3)"
   PIP_ROOT_USER_ACTION=ignore python3 -m pip install --quiet --disable-pip-version-check \
-    "${extra[@]}" "$PIP_REQUIREMENT"
-  python_deps_ok || { echo "deps.sh: $PIP_REQUIREMENT installed but python3 still cannot import it" >&2; exit 1; }
+    "${extra[@]}" "${PIP_REQUIREMENTS[@]}"
+  python_deps_ok || { echo "deps.sh: ${PIP_REQUIREMENTS[*]} installed but python3 still cannot find them" >&2; exit 1; }
 }
 
 missing=()

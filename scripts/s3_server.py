@@ -2,6 +2,7 @@
 """Loopback S3 endpoint (moto server, in-process) that verifies SigV4 signatures and IAM policies.
 
     python3 scripts/s3_server.py --port PORT --dir DIR [--host 127.0.0.1] [--max-seconds N]
+                                 [--tls-port PORT --tls-cert FILE --tls-key FILE]
 
 Starts moto's WSGI app on HOST:PORT with IAM authentication off, creates through boto3 against
 that same server:
@@ -18,6 +19,13 @@ DIR/credentials.json (mode 0600, written atomically) and only then prints the li
 
     s3_server: ready http://HOST:PORT ...
 
+With --tls-port, the same app (same buckets, users and authentication) is also served over HTTPS
+on HOST:TLS_PORT by a second werkzeug server thread, with the certificate chain --tls-cert and
+its key --tls-key (services.sh passes the run's server certificate, issued for DNS `localhost`
+only, so clients connect to https://localhost:TLS_PORT and verify against the run's CA). That
+listener is up before the ready line, which then names it (tls=https://localhost:TLS_PORT), as
+does credentials.json ("tls_port", "tls_endpoint").
+
 It serves until SIGTERM/SIGINT/SIGHUP or --max-seconds. Exit status 1 when setup fails.
 
 A small WSGI front (FrontDoor) answers moto's own control API (/moto-api/..., e.g. POST
@@ -33,6 +41,7 @@ import os
 import re
 import secrets
 import signal
+import ssl
 import sys
 import threading
 import time
@@ -78,7 +87,16 @@ def parse_args():
                    help="exit by itself after this long (default 4 hours)")
     p.add_argument("--allow-moto-api", action="store_true",
                    help="do not block moto's /moto-api/ control endpoints")
-    return p.parse_args()
+    p.add_argument("--tls-port", type=int,
+                   help="also serve HTTPS on this port (0 = pick a free one); needs --tls-cert "
+                        "and --tls-key")
+    p.add_argument("--tls-cert", help="PEM certificate (chain) for the HTTPS listener")
+    p.add_argument("--tls-key", help="PEM private key for the HTTPS listener")
+    args = p.parse_args()
+    if (args.tls_port is None) != (args.tls_cert is None) or \
+            (args.tls_port is None) != (args.tls_key is None):
+        p.error("--tls-port, --tls-cert and --tls-key go together")
+    return args
 
 
 SIGV4_HEADER = re.compile(
@@ -158,6 +176,20 @@ class FrontDoor:
             return s3_error(start_response, "403 Forbidden", "AccessDenied",
                             "AWS authentication requires a valid Date or x-amz-date header")
         return self.app(environ, start_response)
+
+
+class DeferredHandshakeContext(ssl.SSLContext):
+    """Server context whose sockets do the TLS handshake on first read, not in accept().
+
+    werkzeug wraps the listening socket, so with the default (do_handshake_on_connect=True) the
+    handshake of every new connection runs in the accept loop: one client that connects and never
+    sends a ClientHello would stall the whole HTTPS listener. Deferred, the handshake runs in the
+    connection's own handler thread, and a failed one is logged there ("SSL error occurred").
+    """
+
+    def wrap_socket(self, sock, *args, **kwargs):
+        kwargs["do_handshake_on_connect"] = False
+        return super().wrap_socket(sock, *args, **kwargs)
 
 
 def write_json_0600(path, data):
@@ -252,6 +284,28 @@ def main():
         return 1
     host, port = server.server_address[:2]
     endpoint = "http://%s:%d" % (host, port)
+    tls_server = None
+    tls_port = tls_endpoint = None
+    if args.tls_port is not None:
+        try:
+            ctx = DeferredHandshakeContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+            ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        except (OSError, ssl.SSLError) as e:
+            log("error: cannot load --tls-cert %s / --tls-key %s: %s"
+                % (args.tls_cert, args.tls_key, e))
+            server.server_close()
+            return 1
+        try:
+            tls_server = make_server(args.host, args.tls_port, front, threaded=True,
+                                     ssl_context=ctx)
+        except OSError as e:
+            log("error: cannot listen on %s:%d: %s" % (args.host, args.tls_port, e))
+            server.server_close()
+            return 1
+        tls_port = tls_server.server_address[1]
+        # The certificate names DNS:localhost only, so this is the name clients must use.
+        tls_endpoint = "https://localhost:%d" % tls_port
     t_import = time.monotonic() - T0
 
     stop = threading.Event()
@@ -266,7 +320,19 @@ def main():
 
     thread = threading.Thread(target=server.serve_forever, name="moto-server", daemon=True)
     thread.start()
-    log("listening on %s (moto imported in %.2f s); setting up" % (endpoint, t_import))
+    tls_thread = None
+    if tls_server is not None:
+        tls_thread = threading.Thread(target=tls_server.serve_forever, name="moto-server-tls",
+                                      daemon=True)
+        tls_thread.start()
+
+    def shutdown():
+        server.shutdown()
+        if tls_server is not None:
+            tls_server.shutdown()
+
+    log("listening on %s%s (moto imported in %.2f s); setting up"
+        % (endpoint, " and %s:%d (TLS)" % (host, tls_port) if tls_server else "", t_import))
 
     try:
         settings.INITIAL_NO_AUTH_ACTION_COUNT = float("inf")
@@ -285,23 +351,28 @@ def main():
             "object_key": OBJECT_KEY,
             "ok": creds[OK_USER],
             "denied": creds[DENIED_USER],
+            "tls_port": tls_port,
+            "tls_endpoint": tls_endpoint,
         })
     except Exception as e:  # noqa: BLE001 - report any setup failure and exit 1
         log("error: setup failed: %s: %s" % (type(e).__name__, e))
-        server.shutdown()
+        shutdown()
         return 1
     if stop.is_set():
-        server.shutdown()
+        shutdown()
         return 0
 
-    print("s3_server: ready %s region=%s bucket=%s credentials=%s pid=%d (%.2f s after start)"
-          % (endpoint, REGION, BUCKET, creds_path, os.getpid(), time.monotonic() - T0), flush=True)
+    print("s3_server: ready %s%s region=%s bucket=%s credentials=%s pid=%d (%.2f s after start)"
+          % (endpoint, " tls=%s" % tls_endpoint if tls_endpoint else "", REGION, BUCKET,
+             creds_path, os.getpid(), time.monotonic() - T0), flush=True)
 
     if not stop.wait(args.max_seconds):
         stop_reason[0] = "max-seconds reached"
     log("stopping (%s)" % stop_reason[0])
-    server.shutdown()
+    shutdown()
     thread.join(10)
+    if tls_thread is not None:
+        tls_thread.join(10)
     return 0
 
 

@@ -263,7 +263,8 @@ public final class HTTPTransfer {
 
     fileprivate func admits(_ address: IPAddress?) -> Bool { address == expected }
 
-    static func hostAndPort(_ url: String) -> (host: String, port: Int)? {
+    /// The host and port an `http(s)://` URL names (the scheme's port when none is given).
+    public static func hostAndPort(_ url: String) -> (host: String, port: Int)? {
         guard let schemeEnd = url.range(of: "://") else { return nil }
         let scheme = url[..<schemeEnd.lowerBound].lowercased()
         let rest = url[schemeEnd.upperBound...]

@@ -27,6 +27,27 @@ struct EngineOptions: ParsableArguments {
     @Option(help: "Extra CIDR to deny (repeatable).")
     var denyCIDR: [String] = []
 
+    @Option(help: "Google OAuth token endpoint.")
+    var googleTokenURL = GoogleEndpoints.google.tokenURL
+
+    @Option(help: "Google Cloud Storage JSON API base URL.")
+    var googleStorageURL = GoogleEndpoints.google.storageURL
+
+    @Option(help: "BigQuery API base URL.")
+    var googleBigQueryURL = GoogleEndpoints.google.bigQueryURL
+
+    @Option(help: "A key file token_uri to honour besides --google-token-url (repeatable).")
+    var allowTokenURI: [String] = []
+
+    @Option(help: "PEM bundle that verifies the Google endpoints (for self-hosted or test endpoints).")
+    var googleCAFile: String?
+
+    var googleEndpoints: GoogleEndpoints {
+        GoogleEndpoints(
+            tokenURL: googleTokenURL, storageURL: googleStorageURL, bigQueryURL: googleBigQueryURL,
+            allowedTokenURLs: Set(allowTokenURI), caFile: googleCAFile)
+    }
+
     func makeEngine() throws -> ProbeEngine {
         var egress: EgressPolicy = production ? .production : .development
         for text in allowCIDR {
@@ -43,7 +64,7 @@ struct EngineOptions: ParsableArguments {
         let configuration = EngineConfiguration(
             maxInFlight: maxInFlight, defaultTimeout: defaultDeadline, maxTimeout: maxDeadline,
             reactorThreads: reactorThreads, egress: egress)
-        return try ProbeEngine.standard(configuration: configuration)
+        return try ProbeEngine.standard(configuration: configuration, google: googleEndpoints)
     }
 }
 

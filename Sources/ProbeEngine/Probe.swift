@@ -59,15 +59,19 @@ public struct ProbePlan: Sendable {
     /// Whether ``Probe/start(_:)`` may block (a driver that must resolve the name itself); it then
     /// runs on a blocking thread before the reactor takes over.
     public var startsWithBlockingCall: Bool
+    /// More hosts the probe will reach (a token endpoint and an API, say), each resolved and
+    /// checked by the egress policy before the probe starts, with the field that named it.
+    public var otherHosts: [(host: String, attr: String)]
     /// Builds the probe for the resolved address.
     public var makeProbe: @Sendable (IPAddress) -> any Probe
 
     public init(
-        host: String, hostAttr: String, startsWithBlockingCall: Bool = false,
+        host: String, hostAttr: String, otherHosts: [(host: String, attr: String)] = [], startsWithBlockingCall: Bool = false,
         makeProbe: @escaping @Sendable (IPAddress) -> any Probe
     ) {
         self.host = host
         self.hostAttr = hostAttr
+        self.otherHosts = otherHosts
         self.startsWithBlockingCall = startsWithBlockingCall
         self.makeProbe = makeProbe
     }
@@ -88,13 +92,21 @@ public final class ProbeContext: @unchecked Sendable {
     public let approved: [IPAddress]
     /// The engine's egress policy, for drivers that must check the address they ended up at.
     public let egress: EgressPolicy
+    /// The approved address of each of the plan's ``ProbePlan/otherHosts`` (lower-cased names).
+    public let otherAddresses: [String: IPAddress]
     let ticket: ProbeTicket
 
-    init(address: IPAddress, approved: [IPAddress], egress: EgressPolicy, ticket: ProbeTicket) {
+    init(address: IPAddress, approved: [IPAddress], egress: EgressPolicy, otherAddresses: [String: IPAddress] = [:], ticket: ProbeTicket) {
         self.address = address
         self.approved = approved
         self.egress = egress
+        self.otherAddresses = otherAddresses
         self.ticket = ticket
+    }
+
+    /// The approved address for `host`: the plan's main host or one of its other hosts.
+    public func address(for host: String) -> IPAddress? {
+        otherAddresses[host.lowercased()]
     }
 
     /// Records that the probe moved on to `stage` (stages only move forward).

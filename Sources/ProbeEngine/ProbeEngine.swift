@@ -119,15 +119,35 @@ public final class ProbeEngine: Sendable {
     // MARK: - Stages before the reactor
 
     private func launch(_ plan: ProbePlan, ticket: ProbeTicket) {
-        switch Self.resolveWithoutLookup(plan.host) {
-        case .some(let resolution):
-            proceed(plan, ticket: ticket, resolution: resolution)
-        case .none:
-            blocking.submit { [self] in
-                guard !ticket.isFinished else { return retire(ticket) }
-                let resolution = NameResolver.resolve(plan.host)
-                proceed(plan, ticket: ticket, resolution: resolution)
-            }
+        let hosts = [plan.host] + plan.otherHosts.map(\.host)
+        let immediate = hosts.map(Self.resolveWithoutLookup)
+        if immediate.allSatisfy({ $0 != nil }) {
+            return proceed(plan, ticket: ticket, resolutions: immediate.map { $0! })
+        }
+        blocking.submit { [self] in
+            guard !ticket.isFinished else { return retire(ticket) }
+            let resolutions = zip(hosts, immediate).map { host, known in known ?? NameResolver.resolve(host) }
+            proceed(plan, ticket: ticket, resolutions: resolutions)
+        }
+    }
+
+    /// The approved addresses of one resolution, or the outcome that ends the probe.
+    private func approve(_ resolution: Resolution, attr: String) -> Result<[IPAddress], OutcomeFailure> {
+        switch resolution {
+        case .notFound:
+            return .failure(OutcomeFailure(ProbeOutcome(.hostNotFound, attr: attr, signal: "NXDOMAIN")))
+        case .failure(let code):
+            return .failure(OutcomeFailure(ProbeOutcome(.dnsFailure, attr: attr, signal: "getaddrinfo \(code)")))
+        case .addresses(let addresses):
+            let approved = addresses.filter { configuration.egress.refusal(for: $0) == nil }
+            guard approved.isEmpty else { return .success(approved) }
+            let reason = addresses.first.flatMap { configuration.egress.refusal(for: $0) } ?? "no address"
+            return .failure(
+                OutcomeFailure(
+                    ProbeOutcome(
+                        .egressDenied, attr: attr,
+                        detail: "The host resolves only to addresses this engine may not reach (\(reason)).",
+                        signal: "\(addresses.first.map { "\($0)" } ?? "") \(reason)")))
         }
     }
 
@@ -141,31 +161,25 @@ public final class ProbeEngine: Sendable {
         return nil
     }
 
-    private func proceed(_ plan: ProbePlan, ticket: ProbeTicket, resolution: Resolution) {
+    private func proceed(_ plan: ProbePlan, ticket: ProbeTicket, resolutions: [Resolution]) {
         guard !ticket.isFinished else { return retire(ticket) }
-        let addresses: [IPAddress]
-        switch resolution {
-        case .addresses(let found):
-            addresses = found
-        case .notFound:
-            ticket.complete(ProbeOutcome(.hostNotFound, attr: plan.hostAttr, signal: "NXDOMAIN"))
-            return retire(ticket)
-        case .failure(let code):
-            ticket.complete(ProbeOutcome(.dnsFailure, attr: plan.hostAttr, signal: "getaddrinfo \(code)"))
-            return retire(ticket)
+        let attrs = [plan.hostAttr] + plan.otherHosts.map(\.attr)
+        var approvedLists: [[IPAddress]] = []
+        for (resolution, attr) in zip(resolutions, attrs) {
+            switch approve(resolution, attr: attr) {
+            case .success(let approved): approvedLists.append(approved)
+            case .failure(let failure):
+                ticket.complete(failure.outcome)
+                return retire(ticket)
+            }
         }
-        let approved = addresses.filter { configuration.egress.refusal(for: $0) == nil }
-        guard let address = approved.first else {
-            let reason = addresses.first.flatMap { configuration.egress.refusal(for: $0) } ?? "no address"
-            ticket.complete(
-                ProbeOutcome(
-                    .egressDenied, attr: plan.hostAttr,
-                    detail: "The host resolves only to addresses this engine may not reach (\(reason)).",
-                    signal: "\(addresses.first.map { "\($0)" } ?? "") \(reason)"))
-            return retire(ticket)
-        }
+        let approved = approvedLists[0]
+        let address = approved[0]
+        var others: [String: IPAddress] = [plan.host.lowercased(): address]
+        for (other, list) in zip(plan.otherHosts, approvedLists.dropFirst()) { others[other.host.lowercased()] = list[0] }
         ticket.enter(.connect)
-        let context = ProbeContext(address: address, approved: approved, egress: configuration.egress, ticket: ticket)
+        let context = ProbeContext(
+            address: address, approved: approved, egress: configuration.egress, otherAddresses: others, ticket: ticket)
         let probe = plan.makeProbe(address)
         let reactor = reactors[Int(ticket.id % UInt64(reactors.count))]
         guard ticket.assign(to: reactor) else {
@@ -190,4 +204,10 @@ public final class ProbeEngine: Sendable {
         keeper.withLock { $0?.forget(ticket.id) }
         limiter.release()
     }
+}
+
+/// A verdict reached before the probe starts, carried through a `Result`.
+struct OutcomeFailure: Error {
+    let outcome: ProbeOutcome
+    init(_ outcome: ProbeOutcome) { self.outcome = outcome }
 }

@@ -1,24 +1,33 @@
 import ConnectorCore
+import GoogleAuth
 import LinuxIO
 import PostgresDriver
 import ProbeEngine
 
 /// The probe drivers this build provides, by connector family.
 public enum ProbeDrivers {
-    public static let all: [ConnectorFamily: any ProbeDriver] = [
-        .postgresql: PostgresProbeDriver(),
-        .mysql: MySQLProbeDriver(),
-        .mariadb: MySQLProbeDriver(),
-        .s3: S3ProbeDriver(),
-    ]
+    /// Every driver; the Google ones send their requests to `google` and share one token cache.
+    public static func all(google: GoogleEndpoints = .google) -> [ConnectorFamily: any ProbeDriver] {
+        let googleDriver = GoogleProbeDriver(endpoints: google, tokens: TokenCache())
+        return [
+            .postgresql: PostgresProbeDriver(),
+            .mysql: MySQLProbeDriver(),
+            .mariadb: MySQLProbeDriver(),
+            .s3: S3ProbeDriver(),
+            .gcs: googleDriver,
+            .bigquery: googleDriver,
+        ]
+    }
 }
 
 extension ProbeEngine {
     /// An engine with every probe of this build.
     /// - Throws: ``SystemError`` if the engine's threads cannot be set up.
-    public static func standard(configuration: EngineConfiguration = EngineConfiguration()) throws(SystemError) -> ProbeEngine {
+    public static func standard(
+        configuration: EngineConfiguration = EngineConfiguration(), google: GoogleEndpoints = .google
+    ) throws(SystemError) -> ProbeEngine {
         PostgresEnvironment.isolate()
-        return try ProbeEngine(configuration: configuration, drivers: ProbeDrivers.all)
+        return try ProbeEngine(configuration: configuration, drivers: ProbeDrivers.all(google: google))
     }
 }
 

@@ -424,6 +424,11 @@ enum BuiltinSchemas {
           "type": "string",
           "title": "Project ID",
           "description": "ID of the Google Cloud project that owns the buckets."
+        },
+        "bucket": {
+          "type": "string",
+          "title": "Bucket",
+          "description": "Optional. When given, the connection test reads this bucket; otherwise it lists the buckets of the project."
         }
       }
     }

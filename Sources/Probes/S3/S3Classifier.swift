@@ -16,7 +16,7 @@ enum S3Verdict: Equatable {
 /// result code and errno, the HTTP status, S3's `<Code>` and the `x-amz-bucket-region` header.
 enum S3Classifier {
     static func classify(_ result: HTTPResult, settings: S3Settings, region: String) -> S3Verdict {
-        guard result.succeeded else { return .outcome(transportFailure(result)) }
+        guard result.succeeded else { return .outcome(HTTPFailure.transport(result, attr: "endpoint_url")) }
         if (200..<300).contains(result.status) { return .ok }
         let body = String(decoding: result.body, as: UTF8.self)
         let code = element("Code", in: body)
@@ -61,27 +61,6 @@ enum S3Classifier {
         case 429, 503: return outcome(.throttled, nil, "The service is busy or throttling requests.")
         case 500...599: return outcome(.serverError, nil, "The service failed to answer.")
         default: return outcome(.protocolError, "endpoint_url", "The endpoint did not answer like an S3 service.")
-        }
-    }
-
-    /// A failure before any HTTP answer, from libcurl's code and the connect errno.
-    static func transportFailure(_ result: HTTPResult) -> ProbeOutcome {
-        let signal = "curl \(result.curlCode)" + (result.osErrno != 0 ? ", errno \(result.osErrno)" : "")
-        if result.addressRefused {
-            return ProbeOutcome(.egressDenied, attr: "endpoint_url", signal: signal, stage: .connect)
-        }
-        switch result.curlCode {
-        case 7:  // CURLE_COULDNT_CONNECT
-            if result.osErrno == Int(Errno.networkUnreachable) || result.osErrno == Int(Errno.hostUnreachable) {
-                return ProbeOutcome(.networkUnreachable, attr: "endpoint_url", signal: signal, stage: .connect)
-            }
-            return ProbeOutcome(.connectionRefused, attr: "endpoint_url", signal: signal, stage: .connect)
-        case 28:  // CURLE_OPERATION_TIMEDOUT
-            return ProbeOutcome(.timeout, signal: signal)
-        case 35, 51, 53, 54, 58, 59, 60, 64, 66, 77, 80, 82, 83, 90, 91:  // TLS handshake and verification
-            return ProbeOutcome(.tlsFailure, attr: "endpoint_url", signal: signal, stage: .tls)
-        default:
-            return ProbeOutcome(.protocolError, attr: "endpoint_url", detail: "The connection failed: \(Curl.describe(result.curlCode)).", signal: signal)
         }
     }
 

@@ -1,0 +1,31 @@
+import CurlDriver
+
+/// Where the Google probes send their requests. Configuration, never user metadata: tests point
+/// these at local fakes. A key file's own `token_uri` is used only when it is in `allowedTokenURLs`.
+public struct GoogleEndpoints: Sendable {
+    public var tokenURL: String
+    public var storageURL: String
+    public var bigQueryURL: String
+    public var allowedTokenURLs: Set<String>
+    /// PEM bundle to verify these endpoints with (self-hosted or test endpoints); nil: the system's.
+    public var caFile: String?
+
+    public init(
+        tokenURL: String = "https://oauth2.googleapis.com/token", storageURL: String = "https://storage.googleapis.com",
+        bigQueryURL: String = "https://bigquery.googleapis.com", allowedTokenURLs: Set<String> = [], caFile: String? = nil
+    ) {
+        self.tokenURL = tokenURL
+        self.storageURL = storageURL
+        self.bigQueryURL = bigQueryURL
+        self.allowedTokenURLs = allowedTokenURLs.union([tokenURL])
+        self.caFile = caFile
+    }
+
+    public static let google = GoogleEndpoints()
+
+    /// The token endpoint for a key file: its own only when allowed, else the configured one.
+    func tokenURL(for keyFileURI: String?) -> String {
+        guard let keyFileURI, allowedTokenURLs.contains(keyFileURI) else { return tokenURL }
+        return keyFileURI
+    }
+}

@@ -1,0 +1,210 @@
+import ConnectorCore
+import CurlDriver
+import Foundation
+import GoogleAuth
+import LinuxIO
+import ProbeEngine
+
+/// The service call a Google probe makes once it holds a token, and how to read its answer.
+struct GoogleCall: Sendable {
+    var scope: String
+    var method: String
+    var url: String
+    var body: [UInt8]
+    /// The metadata field to blame when the resource is missing or forbidden.
+    var resourceAttr: String
+}
+
+/// Plans GCS and BigQuery probes: a service-account token (from the shared cache, or fetched with
+/// an RS256 assertion), then the cheapest call that proves access.
+struct GoogleProbeDriver: ProbeDriver {
+    let endpoints: GoogleEndpoints
+    let tokens: TokenCache
+
+    func plan(for type: ConnectorType, metadata: JSONValue) throws(MetadataError) -> ProbePlan {
+        let settings = try GoogleSettings(metadata: metadata)
+        let account = settings.account
+        guard (try? ServiceAccountAssertion.make(account: account, scope: "probe", audience: "probe")) != nil else {
+            throw MetadataError(attr: "json_credentials", "The private_key of json_credentials is not a usable RSA key.")
+        }
+        let call: GoogleCall
+        switch type.family {
+        case .gcs:
+            let project = settings.projectID ?? ""
+            if let bucket = settings.bucket {
+                call = GoogleCall(
+                    scope: "https://www.googleapis.com/auth/devstorage.read_only", method: "GET",
+                    url: "\(endpoints.storageURL)/storage/v1/b/\(Self.escape(bucket))?fields=name", body: [], resourceAttr: "bucket")
+            } else {
+                guard !project.isEmpty else { throw MetadataError(attr: "project_id", "project_id is required to list buckets.") }
+                call = GoogleCall(
+                    scope: "https://www.googleapis.com/auth/devstorage.read_only", method: "GET",
+                    url: "\(endpoints.storageURL)/storage/v1/b?project=\(Self.escape(project))&maxResults=1&fields=items/name", body: [],
+                    resourceAttr: "project_id")
+            }
+        default:
+            guard let project = settings.projectID else {
+                throw MetadataError(attr: "json_credentials", "json_credentials has no project_id.")
+            }
+            let job: JSONValue = ["configuration": ["dryRun": true, "query": ["query": "SELECT 1", "useLegacySql": false]]]
+            call = GoogleCall(
+                scope: "https://www.googleapis.com/auth/bigquery", method: "POST",
+                url: "\(endpoints.bigQueryURL)/bigquery/v2/projects/\(Self.escape(project))/jobs", body: job.serialized(),
+                resourceAttr: "json_credentials")
+        }
+        let tokenURL = endpoints.tokenURL(for: account.tokenURI)
+        guard let tokenHost = HTTPTransfer.hostAndPort(tokenURL), let apiHost = HTTPTransfer.hostAndPort(call.url) else {
+            throw MetadataError(attr: "json_credentials", "The configured Google endpoints are not URLs.")
+        }
+        let endpoints = self.endpoints
+        let tokens = self.tokens
+        return ProbePlan(host: tokenHost.host, hostAttr: "json_credentials", otherHosts: [(apiHost.host, call.resourceAttr)]) { _ in
+            GoogleProbe(account: account, tokenURL: tokenURL, call: call, endpoints: endpoints, tokens: tokens)
+        }
+    }
+
+    static func escape(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? text
+    }
+}
+
+/// Token, then service call, each one libcurl transfer on the reactor; a token another probe is
+/// fetching for the same account is awaited through the cache's eventfd.
+final class GoogleProbe: Probe {
+    private enum Phase {
+        case idle
+        case waitingForToken(WakeupSignal)
+        case fetchingToken(HTTPTransfer, fd: Int32)
+        case calling(HTTPTransfer, fd: Int32)
+    }
+
+    private let account: GoogleServiceAccount
+    private let tokenURL: String
+    private let call: GoogleCall
+    private let endpoints: GoogleEndpoints
+    private let tokens: TokenCache
+    private let key: TokenCache.Key
+    private var phase = Phase.idle
+    private var fetching = false
+
+    init(account: GoogleServiceAccount, tokenURL: String, call: GoogleCall, endpoints: GoogleEndpoints, tokens: TokenCache) {
+        self.account = account
+        self.tokenURL = tokenURL
+        self.call = call
+        self.endpoints = endpoints
+        self.tokens = tokens
+        self.key = TokenCache.Key(account: account.clientEmail, keyID: account.privateKeyID ?? "", scope: call.scope, tokenURL: tokenURL)
+    }
+
+    func start(_ context: ProbeContext) -> ProbeStep {
+        claimToken(context)
+    }
+
+    func resume(_ context: ProbeContext, events: IOEvents) -> ProbeStep {
+        switch phase {
+        case .idle:
+            return .finished(ProbeOutcome(.protocolError))
+        case .waitingForToken(let signal):
+            signal.drain()
+            return claimToken(context)
+        case .fetchingToken(let transfer, let fd):
+            if SocketState.peerAddress(fd) != nil { context.enter(.auth) }
+            return tokenStep(transfer.resume(fd: fd, events: events), transfer: transfer, context: context)
+        case .calling(let transfer, let fd):
+            return callStep(transfer.resume(fd: fd, events: events), transfer: transfer, context: context)
+        }
+    }
+
+    func close() {
+        switch phase {
+        case .fetchingToken(let transfer, _), .calling(let transfer, _): transfer.close()
+        default: break
+        }
+        // A probe that dies mid-fetch must not leave others waiting for its token.
+        if fetching { tokens.finish(key, token: nil, expiresIn: 0) }
+        fetching = false
+        phase = .idle
+    }
+
+    // MARK: Token
+
+    private func claimToken(_ context: ProbeContext) -> ProbeStep {
+        switch tokens.claim(key) {
+        case .token(let token):
+            return startCall(token: token, context: context)
+        case .wait(let signal):
+            phase = .waitingForToken(signal)
+            return .wait(fd: signal.descriptor, events: .readable)
+        case .fetch:
+            fetching = true
+            guard let address = context.address(for: HTTPTransfer.hostAndPort(tokenURL)?.host ?? ""),
+                let assertion = try? ServiceAccountAssertion.make(account: account, scope: call.scope, audience: tokenURL)
+            else { return finishFetch(nil, outcome: ProbeOutcome(.protocolError, attr: "json_credentials")) }
+            let form = "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=" + assertion
+            let spec = HTTPRequestSpec(
+                method: "POST", url: tokenURL, headers: [("Content-Type", "application/x-www-form-urlencoded")],
+                body: Array(form.utf8), address: address, caFile: endpoints.caFile)
+            do {
+                let transfer = try HTTPTransfer(spec)
+                return tokenStep(transfer.start(), transfer: transfer, context: context)
+            } catch {
+                return finishFetch(nil, outcome: ProbeOutcome(.protocolError, detail: error.description))
+            }
+        }
+    }
+
+    private func tokenStep(_ step: TransferStep, transfer: HTTPTransfer, context: ProbeContext) -> ProbeStep {
+        switch step {
+        case .wait(let fd, let events):
+            phase = .fetchingToken(transfer, fd: fd)
+            return .wait(fd: fd, events: events)
+        case .finished(let result):
+            transfer.close()
+            phase = .idle
+            switch GoogleClassifier.token(result) {
+            case .success(let grant):
+                tokens.finish(key, token: grant.token, expiresIn: grant.expiresIn)
+                fetching = false
+                return startCall(token: grant.token, context: context)
+            case .failure(let failure):
+                return finishFetch(nil, outcome: failure.outcome)
+            }
+        }
+    }
+
+    private func finishFetch(_ token: String?, outcome: ProbeOutcome) -> ProbeStep {
+        tokens.finish(key, token: token, expiresIn: 0)
+        fetching = false
+        return .finished(outcome)
+    }
+
+    // MARK: Service call
+
+    private func startCall(token: String, context: ProbeContext) -> ProbeStep {
+        context.enter(.request)
+        guard let host = HTTPTransfer.hostAndPort(call.url)?.host, let address = context.address(for: host) else {
+            return .finished(ProbeOutcome(.protocolError))
+        }
+        var headers: [(name: String, value: String)] = [("Authorization", "Bearer \(token)")]
+        if !call.body.isEmpty { headers.append(("Content-Type", "application/json")) }
+        let spec = HTTPRequestSpec(method: call.method, url: call.url, headers: headers, body: call.body, address: address, caFile: endpoints.caFile)
+        do {
+            let transfer = try HTTPTransfer(spec)
+            return callStep(transfer.start(), transfer: transfer, context: context)
+        } catch {
+            return .finished(ProbeOutcome(.protocolError, detail: error.description))
+        }
+    }
+
+    private func callStep(_ step: TransferStep, transfer: HTTPTransfer, context: ProbeContext) -> ProbeStep {
+        switch step {
+        case .wait(let fd, let events):
+            phase = .calling(transfer, fd: fd)
+            return .wait(fd: fd, events: events)
+        case .finished(let result):
+            transfer.close()
+            phase = .idle
+            return .finished(GoogleClassifier.call(result, resourceAttr: call.resourceAttr))
+        }
+    }
+}
