@@ -114,6 +114,9 @@ let package = Package(
         .testTarget(name: "EncryptionTests", dependencies: ["Encryption", "LinuxIO"]),
         .testTarget(name: "SigV4Tests", dependencies: ["SigV4"]),
         .testTarget(
+            name: "GoogleAuthTests",
+            dependencies: ["GoogleAuth", "ConnectorCore", "LinuxIO", .product(name: "CryptoExtras", package: "swift-crypto")]),
+        .testTarget(
             name: "ConnectorStoreTests",
             dependencies: [
                 "ConnectorStore", "ConnectorCore", "Encryption",
