@@ -18,7 +18,15 @@
 #   - scripts/s3_server.py: S3 (moto server, plain HTTP, path-style) that verifies SigV4
 #     signatures and IAM policies. Bucket ce-probe (us-east-1) with one object; IAM user
 #     probe-ok (s3:ListBucket, s3:ListAllMyBuckets), IAM user probe-denied (no policy).
-#     Access keys are random per run (CE_S3_KEY/SECRET, CE_S3_DENIED_KEY/SECRET).
+#     Access keys are random per run (CE_S3_KEY/SECRET, CE_S3_DENIED_KEY/SECRET). The same
+#     server also answers HTTPS on CE_S3_TLS_PORT (certificate for DNS:localhost only, from the
+#     run's CA: https://localhost:$CE_S3_TLS_PORT).
+#   - scripts/fake_google.py: Google OAuth token endpoint (JWT bearer and refresh-token grants),
+#     GCS JSON API bucket get/list, BigQuery jobs.insert/jobs.query, Drive about; checks
+#     assertions, tokens and rights like the real services. Service accounts (key files
+#     written per run): ok (bucket ce-probe, project ce-project), noaccess (valid, no rights),
+#     revoked (disabled key); an OAuth client with a valid and a revoked refresh token.
+#     Token requests per account: GET $CE_GOOGLE_API_URL/_stats.
 #
 # Accounts (both servers of a kind get the same ones; passwords are random per run):
 #   PG:      role probe (CONNECT on db probe; USAGE on probe_schema, none on sealed_schema),
@@ -32,8 +40,9 @@
 # and generated passwords are kept in the state file
 #   ${CE_SERVICES_STATE_DIR:-/tmp/connector-engine-services}/state   (root-only, 0600).
 # Must run as root (it switches to the postgres user for PostgreSQL).
-# Knobs: CE_LISTENERS_MAX_SECONDS (default 14400: the listener process and the S3 server exit
-# by themselves after that), CE_SERVICES_KEEP_ON_FAILURE=1 (keep the run dir when start fails).
+# Knobs: CE_LISTENERS_MAX_SECONDS (default 14400: the listener process, the S3 server and the
+# fake Google server exit by themselves after that), CE_SERVICES_KEEP_ON_FAILURE=1 (keep the
+# run dir when start fails).
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -45,6 +54,9 @@ LISTENERS_PY="$SCRIPT_DIR/test_listeners.py"
 S3_PY="$SCRIPT_DIR/s3_server.py"
 S3_REGION=us-east-1
 S3_BUCKET=ce-probe
+GOOGLE_PY="$SCRIPT_DIR/fake_google.py"
+GCS_BUCKET=ce-probe
+BQ_PROJECT=ce-project
 LISTENERS_MAX_SECONDS="${CE_LISTENERS_MAX_SECONDS:-14400}"
 READY_TIMEOUT=60
 MARKER=.connector-engine-services
@@ -159,6 +171,7 @@ cmd_stop() {
   fi
   stop_pid listeners "${LISTENERS_PID:-}" 10
   stop_pid "s3 (moto)" "${S3_PID:-}" 10
+  stop_pid "fake google" "${GOOGLE_PID:-}" 10
   stop_pid "mariadb (tls)" "${MARIADB_PID:-}" 60
   stop_pid "mariadb (plain)" "${MARIADB_PLAIN_PID:-}" 60
   if [[ -n "${PG_ROOT:-}" ]]; then
@@ -166,7 +179,7 @@ cmd_stop() {
     stop_pg "postgres (plain)" "$PG_ROOT/plain" "${PG_PLAIN_PID:-}"
   fi
   local left=()
-  for p in "${LISTENERS_PID:-}" "${S3_PID:-}" "${MARIADB_PID:-}" "${MARIADB_PLAIN_PID:-}" "${PG_PID:-}" "${PG_PLAIN_PID:-}"; do
+  for p in "${LISTENERS_PID:-}" "${S3_PID:-}" "${GOOGLE_PID:-}" "${MARIADB_PID:-}" "${MARIADB_PLAIN_PID:-}" "${PG_PID:-}" "${PG_PLAIN_PID:-}"; do
     if ours "$p"; then left+=("$p"); fi
   done
   if (( ${#left[@]} )); then
@@ -184,7 +197,7 @@ cmd_stop() {
 
 any_alive() {
   local p
-  for p in "${LISTENERS_PID:-}" "${S3_PID:-}" "${MARIADB_PID:-}" "${MARIADB_PLAIN_PID:-}" "${PG_PID:-}" "${PG_PLAIN_PID:-}"; do
+  for p in "${LISTENERS_PID:-}" "${S3_PID:-}" "${GOOGLE_PID:-}" "${MARIADB_PID:-}" "${MARIADB_PLAIN_PID:-}" "${PG_PID:-}" "${PG_PLAIN_PID:-}"; do
     ours "$p" && return 0
   done
   if [[ -n "${PG_ROOT:-}" ]]; then
@@ -385,6 +398,33 @@ print(c["ok"]["access_key_id"], c["ok"]["secret_access_key"],
   done
 }
 
+google_wait_ready() { # DIR -> reads DIR/fake_google.json into the state (OAuth client values)
+  local dir="$1" deadline=$((SECONDS + READY_TIMEOUT)) vals
+  # fake_google.py prints its ready line only after writing the key files and fake_google.json.
+  while ! grep -q '^fake_google: ready ' "$dir/log" 2>/dev/null; do
+    alive "$GOOGLE_PID" || fail_with_log "fake_google.py exited during start-up (PyJWT missing? run scripts/deps.sh)" "$dir/log"
+    (( SECONDS < deadline )) || fail_with_log "fake_google.py not ready within ${READY_TIMEOUT}s" "$dir/log"
+    sleep 0.1
+  done
+  vals="$(python3 -c '
+import json, sys
+c = json.load(open(sys.argv[1]))
+o = c["oauth"]
+print(o["client_id"], o["client_secret"], o["refresh_token"], o["revoked_refresh_token"])' "$dir/fake_google.json")" \
+    || fail_with_log "cannot read $dir/fake_google.json" "$dir/log"
+  read -r GOOGLE_OAUTH_CLIENT_ID GOOGLE_OAUTH_CLIENT_SECRET GOOGLE_OAUTH_REFRESH_TOKEN \
+    GOOGLE_OAUTH_REVOKED_REFRESH_TOKEN <<<"$vals"
+  [[ -n "${GOOGLE_OAUTH_REVOKED_REFRESH_TOKEN:-}" ]] || fail_with_log "incomplete $dir/fake_google.json" "$dir/log"
+  local v f
+  for f in ok noaccess revoked oauth_client; do
+    [[ -s "$dir/$f.json" ]] || fail_with_log "fake_google.py did not write $dir/$f.json" "$dir/log"
+  done
+  for v in GOOGLE_OAUTH_CLIENT_ID GOOGLE_OAUTH_CLIENT_SECRET GOOGLE_OAUTH_REFRESH_TOKEN \
+      GOOGLE_OAUTH_REVOKED_REFRESH_TOKEN; do
+    state_set "$v" "${!v}"
+  done
+}
+
 cmd_start() {
   (( EUID == 0 )) || die "must run as root (PostgreSQL is run as the postgres user via setpriv)"
   local t0=$SECONDS
@@ -394,7 +434,7 @@ cmd_start() {
     fi
     log "cleaning up a stale previous run (${RUN_DIR:-?})"
     cmd_stop >/dev/null
-    unset RUN_DIR PG_ROOT PG_PID PG_PLAIN_PID MARIADB_PID MARIADB_PLAIN_PID LISTENERS_PID S3_PID
+    unset RUN_DIR PG_ROOT PG_PID PG_PLAIN_PID MARIADB_PID MARIADB_PLAIN_PID LISTENERS_PID S3_PID GOOGLE_PID
   fi
 
   local tool
@@ -407,6 +447,7 @@ cmd_start() {
   id postgres >/dev/null 2>&1 || die "no 'postgres' OS user; run scripts/deps.sh"
   [[ -f "$LISTENERS_PY" ]] || die "$LISTENERS_PY not found"
   [[ -f "$S3_PY" ]] || die "$S3_PY not found"
+  [[ -f "$GOOGLE_PY" ]] || die "$GOOGLE_PY not found"
 
   ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
@@ -430,7 +471,7 @@ cmd_start() {
   ports="$(python3 - <<'EOF'
 import socket
 socks = []
-for _ in range(12):
+for _ in range(14):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.bind(("127.0.0.1", 0))
     socks.append(s)
@@ -440,8 +481,9 @@ for s in socks:
 EOF
 )"
   read -r PG_PORT PG_PLAIN_PORT MARIADB_PORT MARIADB_PLAIN_PORT HOLD_PORT PG_STALL_TLS_PORT \
-    MYSQL_STALL_AUTH_PORT DRIP_PG_PORT DRIP_MYSQL_PORT BLACKHOLE_PORT CLOSED_PORT S3_PORT <<<"$ports"
-  [[ -n "${S3_PORT:-}" ]] || die "could not pick free ports"
+    MYSQL_STALL_AUTH_PORT DRIP_PG_PORT DRIP_MYSQL_PORT BLACKHOLE_PORT CLOSED_PORT S3_PORT \
+    S3_TLS_PORT GOOGLE_PORT <<<"$ports"
+  [[ -n "${GOOGLE_PORT:-}" ]] || die "could not pick free ports"
 
   local pws
   pws="$(python3 -c '
@@ -454,7 +496,7 @@ print(" ".join("".join(secrets.choice(a) for _ in range(24)) for _ in range(6)))
   local v
   for v in PG_PORT PG_PLAIN_PORT MARIADB_PORT MARIADB_PLAIN_PORT HOLD_PORT PG_STALL_TLS_PORT \
       MYSQL_STALL_AUTH_PORT DRIP_PG_PORT DRIP_MYSQL_PORT BLACKHOLE_PORT CLOSED_PORT S3_PORT \
-      PG_PASSWORD PG_NOCONNECT_PASSWORD MARIADB_PASSWORD MARIADB_LOCKED_PASSWORD PG_STORE_PASSWORD; do
+      S3_TLS_PORT GOOGLE_PORT PG_PASSWORD PG_NOCONNECT_PASSWORD MARIADB_PASSWORD MARIADB_LOCKED_PASSWORD PG_STORE_PASSWORD; do
     state_set "$v" "${!v}"
   done
 
@@ -471,16 +513,25 @@ print(" ".join("".join(secrets.choice(a) for _ in range(24)) for _ in range(6)))
   LISTENERS_PID=$!
   state_set LISTENERS_PID "$LISTENERS_PID"
 
+  # --- certificates (before the S3 server: its HTTPS listener uses the server certificate) ---
+  gen_certs
+
   # --- S3 server (moto; its setup runs while the databases are initialised) ---
   local s3dir="$RUN_DIR/s3"
   mkdir -m 0700 "$s3dir"
   setsid python3 "$S3_PY" --port "$S3_PORT" --dir "$s3dir" --max-seconds "$LISTENERS_MAX_SECONDS" \
+    --tls-port "$S3_TLS_PORT" --tls-cert "$RUN_DIR/tls/server.crt" --tls-key "$RUN_DIR/private/server.key" \
     </dev/null >>"$s3dir/log" 2>&1 &
   S3_PID=$!
   state_set S3_PID "$S3_PID"
 
-  # --- certificates ---
-  gen_certs
+  # --- fake Google (OAuth token endpoint, GCS, BigQuery); writes its key files into gdir ---
+  local gdir="$RUN_DIR/google"
+  mkdir -m 0700 "$gdir"
+  setsid python3 "$GOOGLE_PY" --port "$GOOGLE_PORT" --dir "$gdir" --max-seconds "$LISTENERS_MAX_SECONDS" \
+    </dev/null >>"$gdir/log" 2>&1 &
+  GOOGLE_PID=$!
+  state_set GOOGLE_PID "$GOOGLE_PID"
 
   # --- one initdb and one mariadb-install-db, in parallel; each copied for the second server ---
   PG_ROOT="$RUN_DIR/pg"
@@ -553,7 +604,10 @@ print(" ".join("".join(secrets.choice(a) for _ in range(24)) for _ in range(6)))
   log "listeners ready (pid $LISTENERS_PID): hold $HOLD_PORT, pg-stall-tls $PG_STALL_TLS_PORT, mysql-stall-auth $MYSQL_STALL_AUTH_PORT, drip-pg $DRIP_PG_PORT, drip-mysql $DRIP_MYSQL_PORT, blackhole $BLACKHOLE_PORT, closed $CLOSED_PORT"
 
   s3_wait_ready "$s3dir"
-  log "s3 ready (pid $S3_PID): http://127.0.0.1:$S3_PORT region $S3_REGION bucket $S3_BUCKET"
+  log "s3 ready (pid $S3_PID): http://127.0.0.1:$S3_PORT, https://localhost:$S3_TLS_PORT, region $S3_REGION bucket $S3_BUCKET"
+
+  google_wait_ready "$gdir"
+  log "fake google ready (pid $GOOGLE_PID): http://127.0.0.1:$GOOGLE_PORT (token URL /token, GCS bucket $GCS_BUCKET, BigQuery project $BQ_PROJECT)"
 
   state_set STARTED 1
   START_DONE=1
@@ -614,6 +668,30 @@ cmd_env() {
     emit CE_S3_DENIED_KEY "$S3_DENIED_KEY"
     emit CE_S3_DENIED_SECRET "$S3_DENIED_SECRET"
   fi
+  # HTTPS on the same S3 server: connect to https://localhost:$CE_S3_TLS_PORT, verify with CE_TLS_CA_*.
+  [[ -z "${S3_TLS_PORT:-}" ]] || emit CE_S3_TLS_PORT "$S3_TLS_PORT"
+  # Fake Google (scripts/fake_google.py). Key files are in Google's format; their token_uri is
+  # CE_GOOGLE_TOKEN_URL, which is also the only `aud` the token endpoint accepts.
+  if [[ -n "${GOOGLE_PORT:-}" ]]; then
+    local g="$RUN_DIR/google" k K
+    emit CE_GOOGLE_PORT "$GOOGLE_PORT"
+    emit CE_GOOGLE_API_URL "http://127.0.0.1:$GOOGLE_PORT"
+    emit CE_GOOGLE_TOKEN_URL "http://127.0.0.1:$GOOGLE_PORT/token"
+    emit CE_GCS_BUCKET "$GCS_BUCKET"
+    emit CE_BQ_PROJECT "$BQ_PROJECT"
+    for k in ok noaccess revoked; do
+      K="${k^^}"
+      emit "CE_GOOGLE_SA_${K}_FILE" "$g/$k.json"
+      emit "CE_GOOGLE_SA_${K}_JSON" "$(cat "$g/$k.json")"
+      emit "CE_GOOGLE_SA_${K}_EMAIL" "ce-$k@$BQ_PROJECT.iam.gserviceaccount.com"  # fake_google.py ACCOUNTS
+    done
+    emit CE_GOOGLE_OAUTH_CLIENT_FILE "$g/oauth_client.json"
+    emit CE_GOOGLE_OAUTH_CLIENT_JSON "$(cat "$g/oauth_client.json")"
+    emit CE_GOOGLE_OAUTH_CLIENT_ID "$GOOGLE_OAUTH_CLIENT_ID"
+    emit CE_GOOGLE_OAUTH_CLIENT_SECRET "$GOOGLE_OAUTH_CLIENT_SECRET"
+    emit CE_GOOGLE_OAUTH_REFRESH_TOKEN "$GOOGLE_OAUTH_REFRESH_TOKEN"
+    emit CE_GOOGLE_OAUTH_REVOKED_REFRESH_TOKEN "$GOOGLE_OAUTH_REVOKED_REFRESH_TOKEN"
+  fi
 }
 
 cmd_status() {
@@ -633,6 +711,8 @@ cmd_status() {
   show "mariadb plain" "${MARIADB_PLAIN_PID:-}" "${MARIADB_PLAIN_PORT:-}"
   show "listeners" "${LISTENERS_PID:-}" "${HOLD_PORT:-}"
   [[ -z "${S3_PORT:-}" ]] || show "s3 (moto)" "${S3_PID:-}" "${S3_PORT:-}"
+  [[ -z "${S3_TLS_PORT:-}" ]] || show "s3 (moto, https)" "${S3_PID:-}" "${S3_TLS_PORT:-}"
+  [[ -z "${GOOGLE_PORT:-}" ]] || show "fake google" "${GOOGLE_PID:-}" "${GOOGLE_PORT:-}"
   [[ "${STARTED:-}" == 1 ]] || down=1
   return "$down"
 }

@@ -33,13 +33,13 @@ struct EngineOptions: ParsableArguments {
     @Option(help: "Google Cloud Storage JSON API base URL.")
     var googleStorageURL = GoogleEndpoints.google.storageURL
 
-    @Option(help: "BigQuery API base URL.")
+    @Option(name: .customLong("google-bigquery-url"), help: "BigQuery API base URL.")
     var googleBigQueryURL = GoogleEndpoints.google.bigQueryURL
 
     @Option(help: "A key file token_uri to honour besides --google-token-url (repeatable).")
     var allowTokenURI: [String] = []
 
-    @Option(help: "PEM bundle that verifies the Google endpoints (for self-hosted or test endpoints).")
+    @Option(name: .customLong("google-ca-file"), help: "PEM bundle that verifies the Google endpoints (for self-hosted or test endpoints).")
     var googleCAFile: String?
 
     var googleEndpoints: GoogleEndpoints {

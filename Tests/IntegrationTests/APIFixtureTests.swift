@@ -15,7 +15,7 @@ extension LiveServiceTests {
         @Test func fixturesPassThroughTheLiveAPI() async throws {
             _ = try LiveServices.value("CE_PG_PORT")
             let cases = try FixtureLoader.load(directory: LiveServices.fixturesDirectory, environment: LiveServices.environment)
-            let engine = try ProbeEngine.standard()
+            let engine = try LiveServices.engine()
             defer { engine.shutdown() }
             try await TemporaryStore.with { temporary in
             let token = temporary.adminToken

@@ -28,7 +28,7 @@ extension LiveServiceTests {
             _ = try LiveServices.value("CE_PG_PORT")
             let junit = FileManager.default.temporaryDirectory.appendingPathComponent("fixtures-\(UUID().uuidString).xml").path
             defer { try? FileManager.default.removeItem(atPath: junit) }
-            let (status, output) = try Self.run(["fixtures", "run", LiveServices.fixturesDirectory, "--junit", junit])
+            let (status, output) = try Self.run(["fixtures", "run", LiveServices.fixturesDirectory, "--junit", junit] + LiveServices.googleArguments)
             #expect(status == 0, "fixtures run output: \(output)")
             #expect(output.contains(" passed, 0 failed"))
             let xml = try String(contentsOfFile: junit, encoding: .utf8)

@@ -10,13 +10,13 @@ import Testing
 /// Runs the fixture files against the live services, as `connector-engine fixtures run` does.
 extension LiveServiceTests {
 @Suite struct FixtureTests {
-    @Test(arguments: ["postgresql.yaml", "mariadb.yaml", "mysql.yaml", "s3.yaml"])
+    @Test(arguments: ["postgresql.yaml", "mariadb.yaml", "mysql.yaml", "s3.yaml", "gcs.yaml", "bigquery.yaml"])
     func fixtureFilePasses(_ file: String) async throws {
         _ = try LiveServices.value("CE_PG_PORT")
         let text = try String(contentsOfFile: "\(LiveServices.fixturesDirectory)/\(file)", encoding: .utf8)
         let cases = try FixtureLoader.parse(text, file: file, environment: LiveServices.environment)
         #expect(cases.count >= 5)
-        let engine = try ProbeEngine.standard()
+        let engine = try LiveServices.engine()
         defer { engine.shutdown() }
         let results = await FixtureRun.run(cases, engine: engine, concurrency: 16)
         #expect(results.count == cases.count)
@@ -47,7 +47,7 @@ extension LiveServiceTests {
     @Test func probesCloseEverythingTheyOpenOnEveryPath() async throws {
         _ = try LiveServices.value("CE_PG_PORT")
         let cases = try FixtureLoader.load(directory: LiveServices.fixturesDirectory, environment: LiveServices.environment)
-        let engine = try ProbeEngine.standard()
+        let engine = try LiveServices.engine()
         defer { engine.shutdown() }
         // Warm up once so that lazily opened process-wide descriptors are not counted.
         _ = await FixtureRun.run(cases, engine: engine, concurrency: 32)

@@ -14,7 +14,7 @@ extension LiveServiceTests {
     static let uri = "/api/v1/unstract/default/test_connectors/"
 
     private func post(_ connectorID: String, _ metadata: JSONValue, query: String = "") async throws -> (Int, JSONValue, String) {
-        let engine = try ProbeEngine.standard()
+        let engine = try LiveServices.engine()
         defer { engine.shutdown() }
         return try await TemporaryStore.with { temporary in
         let router = buildRouter(engine: engine, store: temporary.store)

@@ -1,4 +1,6 @@
 import Foundation
+import ProbeEngine
+import Probes
 import Testing
 
 /// Every live-service test, one at a time: they share the servers and check process-wide
@@ -14,6 +16,24 @@ enum LiveServices {
     static func value(_ name: String) throws -> String {
         try #require(environment[name], "\(name) is not set: run the tests with `make test`, which starts scripts/services.sh")
     }
+
+    /// The Google endpoints of the local fake Google (scripts/fake_google.py).
+    static var googleEndpoints: GoogleEndpoints {
+        let api = environment["CE_GOOGLE_API_URL"] ?? "http://127.0.0.1:1"
+        return GoogleEndpoints(tokenURL: environment["CE_GOOGLE_TOKEN_URL"] ?? api + "/token", storageURL: api, bigQueryURL: api)
+    }
+
+    /// The engine options that point the CLI at the fake Google.
+    static var googleArguments: [String] {
+        let endpoints = googleEndpoints
+        return [
+            "--google-token-url", endpoints.tokenURL, "--google-storage-url", endpoints.storageURL, "--google-bigquery-url",
+            endpoints.bigQueryURL,
+        ]
+    }
+
+    /// An engine with every probe, its Google probes aimed at the fake Google.
+    static func engine() throws -> ProbeEngine { try ProbeEngine.standard(google: googleEndpoints) }
 
     /// The repository's Fixtures/connectors directory.
     static var fixturesDirectory: String {

@@ -13,7 +13,7 @@ extension LiveServiceTests {
     /// Stored connectors tested against the live PostgreSQL: `?test=true` and `connector/{id}/test/`.
     @Suite struct LiveStoredConnectorTests {
         @Test func storedCredentialsAreTestedAndTestTrueSavesOnlyWorkingOnes() async throws {
-            let engine = try ProbeEngine.standard()
+            let engine = try LiveServices.engine()
             defer { engine.shutdown() }
             let base = "/api/v1/unstract/default"
             let metadata: (String) throws -> JSONValue = { password in

@@ -1,0 +1,937 @@
+#!/usr/bin/env python3
+"""Loopback stand-in for Google's OAuth token endpoint, GCS JSON API and BigQuery that checks
+credentials the way the real services do.
+
+    python3 scripts/fake_google.py --port PORT --dir DIR [--host 127.0.0.1] [--max-seconds N]
+
+Needs PyJWT 2.x and cryptography (scripts/deps.sh installs them); the HTTP server is the
+standard library's ThreadingHTTPServer. At start it generates an RSA key per service account and
+writes into DIR (mode 0600, atomically), in Google's key-file format, with `token_uri` pointing
+here (http://HOST:PORT/token):
+
+  ok.json          ce-ok@ce-project.iam.gserviceaccount.com: may get bucket ce-probe and create
+                   BigQuery jobs in project ce-project;
+  noaccess.json    ce-noaccess@...: a valid account (gets tokens) with no rights on either;
+  revoked.json     ce-revoked@...: its key is known here but disabled, so its assertions are
+                   refused like those signed with a deleted key ("Invalid JWT Signature.");
+  oauth_client.json  an `authorized_user` file (client_id, client_secret, refresh_token,
+                   token_uri) for the refresh-token grant;
+  fake_google.json   everything services.sh needs (URLs, e-mails, client id/secret, a valid and a
+                   revoked refresh token);
+
+then prints the line
+
+    fake_google: ready http://HOST:PORT ...
+
+Endpoints (error bodies have the shapes and texts of the real services; see
+shared/reference/protocols.md sections 2-5 and 7):
+
+  POST /token                              form-encoded; grant_type=
+                                           urn:ietf:params:oauth:grant-type:jwt-bearer (RS256
+                                           assertion) or grant_type=refresh_token
+  GET  /storage/v1/b/{bucket}[?fields=...] GCS buckets.get
+  GET  /storage/v1/b?project=P[&fields=...] GCS buckets.list
+  POST /bigquery/v2/projects/{p}/jobs      BigQuery jobs.insert (query jobs, dryRun or not)
+  POST /bigquery/v2/projects/{p}/queries   BigQuery jobs.query
+  GET  /drive/v3/about?fields=user         Drive about.get (for the refresh-token user)
+  GET  /_stats                             token requests per service account / OAuth client
+  POST /_stats/reset                       zero the counters
+  POST /_tokens/expire[?principal=EMAIL]   expire issued access tokens (all, or one principal's)
+
+Checks on a JWT assertion, in this order (first failure answers): decodable; `iss` a known
+account; `alg` RS256 and the signature valid for the key named by `kid` (any enabled key of the
+account when there is no `kid`); `aud` == this server's token URL; `iat`/`exp` numbers with
+iat < exp <= iat + 3600, iat <= now + 300 and exp >= now - 300; no `sub`; `scope` a non-empty
+space-separated list of https://www.googleapis.com/auth/... scopes (or openid/email/profile).
+A bucket or project other than ce-probe / ce-project is 404 for every authenticated caller; the
+noaccess account gets 403 on the existing ones. Tokens carry their scopes: GCS wants a
+devstorage or cloud-platform scope, BigQuery bigquery or cloud-platform, else 403.
+
+Access tokens live 3599 s. Requests are logged to stderr (method, path, status; never bodies or
+tokens). It serves until SIGTERM/SIGINT/SIGHUP or --max-seconds.
+"""
+
+import argparse
+import base64
+import hashlib
+import json
+import os
+import re
+import secrets
+import signal
+import sys
+import threading
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import jwt  # PyJWT 2.x (with cryptography for RS256); scripts/deps.sh installs both
+
+T0 = time.monotonic()
+
+PROJECT = "ce-project"
+PROJECT_NUMBER = "104729000113"
+BUCKET = "ce-probe"
+JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+TOKEN_LIFETIME = 3599
+CLOCK_SKEW = 300          # seconds of clock difference tolerated on iat/exp
+MAX_ASSERTION_LIFETIME = 3600
+MAX_BODY = 1 << 20
+
+ACCOUNTS = {  # file stem -> (account name, may access bucket / project, key enabled)
+    "ok": ("ce-ok", True, True),
+    "noaccess": ("ce-noaccess", False, True),
+    "revoked": ("ce-revoked", False, False),
+}
+USER_EMAIL = "ce-user@example.com"
+USER_SCOPE = "https://www.googleapis.com/auth/drive.readonly"
+
+AUTH = "https://www.googleapis.com/auth/"
+GCS_SCOPES = {AUTH + s for s in ("cloud-platform", "cloud-platform.read-only",
+                                 "devstorage.read_only", "devstorage.read_write",
+                                 "devstorage.full_control")}
+BQ_INSERT_SCOPES = {AUTH + "bigquery", AUTH + "cloud-platform"}
+BQ_QUERY_SCOPES = BQ_INSERT_SCOPES | {AUTH + "bigquery.readonly", AUTH + "cloud-platform.read-only"}
+DRIVE_SCOPES = {AUTH + s for s in ("drive", "drive.readonly", "drive.file", "drive.appdata",
+                                   "drive.metadata", "drive.metadata.readonly",
+                                   "drive.photos.readonly")}
+
+# Token endpoint error texts (protocols.md section 2 and 3 tables, and the issues cited there).
+E_SIGNATURE = "Invalid JWT Signature."
+E_TIMEFRAME = ("Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable "
+               "timeframe. Check your iat and exp values and use a clock with skew to account for "
+               "clock differences between systems.")
+E_AUDIENCE = "Invalid JWT: Failed audience check. The right audience is %s"
+E_ACCOUNT = "Invalid grant: account not found"
+E_NOT_EMAIL = "Not a valid email or user ID."
+E_SCOPE = "Invalid OAuth scope or ID token audience provided."
+E_UNAUTHORIZED_CLIENT = ("Client is unauthorized to retrieve access tokens using this method, or "
+                         "client not authorized for any of the scopes requested.")
+E_REVOKED = "Token has been expired or revoked."
+
+GOOGLE_AUTH_HINT = ("Expected OAuth 2 access token, login cookie or other valid authentication "
+                    "credential. See https://developers.google.com/identity/sign-in/web/"
+                    "devconsole-project.")
+
+
+def log(msg):
+    print("fake_google: %s" % msg, file=sys.stderr, flush=True)
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, required=True, help="TCP port (0 = pick a free one)")
+    p.add_argument("--dir", required=True,
+                   help="existing directory; the key files (0600) are written there")
+    p.add_argument("--max-seconds", type=float, default=4 * 3600,
+                   help="exit by itself after this long (default 4 hours)")
+    return p.parse_args()
+
+
+def write_0600(path, text):
+    tmp = path + ".tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "w") as f:
+        os.fchmod(f.fileno(), 0o600)
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def rfc3339(t):
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + ".%03dZ" % (int(t * 1000) % 1000)
+
+
+# ------------------------------------------------------------------------------- fields=...
+
+class FieldsError(ValueError):
+    pass
+
+
+FIELD_NAME = re.compile(r"[A-Za-z0-9_*.-]+")
+
+
+def parse_fields(text):
+    """Google partial-response syntax: `a,b/c,d(e,f)` -> {"a": None, "b": {"c": None}, ...}."""
+    pos = 0
+
+    def item():  # name, then "/item" or "(list)" or nothing -> (name, subtree or None)
+        nonlocal pos
+        m = FIELD_NAME.match(text, pos)
+        if not m:
+            raise FieldsError(text)
+        name, pos = m.group(0), m.end()
+        if text.startswith("/", pos):
+            pos += 1
+            return name, dict([item()])
+        if text.startswith("(", pos):
+            pos += 1
+            sub = items()
+            if not text.startswith(")", pos):
+                raise FieldsError(text)
+            pos += 1
+            return name, sub
+        return name, None
+
+    def items():
+        nonlocal pos
+        tree = {}
+        while True:
+            name, sub = item()
+            merge(tree, name, sub)
+            if not text.startswith(",", pos):
+                return tree
+            pos += 1
+
+    def merge(tree, name, sub):
+        if name not in tree:
+            tree[name] = sub
+        elif tree[name] is None or sub is None:
+            tree[name] = None
+        else:
+            for k, v in sub.items():
+                merge(tree[name], k, v)
+
+    tree = items()
+    if pos != len(text):
+        raise FieldsError(text)
+    return tree
+
+
+def select_fields(obj, tree):
+    if tree is None:
+        return obj
+    if isinstance(obj, list):
+        return [select_fields(o, tree) for o in obj]
+    if not isinstance(obj, dict):
+        return obj
+    if "*" in tree:
+        return obj
+    return {k: select_fields(obj[k], sub) for k, sub in tree.items() if k in obj}
+
+
+# ------------------------------------------------------------------------------- state
+
+class State:
+    def __init__(self, base_url, accounts, oauth):
+        self.base_url = base_url
+        self.token_url = base_url + "/token"
+        # email -> {"keys": {kid: (public_key, enabled)}, "access": bool}
+        self.accounts = accounts
+        # {"client_id", "client_secret", "refresh_token", "revoked_refresh_token"}
+        self.oauth = oauth
+        self.lock = threading.Lock()
+        # access token -> {"principal", "scopes", "expires_at", "kind"}
+        self.tokens = {}
+        self.reset_stats()
+
+    def reset_stats(self):
+        with self.lock:
+            self.stats = {
+                "service_accounts": {e: {"token_requests": 0, "tokens_issued": 0, "errors": {}}
+                                     for e in self.accounts},
+                "oauth_clients": {self.oauth["client_id"]: {"token_requests": 0,
+                                                            "tokens_issued": 0, "errors": {}}},
+                "unidentified_token_requests": {"token_requests": 0, "errors": {}},
+                "api_requests": {"gcs": {}, "bigquery": {}, "drive": {}},
+            }
+
+    def count_token(self, section, key, error=None, issued=False):
+        with self.lock:
+            if section == "unidentified":
+                entry = self.stats["unidentified_token_requests"]
+            else:
+                entry = self.stats[section].setdefault(
+                    key, {"token_requests": 0, "tokens_issued": 0, "errors": {}})
+            entry["token_requests"] += 1
+            if issued:
+                entry["tokens_issued"] += 1
+            if error:
+                entry["errors"][error] = entry["errors"].get(error, 0) + 1
+
+    def count_api(self, api, principal):
+        with self.lock:
+            d = self.stats["api_requests"][api]
+            d[principal] = d.get(principal, 0) + 1
+
+    def issue(self, principal, scopes, kind, prefix):
+        token = prefix + secrets.token_urlsafe(96)
+        with self.lock:
+            now = time.time()
+            # drop expired tokens so that the table stays small in a long run
+            for t in [t for t, v in self.tokens.items() if v["expires_at"] <= now]:
+                del self.tokens[t]
+            self.tokens[token] = {"principal": principal, "scopes": set(scopes),
+                                  "expires_at": now + TOKEN_LIFETIME, "kind": kind}
+        return token
+
+    def lookup(self, token):
+        with self.lock:
+            info = self.tokens.get(token)
+            if info is None or info["expires_at"] <= time.time():
+                return None
+            return dict(info)
+
+    def expire(self, principal=None):
+        with self.lock:
+            n = 0
+            for info in self.tokens.values():
+                if (principal is None or info["principal"] == principal) and \
+                        info["expires_at"] > 0:
+                    info["expires_at"] = 0
+                    n += 1
+            return n
+
+    def snapshot(self):
+        with self.lock:
+            return json.loads(json.dumps(self.stats))
+
+
+def make_accounts(base_url, token_url):
+    """Keys, key files and the in-memory account table."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    accounts, files = {}, {}
+    for stem, (name, access, enabled) in ACCOUNTS.items():
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption()).decode()
+        kid = secrets.token_hex(20)
+        email = "%s@%s.iam.gserviceaccount.com" % (name, PROJECT)
+        accounts[email] = {"keys": {kid: (key.public_key(), enabled)}, "access": access}
+        # Field order and values as in a key file downloaded from the Cloud console; the URLs
+        # that would lead to Google point here instead (only token_uri is ever used).
+        files[stem] = {
+            "type": "service_account",
+            "project_id": PROJECT,
+            "private_key_id": kid,
+            "private_key": pem,
+            "client_email": email,
+            "client_id": "1" + "".join(secrets.choice("0123456789") for _ in range(20)),
+            "auth_uri": base_url + "/o/oauth2/auth",
+            "token_uri": token_url,
+            "auth_provider_x509_cert_url": base_url + "/oauth2/v1/certs",
+            "client_x509_cert_url": base_url + "/robot/v1/metadata/x509/"
+                                    + urllib.parse.quote(email, safe=""),
+            "universe_domain": "googleapis.com",
+        }
+    oauth = {
+        "client_id": "%d-%s.apps.googleusercontent.com"
+                     % (secrets.randbelow(9 * 10 ** 11) + 10 ** 11,
+                        "".join(secrets.choice("abcdefghijklmnopqrstuvwxyz0123456789")
+                                for _ in range(32))),
+        "client_secret": "GOCSPX-" + secrets.token_urlsafe(21),
+        "refresh_token": "1//0" + secrets.token_urlsafe(75),
+        "revoked_refresh_token": "1//0" + secrets.token_urlsafe(75),
+    }
+    return accounts, files, oauth
+
+
+# ------------------------------------------------------------------------------- HTTP
+
+def google_error(code, message, reason, status=None, item_message=None, location=None):
+    item = {"message": item_message or message, "domain": "global", "reason": reason}
+    if location:
+        item["locationType"], item["location"] = location
+    err = {"code": code, "message": message, "errors": [item]}
+    if status:
+        err["status"] = status
+    return {"error": err}
+
+
+STATUS_TEXT = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED",
+               404: "NOT_FOUND"}
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "fake_google"
+    sys_version = ""
+    timeout = 120  # idle keep-alive connections are closed after this
+
+    # ---- plumbing
+
+    @property
+    def st(self):
+        return self.server.state
+
+    def log_message(self, fmt, *args):  # request lines without query strings
+        sys.stderr.write("%s - - [%s] %s\n" % (self.address_string(), self.log_date_time_string(),
+                                                fmt % args))
+
+    def log_request(self, code="-", size="-"):
+        path = (getattr(self, "path", None) or "").split("?", 1)[0]
+        self.log_message('"%s %s" %s %s', getattr(self, "command", None) or "-", path, code, size)
+
+    def send_json(self, code, obj, headers=()):
+        body = (json.dumps(obj, indent=2) + "\n").encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json; charset=UTF-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-cache, no-store, max-age=0, must-revalidate")
+        for k, v in headers:
+            self.send_header(k, v)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def send_text(self, code, text, headers=()):
+        body = text.encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "text/plain; charset=UTF-8")
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in headers:
+            self.send_header(k, v)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def read_body(self):
+        """The request body (Content-Length or chunked); None after answering 413/400."""
+        te = self.headers.get("Transfer-Encoding", "").lower()
+        if "chunked" in te:
+            chunks, total = [], 0
+            while True:
+                line = self.rfile.readline(1024)
+                try:
+                    n = int(line.split(b";")[0].strip(), 16)
+                except ValueError:
+                    self.close_connection = True
+                    self.send_text(400, "Bad chunked encoding\n")
+                    return None
+                if n == 0:
+                    while self.rfile.readline(8192).strip():
+                        pass
+                    return b"".join(chunks)
+                total += n
+                if total > MAX_BODY:
+                    self.close_connection = True
+                    self.send_text(413, "Request body too large\n")
+                    return None
+                chunks.append(self.rfile.read(n))
+                self.rfile.readline(8)
+        try:
+            n = int(self.headers.get("Content-Length", "0"))
+        except ValueError:
+            n = -1
+        if n < 0 or n > MAX_BODY:
+            self.close_connection = True
+            self.send_text(413 if n > MAX_BODY else 400, "Bad Content-Length\n")
+            return None
+        return self.rfile.read(n) if n else b""
+
+    def split(self):
+        u = urllib.parse.urlsplit(self.path)
+        query = urllib.parse.parse_qs(u.query, keep_blank_values=True)
+        return u.path, {k: v[0] for k, v in query.items()}
+
+    # ---- dispatch
+
+    def do_GET(self):
+        self.dispatch("GET")
+
+    def do_HEAD(self):
+        self.dispatch("HEAD")
+
+    def do_POST(self):
+        self.dispatch("POST")
+
+    def do_PUT(self):
+        self.dispatch("PUT")
+
+    def do_DELETE(self):
+        self.dispatch("DELETE")
+
+    def do_PATCH(self):
+        self.dispatch("PATCH")
+
+    def dispatch(self, method):
+        path, query = self.split()
+        body = b""
+        if method in ("POST", "PUT", "PATCH") or "Content-Length" in self.headers or \
+                "Transfer-Encoding" in self.headers:
+            body = self.read_body()
+            if body is None:
+                return
+        try:
+            self.route(method, path, query, body)
+        except Exception as e:  # noqa: BLE001 - answer 500 rather than drop the connection
+            log("error: %s %s: %s: %s" % (method, path, type(e).__name__, e))
+            self.close_connection = True
+            self.send_json(500, google_error(500, "Internal error in fake_google.py: %s"
+                                             % type(e).__name__, "backendError", "INTERNAL"))
+
+    def route(self, method, path, query, body):
+        def only(*methods):
+            if method in methods:
+                return True
+            self.send_text(405, "Method Not Allowed\n", [("Allow", ", ".join(methods))])
+            return False
+
+        if path == "/token":
+            if only("POST"):
+                self.token_endpoint(body)
+            return
+        if path == "/storage/v1/b":
+            if only("GET"):
+                self.gcs_list(query)
+            return
+        m = re.fullmatch(r"/storage/v1/b/([^/]+)/?", path)
+        if m:
+            if only("GET"):
+                self.gcs_get(urllib.parse.unquote(m.group(1)), query)
+            return
+        m = re.fullmatch(r"/bigquery/v2/projects/([^/]+)/(jobs|queries)", path)
+        if m:
+            if only("POST"):
+                self.bigquery(urllib.parse.unquote(m.group(1)), m.group(2), body)
+            return
+        if path == "/drive/v3/about":
+            if only("GET"):
+                self.drive_about(query)
+            return
+        if path == "/_stats":
+            if only("GET"):
+                self.send_json(200, self.st.snapshot())
+            return
+        if path == "/_stats/reset":
+            if only("POST"):
+                self.st.reset_stats()
+                self.send_json(200, self.st.snapshot())
+            return
+        if path == "/_tokens/expire":
+            if only("POST"):
+                self.send_json(200, {"expired": self.st.expire(query.get("principal") or None)})
+            return
+        self.send_text(404, "Not Found\n")
+
+    # ---- token endpoint
+
+    def oauth_error(self, code, error, description, section, key):
+        self.st.count_token(section, key, error=error)
+        self.send_json(code, {"error": error, "error_description": description})
+
+    def token_endpoint(self, body):
+        ctype = self.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        params = {}
+        if ctype == "application/x-www-form-urlencoded":
+            try:
+                text = body.decode("utf-8")
+            except UnicodeDecodeError:
+                text = ""
+            params = {k: v[0] for k, v in
+                      urllib.parse.parse_qs(text, keep_blank_values=True).items()}
+        grant = params.get("grant_type", "")
+        if grant == JWT_GRANT:
+            self.jwt_grant(params)
+        elif grant == "refresh_token":
+            self.refresh_grant(params)
+        else:
+            self.oauth_error(400, "unsupported_grant_type", "Invalid grant_type: %s" % grant,
+                             "unidentified", None)
+
+    def jwt_grant(self, params):
+        st = self.st
+        assertion = params.get("assertion", "")
+        if not assertion:
+            return self.oauth_error(400, "invalid_request", "Missing required parameter: assertion",
+                                    "unidentified", None)
+        try:
+            header = jwt.get_unverified_header(assertion)
+            claims = jwt.decode(assertion, options={"verify_signature": False})
+        except jwt.PyJWTError:
+            return self.oauth_error(400, "invalid_grant", "Bad Request", "unidentified", None)
+        iss = claims.get("iss")
+        if not isinstance(iss, str) or "@" not in iss:
+            return self.oauth_error(400, "invalid_grant", E_NOT_EMAIL, "unidentified", None)
+        account = st.accounts.get(iss)
+        if account is None:
+            return self.oauth_error(400, "invalid_grant", E_ACCOUNT, "unidentified", None)
+
+        def fail(code, error, description):
+            self.oauth_error(code, error, description, "service_accounts", iss)
+
+        # Signature: RS256 only, with the key named by `kid` (or any enabled key without one).
+        kid = header.get("kid")
+        if kid is not None:
+            entry = account["keys"].get(kid)
+            candidates = [entry[0]] if entry and entry[1] else []
+        else:
+            candidates = [pub for pub, enabled in account["keys"].values() if enabled]
+        verified = False
+        if header.get("alg") == "RS256":
+            for pub in candidates:
+                try:
+                    jwt.PyJWS().decode(assertion, pub, algorithms=["RS256"])
+                    verified = True
+                    break
+                except jwt.PyJWTError:
+                    pass
+        if not verified:
+            return fail(400, "invalid_grant", E_SIGNATURE)
+        if claims.get("aud") != st.token_url:
+            return fail(400, "invalid_grant", E_AUDIENCE % st.token_url)
+        iat, exp, now = claims.get("iat"), claims.get("exp"), time.time()
+
+        def number(v):
+            return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+        if not (number(iat) and number(exp) and iat < exp
+                and exp - iat <= MAX_ASSERTION_LIFETIME
+                and iat <= now + CLOCK_SKEW and exp >= now - CLOCK_SKEW):
+            return fail(400, "invalid_grant", E_TIMEFRAME)
+        if "sub" in claims:  # domain-wide delegation: granted to no test account
+            return fail(401, "unauthorized_client", E_UNAUTHORIZED_CLIENT)
+        scope = claims.get("scope")
+        scopes = scope.split() if isinstance(scope, str) else []
+        if not scopes or not all(s.startswith(AUTH) or s in ("openid", "email", "profile")
+                                 for s in scopes):
+            return fail(400, "invalid_scope", E_SCOPE)
+        token = st.issue(iss, scopes, "service_account", "ya29.c.")
+        st.count_token("service_accounts", iss, issued=True)
+        self.send_json(200, {"access_token": token, "expires_in": TOKEN_LIFETIME,
+                             "token_type": "Bearer"})
+
+    def refresh_grant(self, params):
+        st, oauth = self.st, self.st.oauth
+        client_id = params.get("client_id", "")
+        client_secret = params.get("client_secret")
+        auth = self.headers.get("Authorization", "")
+        if auth[:6].lower() == "basic ":  # RFC 6749 2.3.1: form-urlencoded id:secret in Basic
+            try:
+                cid, _, csec = base64.b64decode(auth[6:].strip(), validate=True).decode() \
+                    .partition(":")
+                client_id = urllib.parse.unquote_plus(cid)
+                client_secret = urllib.parse.unquote_plus(csec)
+            except (ValueError, UnicodeDecodeError):
+                pass
+        if not client_id:
+            return self.oauth_error(400, "invalid_request",
+                                    "Could not determine client ID from request.",
+                                    "unidentified", None)
+        if client_id != oauth["client_id"]:
+            return self.oauth_error(401, "invalid_client", "The OAuth client was not found.",
+                                    "unidentified", None)
+
+        def fail(code, error, description):
+            self.oauth_error(code, error, description, "oauth_clients", client_id)
+
+        if client_secret != oauth["client_secret"]:
+            return fail(401, "invalid_client", "Unauthorized")
+        refresh = params.get("refresh_token", "")
+        if not refresh:
+            return fail(400, "invalid_request", "Missing required parameter: refresh_token")
+        if secrets.compare_digest(refresh, oauth["revoked_refresh_token"]):
+            return fail(400, "invalid_grant", E_REVOKED)
+        if not secrets.compare_digest(refresh, oauth["refresh_token"]):
+            return fail(400, "invalid_grant", "Bad Request")
+        token = st.issue(USER_EMAIL, [USER_SCOPE], "user", "ya29.a0")
+        st.count_token("oauth_clients", client_id, issued=True)
+        self.send_json(200, {"access_token": token, "expires_in": TOKEN_LIFETIME,
+                             "scope": USER_SCOPE, "token_type": "Bearer"})
+
+    # ---- APIs
+
+    def bearer(self):
+        """-> ("missing", None) | ("invalid", None) | ("ok", token info)."""
+        auth = self.headers.get("Authorization")
+        if auth is None:
+            return "missing", None
+        scheme, _, token = auth.strip().partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return "invalid", None
+        info = self.st.lookup(token.strip())
+        return ("ok", info) if info else ("invalid", None)
+
+    UNAUTH_HEADERS = [("WWW-Authenticate", 'Bearer realm="https://accounts.google.com/"')]
+
+    def api_auth(self, api, anonymous_message, with_status):
+        """Checks the bearer token; answers 401 itself and returns None when it is not good."""
+        state, info = self.bearer()
+        status = "UNAUTHENTICATED" if with_status else None
+        if state == "missing":
+            if anonymous_message:  # GCS
+                body = google_error(401, anonymous_message, "required",
+                                    location=("header", "Authorization"))
+            else:
+                body = google_error(401, "Request is missing required authentication credential. "
+                                    + GOOGLE_AUTH_HINT, "required", status,
+                                    item_message="Login Required.",
+                                    location=("header", "Authorization"))
+        elif state == "invalid":
+            if with_status:
+                body = google_error(401, "Request had invalid authentication credentials. "
+                                    + GOOGLE_AUTH_HINT, "authError", status,
+                                    item_message="Invalid Credentials",
+                                    location=("header", "Authorization"))
+            else:
+                body = google_error(401, "Invalid Credentials", "authError",
+                                    location=("header", "Authorization"))
+        else:
+            self.st.count_api(api, info["principal"])
+            return info
+        self.st.count_api(api, "(unauthenticated)")
+        self.send_json(401, body, self.UNAUTH_HEADERS)
+        return None
+
+    def has_access(self, info):
+        acct = self.st.accounts.get(info["principal"])
+        return bool(acct and acct["access"])
+
+    def fields(self, query, obj):
+        if "fields" not in query:
+            return obj
+        return select_fields(obj, parse_fields(query["fields"]))
+
+    def send_selected(self, query, obj, with_status):
+        try:
+            obj = self.fields(query, obj)
+        except FieldsError:
+            msg = "Invalid field selection %s" % query["fields"]
+            return self.send_json(400, google_error(400, msg, "invalid",
+                                                    "INVALID_ARGUMENT" if with_status else None,
+                                                    location=("parameter", "fields")))
+        self.send_json(200, obj)
+
+    def bucket_resource(self):
+        created = rfc3339(self.server.started)
+        return {
+            "kind": "storage#bucket",
+            "selfLink": self.st.base_url + "/storage/v1/b/" + BUCKET,
+            "id": BUCKET,
+            "name": BUCKET,
+            "projectNumber": PROJECT_NUMBER,
+            "generation": "1764412800000000",
+            "metageneration": "1",
+            "location": "US",
+            "storageClass": "STANDARD",
+            "etag": "CAE=",
+            "timeCreated": created,
+            "updated": created,
+            "softDeletePolicy": {"retentionDurationSeconds": "604800",
+                                 "effectiveTime": created},
+            "iamConfiguration": {"bucketPolicyOnly": {"enabled": True},
+                                 "uniformBucketLevelAccess": {"enabled": True},
+                                 "publicAccessPrevention": "inherited"},
+            "locationType": "multi-region",
+            "rpo": "DEFAULT",
+        }
+
+    def gcs_scope_ok(self, info):
+        if info["scopes"] & GCS_SCOPES:
+            return True
+        msg = "Provided scope(s) are not authorized"
+        self.send_json(403, google_error(403, msg, "forbidden"))
+        return False
+
+    def gcs_get(self, bucket, query):
+        denied = ("Permission 'storage.buckets.get' denied on resource (or it may not exist).")
+        info = self.api_auth("gcs", "Anonymous caller does not have storage.buckets.get access to "
+                             "the Google Cloud Storage bucket. " + denied, with_status=False)
+        if info is None or not self.gcs_scope_ok(info):
+            return
+        if bucket != BUCKET:
+            msg = "The specified bucket does not exist."
+            return self.send_json(404, google_error(404, msg, "notFound"))
+        if not self.has_access(info):
+            msg = ("%s does not have storage.buckets.get access to the Google Cloud Storage "
+                   "bucket. %s" % (info["principal"], denied))
+            return self.send_json(403, google_error(403, msg, "forbidden"))
+        self.send_selected(query, self.bucket_resource(), with_status=False)
+
+    def gcs_list(self, query):
+        denied = "Permission 'storage.buckets.list' denied on resource (or it may not exist)."
+        info = self.api_auth("gcs", "Anonymous caller does not have storage.buckets.list access "
+                             "to the Google Cloud project. " + denied, with_status=False)
+        if info is None or not self.gcs_scope_ok(info):
+            return
+        project = query.get("project", "")
+        if not project:
+            msg = "Required parameter: project"
+            return self.send_json(400, google_error(400, msg, "required",
+                                                    location=("parameter", "project")))
+        if project not in (PROJECT, PROJECT_NUMBER) or not self.has_access(info):
+            msg = ("%s does not have storage.buckets.list access to the Google Cloud project. %s"
+                   % (info["principal"], denied))
+            return self.send_json(403, google_error(403, msg, "forbidden"))
+        self.send_selected(query, {"kind": "storage#buckets", "items": [self.bucket_resource()]},
+                           with_status=False)
+
+    def bigquery(self, project, method, body):
+        info = self.api_auth("bigquery", None, with_status=True)
+        if info is None:
+            return
+        scopes = BQ_INSERT_SCOPES if method == "jobs" else BQ_QUERY_SCOPES
+        if not info["scopes"] & scopes:
+            return self.send_json(403, google_error(
+                403, "Request had insufficient authentication scopes.", "insufficientPermissions",
+                "PERMISSION_DENIED", item_message="Insufficient Permission"))
+
+        def bad(msg, reason="invalid"):
+            self.send_json(400, google_error(400, msg, reason, "INVALID_ARGUMENT"))
+
+        try:
+            req = json.loads(body.decode("utf-8")) if body.strip() else {}
+        except (UnicodeDecodeError, ValueError):
+            return bad("Invalid JSON payload received. Unexpected token.")
+        if not isinstance(req, dict):
+            return bad("Invalid JSON payload received. Expected an object.")
+        if project != PROJECT:
+            msg = "Not found: Project %s" % project
+            return self.send_json(404, google_error(404, msg, "notFound", "NOT_FOUND"))
+        if not self.has_access(info):
+            msg = ("Access Denied: Project %s: User does not have bigquery.jobs.create permission "
+                   "in project %s." % (project, project))
+            return self.send_json(403, google_error(403, msg, "accessDenied", "PERMISSION_DENIED"))
+        if method == "jobs":
+            cfg = req.get("configuration")
+            q = cfg.get("query") if isinstance(cfg, dict) else None
+            sql = q.get("query") if isinstance(q, dict) else None
+            dry = bool(cfg.get("dryRun")) if isinstance(cfg, dict) else False
+            legacy = q.get("useLegacySql", True) if isinstance(q, dict) else True
+        else:
+            sql, dry, legacy = req.get("query"), bool(req.get("dryRun")), req.get("useLegacySql",
+                                                                                  True)
+        if not isinstance(sql, str) or not sql.strip():
+            return bad("Required parameter is missing", "required")
+        self.send_json(200, self.bq_result(method, project, info["principal"], sql, dry,
+                                           legacy is not False))
+
+    def bq_result(self, method, project, email, sql, dry, legacy):
+        now_ms = str(int(time.time() * 1000))
+        schema = {"fields": [{"name": "f0_", "type": "INTEGER", "mode": "NULLABLE"}]}
+        ref = {"projectId": project, "location": "US"}
+        if not dry:
+            ref = {"projectId": project, "jobId": "job_" + secrets.token_urlsafe(21),
+                   "location": "US"}
+        if method == "queries":
+            out = {"kind": "bigquery#queryResponse", "schema": schema, "jobReference": ref,
+                   "totalBytesProcessed": "0", "jobComplete": True, "cacheHit": False}
+            if not dry:
+                out.update({"totalRows": "1", "rows": [{"f": [{"v": "1"}]}],
+                            "totalBytesBilled": "0", "queryId": ref["jobId"]})
+            return out
+        query_stats = {"totalBytesProcessed": "0", "totalBytesBilled": "0", "cacheHit": False,
+                       "statementType": "SELECT", "schema": schema,
+                       "totalBytesProcessedAccuracy": "PRECISE"}
+        stats = {"creationTime": now_ms, "totalBytesProcessed": "0", "query": query_stats}
+        if not dry:
+            stats.update({"startTime": now_ms, "endTime": now_ms})
+        job = {
+            "kind": "bigquery#job",
+            "etag": base64.b64encode(secrets.token_bytes(16)).decode(),
+            "user_email": email,
+            "configuration": {"query": {"query": sql, "priority": "INTERACTIVE",
+                                        "useLegacySql": legacy},
+                              "dryRun": dry, "jobType": "QUERY"},
+            "jobReference": ref,
+            "statistics": stats,
+            "status": {"state": "DONE"},
+            "principal_subject": ("serviceAccount:" if email.endswith(".gserviceaccount.com")
+                                  else "user:") + email,
+        }
+        if not dry:
+            job["id"] = "%s:US.%s" % (project, ref["jobId"])
+            job["selfLink"] = "%s/bigquery/v2/projects/%s/jobs/%s?location=US" % (
+                self.st.base_url, project, ref["jobId"])
+        return job
+
+    def drive_about(self, query):
+        info = self.api_auth("drive", None, with_status=True)
+        if info is None:
+            return
+        if not info["scopes"] & DRIVE_SCOPES:
+            msg = "Request had insufficient authentication scopes."
+            return self.send_json(403, google_error(
+                403, msg, "insufficientPermissions", "PERMISSION_DENIED",
+                item_message="Insufficient Permission: " + msg))
+        if "fields" not in query:
+            msg = "The 'fields' parameter is required for this method."
+            return self.send_json(400, google_error(400, msg, "required",
+                                                    location=("parameter", "fields")))
+        email = info["principal"]
+        user = {"kind": "drive#user", "displayName": email.split("@")[0], "me": True,
+                "permissionId": str(int(hashlib.sha256(email.encode()).hexdigest(), 16))[:20],
+                "emailAddress": email}
+        self.send_selected(query, {"kind": "drive#about", "user": user}, with_status=True)
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+
+def main():
+    args = parse_args()
+    if not os.path.isdir(args.dir):
+        log("error: --dir %s is not a directory" % args.dir)
+        return 1
+    out_dir = os.path.abspath(args.dir)
+    try:
+        server = Server((args.host, args.port), Handler)
+    except OSError as e:
+        log("error: cannot listen on %s:%d: %s" % (args.host, args.port, e))
+        return 1
+    host, port = server.server_address[:2]
+    base_url = "http://%s:%d" % (host, port)
+    token_url = base_url + "/token"
+    try:
+        accounts, files, oauth = make_accounts(base_url, token_url)
+        for stem, data in files.items():
+            write_0600(os.path.join(out_dir, stem + ".json"), json.dumps(data, indent=2) + "\n")
+        write_0600(os.path.join(out_dir, "oauth_client.json"), json.dumps({
+            "type": "authorized_user",
+            "client_id": oauth["client_id"],
+            "client_secret": oauth["client_secret"],
+            "refresh_token": oauth["refresh_token"],
+            "token_uri": token_url,
+            "universe_domain": "googleapis.com",
+        }, indent=2) + "\n")
+        write_0600(os.path.join(out_dir, "fake_google.json"), json.dumps({
+            "base_url": base_url,
+            "token_url": token_url,
+            "host": host,
+            "port": port,
+            "project": PROJECT,
+            "bucket": BUCKET,
+            "service_accounts": {stem: {"file": os.path.join(out_dir, stem + ".json"),
+                                        "client_email": d["client_email"]}
+                                 for stem, d in files.items()},
+            "oauth": dict(oauth, file=os.path.join(out_dir, "oauth_client.json"),
+                          user_email=USER_EMAIL, scope=USER_SCOPE),
+        }, indent=2) + "\n")
+    except Exception as e:  # noqa: BLE001 - report any setup failure and exit 1
+        log("error: setup failed: %s: %s" % (type(e).__name__, e))
+        server.server_close()
+        return 1
+    server.state = State(base_url, accounts, oauth)
+    server.started = time.time()
+
+    stop = threading.Event()
+    stop_reason = ["?"]
+
+    def request_stop(reason):
+        stop_reason[0] = reason
+        stop.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, lambda s, _f: request_stop(signal.Signals(s).name))
+
+    thread = threading.Thread(target=server.serve_forever, name="fake-google", daemon=True)
+    thread.start()
+    print("fake_google: ready %s token_url=%s dir=%s pid=%d (%.2f s after start)"
+          % (base_url, token_url, out_dir, os.getpid(), time.monotonic() - T0), flush=True)
+
+    if not stop.wait(args.max_seconds):
+        stop_reason[0] = "max-seconds reached"
+    log("stopping (%s)" % stop_reason[0])
+    server.shutdown()
+    thread.join(10)
+    server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
