@@ -393,6 +393,11 @@ enum BuiltinSchemas {
           "type": "string",
           "title": "Bucket",
           "description": "Optional. When given, the connection test lists this bucket; otherwise it lists the buckets of the account."
+        },
+        "ssl_ca": {
+          "type": "string",
+          "title": "CA certificate (PEM)",
+          "description": "Optional PEM text of the CA certificate or certificates that sign an https endpoint's certificate (a self-hosted MinIO, say); the system trust store is used otherwise."
         }
       }
     }

@@ -9,8 +9,9 @@ import SigV4
 struct S3ProbeDriver: ProbeDriver {
     func plan(for type: ConnectorType, metadata: JSONValue) throws(MetadataError) -> ProbePlan {
         let settings = try S3Settings(metadata: metadata)
+        let caFile = try settings.caPEM.map { pem throws(MetadataError) in try TrustStore.shared.file(for: pem, field: "ssl_ca") }
         return ProbePlan(host: settings.host, hostAttr: "endpoint_url") { address in
-            S3Probe(settings: settings, address: address)
+            S3Probe(settings: settings, address: address, caFile: caFile)
         }
     }
 }
@@ -21,12 +22,14 @@ struct S3ProbeDriver: ProbeDriver {
 final class S3Probe: Probe {
     private let settings: S3Settings
     private let address: IPAddress
+    private let caFile: String?
     private var transfer: HTTPTransfer?
     private var retried = false
 
-    init(settings: S3Settings, address: IPAddress) {
+    init(settings: S3Settings, address: IPAddress, caFile: String? = nil) {
         self.settings = settings
         self.address = address
+        self.caFile = caFile
     }
 
     func start(_ context: ProbeContext) -> ProbeStep {
@@ -69,7 +72,7 @@ final class S3Probe: Probe {
         let queryText = SigV4Signer.canonicalQuery(query)
         let url = "\(settings.useTLS ? "https" : "http")://\(urlAuthority)\(SigV4Signer.encodePath(path))"
             + (queryText.isEmpty ? "" : "?" + queryText)
-        return HTTPRequestSpec(method: "GET", url: url, headers: signed.headers, address: address)
+        return HTTPRequestSpec(method: "GET", url: url, headers: signed.headers, address: address, caFile: caFile)
     }
 
     private func send(region: String, context: ProbeContext) -> ProbeStep {
