@@ -36,6 +36,14 @@ struct EngineOptions: ParsableArguments {
     @Option(name: .customLong("google-bigquery-url"), help: "BigQuery API base URL.")
     var googleBigQueryURL = GoogleEndpoints.google.bigQueryURL
 
+    @Option(help: "Google Drive API base URL.")
+    var googleDriveURL = GoogleEndpoints.google.driveURL
+
+    @Option(
+        name: .customLong("google-oauth-client-id"),
+        help: "The platform's Google OAuth client id, used to refresh Drive tokens (its secret: env CONNECTOR_ENGINE_GOOGLE_CLIENT_SECRET).")
+    var googleOAuthClientID: String?
+
     @Option(help: "A key file token_uri to honour besides --google-token-url (repeatable).")
     var allowTokenURI: [String] = []
 
@@ -43,9 +51,11 @@ struct EngineOptions: ParsableArguments {
     var googleCAFile: String?
 
     var googleEndpoints: GoogleEndpoints {
-        GoogleEndpoints(
-            tokenURL: googleTokenURL, storageURL: googleStorageURL, bigQueryURL: googleBigQueryURL,
-            allowedTokenURLs: Set(allowTokenURI), caFile: googleCAFile)
+        let secret = ProcessInfo.processInfo.environment["CONNECTOR_ENGINE_GOOGLE_CLIENT_SECRET"] ?? ""
+        let client = googleOAuthClientID.map { (id: $0, secret: secret) }
+        return GoogleEndpoints(
+            tokenURL: googleTokenURL, storageURL: googleStorageURL, bigQueryURL: googleBigQueryURL, driveURL: googleDriveURL,
+            oauthClient: client, allowedTokenURLs: Set(allowTokenURI), caFile: googleCAFile)
     }
 
     func makeEngine() throws -> ProbeEngine {

@@ -16,6 +16,7 @@ public enum ProbeDrivers {
             .s3: S3ProbeDriver(),
             .gcs: googleDriver,
             .bigquery: googleDriver,
+            .googleDrive: DriveProbeDriver(endpoints: google),
         ]
     }
 }

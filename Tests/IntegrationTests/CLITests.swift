@@ -15,6 +15,10 @@ extension LiveServiceTests {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: binary)
             process.arguments = arguments
+            // The fake Google's OAuth client secret, where the CLI reads it.
+            var environment = ProcessInfo.processInfo.environment
+            environment["CONNECTOR_ENGINE_GOOGLE_CLIENT_SECRET"] = environment["CE_GOOGLE_OAUTH_CLIENT_SECRET"]
+            process.environment = environment
             let pipe = Pipe()
             process.standardOutput = pipe
             process.standardError = FileHandle.nullDevice

@@ -20,7 +20,10 @@ enum LiveServices {
     /// The Google endpoints of the local fake Google (scripts/fake_google.py).
     static var googleEndpoints: GoogleEndpoints {
         let api = environment["CE_GOOGLE_API_URL"] ?? "http://127.0.0.1:1"
-        return GoogleEndpoints(tokenURL: environment["CE_GOOGLE_TOKEN_URL"] ?? api + "/token", storageURL: api, bigQueryURL: api)
+        let client = environment["CE_GOOGLE_OAUTH_CLIENT_ID"].map { (id: $0, secret: environment["CE_GOOGLE_OAUTH_CLIENT_SECRET"] ?? "") }
+        return GoogleEndpoints(
+            tokenURL: environment["CE_GOOGLE_TOKEN_URL"] ?? api + "/token", storageURL: api, bigQueryURL: api, driveURL: api,
+            oauthClient: client)
     }
 
     /// The engine options that point the CLI at the fake Google.
@@ -28,8 +31,8 @@ enum LiveServices {
         let endpoints = googleEndpoints
         return [
             "--google-token-url", endpoints.tokenURL, "--google-storage-url", endpoints.storageURL, "--google-bigquery-url",
-            endpoints.bigQueryURL,
-        ]
+            endpoints.bigQueryURL, "--google-drive-url", endpoints.driveURL,
+        ] + (endpoints.oauthClient.map { ["--google-oauth-client-id", $0.id] } ?? [])
     }
 
     /// An engine with every probe, its Google probes aimed at the fake Google.

@@ -6,17 +6,23 @@ public struct GoogleEndpoints: Sendable {
     public var tokenURL: String
     public var storageURL: String
     public var bigQueryURL: String
+    public var driveURL: String
+    /// The platform's OAuth client, used to refresh a Drive connector's access token once.
+    public var oauthClient: (id: String, secret: String)?
     public var allowedTokenURLs: Set<String>
     /// PEM bundle to verify these endpoints with (self-hosted or test endpoints); nil: the system's.
     public var caFile: String?
 
     public init(
         tokenURL: String = "https://oauth2.googleapis.com/token", storageURL: String = "https://storage.googleapis.com",
-        bigQueryURL: String = "https://bigquery.googleapis.com", allowedTokenURLs: Set<String> = [], caFile: String? = nil
+        bigQueryURL: String = "https://bigquery.googleapis.com", driveURL: String = "https://www.googleapis.com",
+        oauthClient: (id: String, secret: String)? = nil, allowedTokenURLs: Set<String> = [], caFile: String? = nil
     ) {
         self.tokenURL = tokenURL
         self.storageURL = storageURL
         self.bigQueryURL = bigQueryURL
+        self.driveURL = driveURL
+        self.oauthClient = oauthClient
         self.allowedTokenURLs = allowedTokenURLs.union([tokenURL])
         self.caFile = caFile
     }
