@@ -32,16 +32,16 @@ struct DriveProbeDriver: ProbeDriver {
 
 final class DriveProbe: Probe {
     private enum Phase {
-        case idle
-        case calling(HTTPTransfer, fd: Int32)
-        case refreshing(HTTPTransfer, fd: Int32)
+        case calling
+        case refreshing
     }
 
     private let accessToken: String
     private let refreshToken: String
     private let aboutURL: String
     private let endpoints: GoogleEndpoints
-    private var phase = Phase.idle
+    private let exchange = HTTPExchange()
+    private var phase = Phase.calling
     private var refreshed = false
 
     init(accessToken: String, refreshToken: String, aboutURL: String, endpoints: GoogleEndpoints) {
@@ -52,67 +52,36 @@ final class DriveProbe: Probe {
     }
 
     func start(_ context: ProbeContext) -> ProbeStep {
-        if accessToken.isEmpty { return refresh(context) }
-        return callAbout(token: accessToken, context: context)
+        accessToken.isEmpty ? refresh(context) : callAbout(token: accessToken, context: context)
     }
 
     func resume(_ context: ProbeContext, events: IOEvents) -> ProbeStep {
-        switch phase {
-        case .idle:
-            return .finished(ProbeOutcome(.protocolError))
-        case .calling(let transfer, let fd):
-            return aboutStep(transfer.resume(fd: fd, events: events), transfer: transfer, context: context)
-        case .refreshing(let transfer, let fd):
-            return refreshStep(transfer.resume(fd: fd, events: events), transfer: transfer, context: context)
-        }
+        advance(exchange.resume(events: events), context: context)
     }
 
-    func close() {
-        switch phase {
-        case .calling(let transfer, _), .refreshing(let transfer, _): transfer.close()
-        case .idle: break
-        }
-        phase = .idle
-    }
+    func close() { exchange.close() }
 
     private func callAbout(token: String, context: ProbeContext) -> ProbeStep {
+        phase = .calling
         context.enter(.request)
         guard let host = HTTPTransfer.hostAndPort(aboutURL)?.host, let address = context.address(for: host) else {
             return .finished(ProbeOutcome(.protocolError))
         }
-        let spec = HTTPRequestSpec(
-            method: "GET", url: aboutURL, headers: [("Authorization", "Bearer \(token)")], address: address, caFile: endpoints.caFile)
-        do {
-            let transfer = try HTTPTransfer(spec)
-            return aboutStep(transfer.start(), transfer: transfer, context: context)
-        } catch {
-            return .finished(ProbeOutcome(.protocolError, detail: error.description))
-        }
-    }
-
-    private func aboutStep(_ step: TransferStep, transfer: HTTPTransfer, context: ProbeContext) -> ProbeStep {
-        switch step {
-        case .wait(let fd, let events):
-            phase = .calling(transfer, fd: fd)
-            return .wait(fd: fd, events: events)
-        case .finished(let result):
-            transfer.close()
-            phase = .idle
-            // An expired or revoked access token: one refresh, when there is something to refresh with.
-            if result.succeeded, result.status == 401, !refreshed, !refreshToken.isEmpty, endpoints.oauthClient != nil {
-                return refresh(context)
-            }
-            var outcome = GoogleClassifier.call(result, resourceAttr: "access_token")
-            if outcome.code == .authFailed { outcome.attr = refreshed ? "refresh_token" : "access_token" }
-            return .finished(outcome)
-        }
+        return advance(
+            exchange.start(
+                HTTPRequestSpec(
+                    method: "GET", url: aboutURL, headers: [("Authorization", "Bearer \(token)")], address: address,
+                    caFile: endpoints.caFile)),
+            context: context)
     }
 
     private func refresh(_ context: ProbeContext) -> ProbeStep {
+        phase = .refreshing
         refreshed = true
         context.enter(.auth)
         guard let client = endpoints.oauthClient else {
-            return .finished(ProbeOutcome(.authFailed, attr: "access_token", detail: "The access token was refused and no OAuth client is configured to refresh it."))
+            return .finished(
+                ProbeOutcome(.authFailed, attr: "access_token", detail: "The access token was refused and no OAuth client is configured to refresh it."))
         }
         guard !refreshToken.isEmpty else {
             return .finished(ProbeOutcome(.authFailed, attr: "refresh_token", detail: "There is no refresh token."))
@@ -121,38 +90,39 @@ final class DriveProbe: Probe {
             return .finished(ProbeOutcome(.protocolError))
         }
         let form = [("grant_type", "refresh_token"), ("refresh_token", refreshToken), ("client_id", client.id), ("client_secret", client.secret)]
-            .map { "\($0.0)=\(Self.formEncode($0.1))" }.joined(separator: "&")
-        let spec = HTTPRequestSpec(
-            method: "POST", url: endpoints.tokenURL, headers: [("Content-Type", "application/x-www-form-urlencoded")],
-            body: Array(form.utf8), address: address, caFile: endpoints.caFile)
-        do {
-            let transfer = try HTTPTransfer(spec)
-            return refreshStep(transfer.start(), transfer: transfer, context: context)
-        } catch {
-            return .finished(ProbeOutcome(.protocolError, detail: error.description))
-        }
+            .map { "\($0.0)=\(GoogleProbeDriver.escape($0.1))" }.joined(separator: "&")
+        return advance(
+            exchange.start(
+                HTTPRequestSpec(
+                    method: "POST", url: endpoints.tokenURL, headers: [("Content-Type", "application/x-www-form-urlencoded")],
+                    body: Array(form.utf8), address: address, caFile: endpoints.caFile)),
+            context: context)
     }
 
-    private func refreshStep(_ step: TransferStep, transfer: HTTPTransfer, context: ProbeContext) -> ProbeStep {
+    private func advance(_ step: HTTPExchange.Step, context: ProbeContext) -> ProbeStep {
         switch step {
-        case .wait(let fd, let events):
-            phase = .refreshing(transfer, fd: fd)
-            return .wait(fd: fd, events: events)
-        case .finished(let result):
-            transfer.close()
-            phase = .idle
-            switch GoogleClassifier.token(result) {
-            case .success(let grant):
-                return callAbout(token: grant.token, context: context)
-            case .failure(let failure):
-                var outcome = failure.outcome
-                if outcome.code == .authFailed { outcome.attr = "refresh_token" }
+        case .wait(let wait): return wait
+        case .failed(let outcome): return .finished(outcome)
+        case .done(let result):
+            switch phase {
+            case .calling:
+                // An expired or revoked access token: one refresh, when there is something to refresh with.
+                if result.succeeded, result.status == 401, !refreshed, !refreshToken.isEmpty, endpoints.oauthClient != nil {
+                    return refresh(context)
+                }
+                var outcome = GoogleClassifier.call(result, resourceAttr: "access_token")
+                if outcome.code == .authFailed { outcome.attr = refreshed ? "refresh_token" : "access_token" }
                 return .finished(outcome)
+            case .refreshing:
+                switch GoogleClassifier.token(result) {
+                case .success(let grant):
+                    return callAbout(token: grant.token, context: context)
+                case .failure(let failure):
+                    var outcome = failure.outcome
+                    if outcome.code == .authFailed { outcome.attr = "refresh_token" }
+                    return .finished(outcome)
+                }
             }
         }
-    }
-
-    static func formEncode(_ text: String) -> String {
-        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? text
     }
 }

@@ -72,10 +72,9 @@ struct GoogleProbeDriver: ProbeDriver {
 /// fetching for the same account is awaited through the cache's eventfd.
 final class GoogleProbe: Probe {
     private enum Phase {
-        case idle
         case waitingForToken(WakeupSignal)
-        case fetchingToken(HTTPTransfer, fd: Int32)
-        case calling(HTTPTransfer, fd: Int32)
+        case fetchingToken
+        case calling
     }
 
     private let account: GoogleServiceAccount
@@ -84,7 +83,9 @@ final class GoogleProbe: Probe {
     private let endpoints: GoogleEndpoints
     private let tokens: TokenCache
     private let key: TokenCache.Key
-    private var phase = Phase.idle
+    private let exchange = HTTPExchange()
+    private var phase = Phase.fetchingToken
+    /// This probe owes the cache a `finish` for the fetch it claimed.
     private var fetching = false
 
     init(account: GoogleServiceAccount, tokenURL: String, call: GoogleCall, endpoints: GoogleEndpoints, tokens: TokenCache) {
@@ -101,32 +102,25 @@ final class GoogleProbe: Probe {
     }
 
     func resume(_ context: ProbeContext, events: IOEvents) -> ProbeStep {
-        switch phase {
-        case .idle:
-            return .finished(ProbeOutcome(.protocolError))
-        case .waitingForToken(let signal):
+        if case .waitingForToken(let signal) = phase {
             signal.drain()
             return claimToken(context)
-        case .fetchingToken(let transfer, let fd):
-            if SocketState.peerAddress(fd) != nil { context.enter(.auth) }
-            return tokenStep(transfer.resume(fd: fd, events: events), transfer: transfer, context: context)
-        case .calling(let transfer, let fd):
-            return callStep(transfer.resume(fd: fd, events: events), transfer: transfer, context: context)
         }
+        if case .fetchingToken = phase, let fd = exchange.descriptor, SocketState.peerAddress(fd) != nil { context.enter(.auth) }
+        return advance(exchange.resume(events: events), context: context)
     }
 
     func close() {
-        switch phase {
-        case .fetchingToken(let transfer, _), .calling(let transfer, _): transfer.close()
-        default: break
-        }
+        exchange.close()
         // A probe that dies mid-fetch must not leave others waiting for its token.
-        if fetching { tokens.finish(key, token: nil, expiresIn: 0) }
-        fetching = false
-        phase = .idle
+        finishFetch(token: nil, expiresIn: 0)
     }
 
-    // MARK: Token
+    private func finishFetch(token: String?, expiresIn: Int) {
+        guard fetching else { return }
+        fetching = false
+        tokens.finish(key, token: token, expiresIn: expiresIn)
+    }
 
     private func claimToken(_ context: ProbeContext) -> ProbeStep {
         switch tokens.claim(key) {
@@ -137,74 +131,54 @@ final class GoogleProbe: Probe {
             return .wait(fd: signal.descriptor, events: .readable)
         case .fetch:
             fetching = true
+            phase = .fetchingToken
             guard let address = context.address(for: HTTPTransfer.hostAndPort(tokenURL)?.host ?? ""),
                 let assertion = try? ServiceAccountAssertion.make(account: account, scope: call.scope, audience: tokenURL)
-            else { return finishFetch(nil, outcome: ProbeOutcome(.protocolError, attr: "json_credentials")) }
+            else {
+                finishFetch(token: nil, expiresIn: 0)
+                return .finished(ProbeOutcome(.protocolError, attr: "json_credentials"))
+            }
             let form = "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=" + assertion
-            let spec = HTTPRequestSpec(
-                method: "POST", url: tokenURL, headers: [("Content-Type", "application/x-www-form-urlencoded")],
-                body: Array(form.utf8), address: address, caFile: endpoints.caFile)
-            do {
-                let transfer = try HTTPTransfer(spec)
-                return tokenStep(transfer.start(), transfer: transfer, context: context)
-            } catch {
-                return finishFetch(nil, outcome: ProbeOutcome(.protocolError, detail: error.description))
-            }
+            return advance(
+                exchange.start(
+                    HTTPRequestSpec(
+                        method: "POST", url: tokenURL, headers: [("Content-Type", "application/x-www-form-urlencoded")],
+                        body: Array(form.utf8), address: address, caFile: endpoints.caFile)),
+                context: context)
         }
     }
-
-    private func tokenStep(_ step: TransferStep, transfer: HTTPTransfer, context: ProbeContext) -> ProbeStep {
-        switch step {
-        case .wait(let fd, let events):
-            phase = .fetchingToken(transfer, fd: fd)
-            return .wait(fd: fd, events: events)
-        case .finished(let result):
-            transfer.close()
-            phase = .idle
-            switch GoogleClassifier.token(result) {
-            case .success(let grant):
-                tokens.finish(key, token: grant.token, expiresIn: grant.expiresIn)
-                fetching = false
-                return startCall(token: grant.token, context: context)
-            case .failure(let failure):
-                return finishFetch(nil, outcome: failure.outcome)
-            }
-        }
-    }
-
-    private func finishFetch(_ token: String?, outcome: ProbeOutcome) -> ProbeStep {
-        tokens.finish(key, token: token, expiresIn: 0)
-        fetching = false
-        return .finished(outcome)
-    }
-
-    // MARK: Service call
 
     private func startCall(token: String, context: ProbeContext) -> ProbeStep {
+        phase = .calling
         context.enter(.request)
         guard let host = HTTPTransfer.hostAndPort(call.url)?.host, let address = context.address(for: host) else {
             return .finished(ProbeOutcome(.protocolError))
         }
         var headers: [(name: String, value: String)] = [("Authorization", "Bearer \(token)")]
         if !call.body.isEmpty { headers.append(("Content-Type", "application/json")) }
-        let spec = HTTPRequestSpec(method: call.method, url: call.url, headers: headers, body: call.body, address: address, caFile: endpoints.caFile)
-        do {
-            let transfer = try HTTPTransfer(spec)
-            return callStep(transfer.start(), transfer: transfer, context: context)
-        } catch {
-            return .finished(ProbeOutcome(.protocolError, detail: error.description))
-        }
+        return advance(
+            exchange.start(
+                HTTPRequestSpec(method: call.method, url: call.url, headers: headers, body: call.body, address: address, caFile: endpoints.caFile)),
+            context: context)
     }
 
-    private func callStep(_ step: TransferStep, transfer: HTTPTransfer, context: ProbeContext) -> ProbeStep {
+    private func advance(_ step: HTTPExchange.Step, context: ProbeContext) -> ProbeStep {
         switch step {
-        case .wait(let fd, let events):
-            phase = .calling(transfer, fd: fd)
-            return .wait(fd: fd, events: events)
-        case .finished(let result):
-            transfer.close()
-            phase = .idle
-            return .finished(GoogleClassifier.call(result, resourceAttr: call.resourceAttr))
+        case .wait(let wait):
+            return wait
+        case .failed(let outcome):
+            finishFetch(token: nil, expiresIn: 0)
+            return .finished(outcome)
+        case .done(let result):
+            guard case .fetchingToken = phase else { return .finished(GoogleClassifier.call(result, resourceAttr: call.resourceAttr)) }
+            switch GoogleClassifier.token(result) {
+            case .success(let grant):
+                finishFetch(token: grant.token, expiresIn: grant.expiresIn)
+                return startCall(token: grant.token, context: context)
+            case .failure(let failure):
+                finishFetch(token: nil, expiresIn: 0)
+                return .finished(failure.outcome)
+            }
         }
     }
 }

@@ -23,7 +23,7 @@ final class S3Probe: Probe {
     private let settings: S3Settings
     private let address: IPAddress
     private let caFile: String?
-    private var transfer: HTTPTransfer?
+    private let exchange = HTTPExchange()
     private var retried = false
 
     init(settings: S3Settings, address: IPAddress, caFile: String? = nil) {
@@ -33,26 +33,18 @@ final class S3Probe: Probe {
     }
 
     func start(_ context: ProbeContext) -> ProbeStep {
-        context.enter(.connect)
-        return send(region: settings.region, context: context)
+        advance(exchange.start(request(region: settings.region)), context: context)
     }
 
     func resume(_ context: ProbeContext, events: IOEvents) -> ProbeStep {
-        guard let transfer else { return .finished(ProbeOutcome(.protocolError, detail: "No transfer in progress.")) }
-        guard case .wait(let fd, _) = lastWait else { return .finished(ProbeOutcome(.protocolError)) }
         // TCP is up once the socket has a peer (curl's connect time is only set after TLS).
-        if SocketState.peerAddress(fd) != nil { context.enter(settings.useTLS ? .tls : .request) }
-        let step = transfer.resume(fd: fd, events: events)
-        if transfer.progress.tlsDone { context.enter(.request) }
-        return handle(step, context: context)
+        if let fd = exchange.descriptor, SocketState.peerAddress(fd) != nil { context.enter(settings.useTLS ? .tls : .request) }
+        let step = exchange.resume(events: events)
+        if exchange.tlsDone { context.enter(.request) }
+        return advance(step, context: context)
     }
 
-    func close() {
-        transfer?.close()
-        transfer = nil
-    }
-
-    private var lastWait: TransferStep?
+    func close() { exchange.close() }
 
     /// The request of this probe, signed for `region`, as of now.
     func request(region: String, date: Date = Date()) -> HTTPRequestSpec {
@@ -75,29 +67,19 @@ final class S3Probe: Probe {
         return HTTPRequestSpec(method: "GET", url: url, headers: signed.headers, address: address, caFile: caFile)
     }
 
-    private func send(region: String, context: ProbeContext) -> ProbeStep {
-        transfer?.close()
-        do {
-            let next = try HTTPTransfer(request(region: region))
-            transfer = next
-            return handle(next.start(), context: context)
-        } catch {
-            return .finished(ProbeOutcome(.protocolError, detail: error.description))
-        }
-    }
-
-    private func handle(_ step: TransferStep, context: ProbeContext) -> ProbeStep {
-        lastWait = step
+    private func advance(_ step: HTTPExchange.Step, context: ProbeContext) -> ProbeStep {
         switch step {
-        case .wait(let fd, let events):
-            return .wait(fd: fd, events: events)
-        case .finished(let result):
+        case .wait(let wait):
+            return wait
+        case .failed(let outcome):
+            return .finished(outcome)
+        case .done(let result):
             switch S3Classifier.classify(result, settings: settings, region: settings.region) {
             case .ok:
                 return .finished(.ok)
             case .retry(let region) where !retried:
                 retried = true
-                return send(region: region, context: context)
+                return advance(exchange.start(request(region: region)), context: context)
             case .retry:
                 return .finished(
                     ProbeOutcome(.invalidMetadata, attr: "region_name", detail: "The bucket's region could not be settled.", stage: .request))
