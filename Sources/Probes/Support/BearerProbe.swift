@@ -1,0 +1,105 @@
+import ConnectorCore
+import CurlDriver
+import LinuxIO
+import ProbeEngine
+
+/// How one OAuth-bearer service is probed: the call that proves access, when an answer means
+/// the access token expired, and how to refresh it. Drive and Dropbox are instances.
+struct BearerService: Sendable {
+    /// The request that proves access with an access token.
+    var call: @Sendable (_ token: String) -> (method: String, url: String, headers: [(name: String, value: String)], body: [UInt8])
+    /// Whether an answer to the call says the access token is no longer good (so a refresh may help).
+    var tokenExpired: @Sendable (HTTPResult) -> Bool
+    /// The verdict of the call's answer; `refreshed` tells whether the token came from a refresh.
+    var classifyCall: @Sendable (HTTPResult, _ refreshed: Bool) -> ProbeOutcome
+    /// The refresh request (`nil` when there is nothing to refresh with).
+    var refresh: (url: String, form: [(String, String)], attr: String)?
+    /// The new access token from a refresh answer, or the verdict.
+    var classifyRefresh: @Sendable (HTTPResult) -> Result<String, GoogleClassifier.Failure>
+    var caFile: String?
+}
+
+/// Calls a bearer-token API; if the token has expired and the connector can refresh it, refreshes
+/// once and calls again. Each request is one libcurl transfer on the reactor.
+final class BearerProbe: Probe {
+    private enum Phase {
+        case calling
+        case refreshing
+    }
+
+    private let service: BearerService
+    private let accessToken: String
+    private let exchange = HTTPExchange()
+    private var phase = Phase.calling
+    private var refreshed = false
+
+    init(service: BearerService, accessToken: String) {
+        self.service = service
+        self.accessToken = accessToken
+    }
+
+    func start(_ context: ProbeContext) -> ProbeStep {
+        accessToken.isEmpty ? refresh(context) : call(token: accessToken, context: context)
+    }
+
+    func resume(_ context: ProbeContext, events: IOEvents) -> ProbeStep {
+        advance(exchange.resume(events: events), context: context)
+    }
+
+    func close() { exchange.close() }
+
+    private func call(token: String, context: ProbeContext) -> ProbeStep {
+        phase = .calling
+        context.enter(.request)
+        let request = service.call(token)
+        guard let host = HTTPTransfer.hostAndPort(request.url)?.host, let address = context.address(for: host) else {
+            return .finished(ProbeOutcome(.protocolError))
+        }
+        return advance(
+            exchange.start(
+                HTTPRequestSpec(
+                    method: request.method, url: request.url, headers: request.headers, body: request.body, address: address,
+                    caFile: service.caFile)),
+            context: context)
+    }
+
+    private func refresh(_ context: ProbeContext) -> ProbeStep {
+        phase = .refreshing
+        refreshed = true
+        context.enter(.auth)
+        guard let refresh = service.refresh else {
+            return .finished(
+                ProbeOutcome(.authFailed, attr: "access_token", detail: "The access token was refused and nothing can refresh it.", stage: .auth))
+        }
+        guard let host = HTTPTransfer.hostAndPort(refresh.url)?.host, let address = context.address(for: host) else {
+            return .finished(ProbeOutcome(.protocolError))
+        }
+        let form = refresh.form.map { "\($0.0)=\(GoogleProbeDriver.escape($0.1))" }.joined(separator: "&")
+        return advance(
+            exchange.start(
+                HTTPRequestSpec(
+                    method: "POST", url: refresh.url, headers: [("Content-Type", "application/x-www-form-urlencoded")],
+                    body: Array(form.utf8), address: address, caFile: service.caFile)),
+            context: context)
+    }
+
+    private func advance(_ step: HTTPExchange.Step, context: ProbeContext) -> ProbeStep {
+        switch step {
+        case .wait(let wait):
+            return wait
+        case .failed(let outcome):
+            return .finished(outcome)
+        case .done(let result):
+            switch phase {
+            case .calling:
+                if !refreshed, service.refresh != nil, service.tokenExpired(result) { return refresh(context) }
+                return .finished(service.classifyCall(result, refreshed))
+            case .refreshing:
+                switch service.classifyRefresh(result) {
+                case .success(let token): return call(token: token, context: context)
+                case .failure(let failure): return .finished(failure.outcome)
+                }
+            }
+        }
+    }
+}
