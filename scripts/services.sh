@@ -27,6 +27,10 @@
 #     written per run): ok (bucket ce-probe, project ce-project), noaccess (valid, no rights),
 #     revoked (disabled key); an OAuth client with a valid and a revoked refresh token.
 #     Token requests per account: GET $CE_GOOGLE_API_URL/_stats.
+#   - scripts/fake_dropbox.py: Dropbox API v2 users/get_current_account and the OAuth
+#     refresh-token grant (/oauth2/token), with the real error shapes. One app (key/secret),
+#     a valid, an expired and a no-scope (no account_info.read) access token, a valid and a
+#     revoked refresh token, all random per run. Counts: GET $CE_DROPBOX_URL/_stats.
 #
 # Accounts (both servers of a kind get the same ones; passwords are random per run):
 #   PG:      role probe (CONNECT on db probe; USAGE on probe_schema, none on sealed_schema),
@@ -41,7 +45,7 @@
 #   ${CE_SERVICES_STATE_DIR:-/tmp/connector-engine-services}/state   (root-only, 0600).
 # Must run as root (it switches to the postgres user for PostgreSQL).
 # Knobs: CE_LISTENERS_MAX_SECONDS (default 14400: the listener process, the S3 server and the
-# fake Google server exit by themselves after that), CE_SERVICES_KEEP_ON_FAILURE=1 (keep the
+# fake Google and fake Dropbox servers exit by themselves after that), CE_SERVICES_KEEP_ON_FAILURE=1 (keep the
 # run dir when start fails).
 set -euo pipefail
 
@@ -57,6 +61,7 @@ S3_BUCKET=ce-probe
 GOOGLE_PY="$SCRIPT_DIR/fake_google.py"
 GCS_BUCKET=ce-probe
 BQ_PROJECT=ce-project
+DROPBOX_PY="$SCRIPT_DIR/fake_dropbox.py"
 LISTENERS_MAX_SECONDS="${CE_LISTENERS_MAX_SECONDS:-14400}"
 READY_TIMEOUT=60
 MARKER=.connector-engine-services
@@ -172,6 +177,7 @@ cmd_stop() {
   stop_pid listeners "${LISTENERS_PID:-}" 10
   stop_pid "s3 (moto)" "${S3_PID:-}" 10
   stop_pid "fake google" "${GOOGLE_PID:-}" 10
+  stop_pid "fake dropbox" "${DROPBOX_PID:-}" 10
   stop_pid "mariadb (tls)" "${MARIADB_PID:-}" 60
   stop_pid "mariadb (plain)" "${MARIADB_PLAIN_PID:-}" 60
   if [[ -n "${PG_ROOT:-}" ]]; then
@@ -179,7 +185,7 @@ cmd_stop() {
     stop_pg "postgres (plain)" "$PG_ROOT/plain" "${PG_PLAIN_PID:-}"
   fi
   local left=()
-  for p in "${LISTENERS_PID:-}" "${S3_PID:-}" "${GOOGLE_PID:-}" "${MARIADB_PID:-}" "${MARIADB_PLAIN_PID:-}" "${PG_PID:-}" "${PG_PLAIN_PID:-}"; do
+  for p in "${LISTENERS_PID:-}" "${S3_PID:-}" "${GOOGLE_PID:-}" "${DROPBOX_PID:-}" "${MARIADB_PID:-}" "${MARIADB_PLAIN_PID:-}" "${PG_PID:-}" "${PG_PLAIN_PID:-}"; do
     if ours "$p"; then left+=("$p"); fi
   done
   if (( ${#left[@]} )); then
@@ -197,7 +203,7 @@ cmd_stop() {
 
 any_alive() {
   local p
-  for p in "${LISTENERS_PID:-}" "${S3_PID:-}" "${GOOGLE_PID:-}" "${MARIADB_PID:-}" "${MARIADB_PLAIN_PID:-}" "${PG_PID:-}" "${PG_PLAIN_PID:-}"; do
+  for p in "${LISTENERS_PID:-}" "${S3_PID:-}" "${GOOGLE_PID:-}" "${DROPBOX_PID:-}" "${MARIADB_PID:-}" "${MARIADB_PLAIN_PID:-}" "${PG_PID:-}" "${PG_PLAIN_PID:-}"; do
     ours "$p" && return 0
   done
   if [[ -n "${PG_ROOT:-}" ]]; then
@@ -425,6 +431,30 @@ print(o["client_id"], o["client_secret"], o["refresh_token"], o["revoked_refresh
   done
 }
 
+dropbox_wait_ready() { # DIR -> reads DIR/dropbox.json into the state (app key/secret, tokens)
+  local dir="$1" deadline=$((SECONDS + READY_TIMEOUT)) vals
+  # fake_dropbox.py prints its ready line only after writing dropbox.json.
+  while ! grep -q '^fake_dropbox: ready ' "$dir/log" 2>/dev/null; do
+    alive "$DROPBOX_PID" || fail_with_log "fake_dropbox.py exited during start-up" "$dir/log"
+    (( SECONDS < deadline )) || fail_with_log "fake_dropbox.py not ready within ${READY_TIMEOUT}s" "$dir/log"
+    sleep 0.1
+  done
+  vals="$(python3 -c '
+import json, sys
+c = json.load(open(sys.argv[1]))
+print(c["app_key"], c["app_secret"], c["access_token"], c["expired_access_token"],
+      c["noscope_access_token"], c["refresh_token"], c["revoked_refresh_token"])' "$dir/dropbox.json")" \
+    || fail_with_log "cannot read $dir/dropbox.json" "$dir/log"
+  read -r DROPBOX_APP_KEY DROPBOX_APP_SECRET DROPBOX_TOKEN DROPBOX_EXPIRED_TOKEN \
+    DROPBOX_NOSCOPE_TOKEN DROPBOX_REFRESH_TOKEN DROPBOX_REVOKED_REFRESH_TOKEN <<<"$vals"
+  [[ -n "${DROPBOX_REVOKED_REFRESH_TOKEN:-}" ]] || fail_with_log "incomplete $dir/dropbox.json" "$dir/log"
+  local v
+  for v in DROPBOX_APP_KEY DROPBOX_APP_SECRET DROPBOX_TOKEN DROPBOX_EXPIRED_TOKEN \
+      DROPBOX_NOSCOPE_TOKEN DROPBOX_REFRESH_TOKEN DROPBOX_REVOKED_REFRESH_TOKEN; do
+    state_set "$v" "${!v}"
+  done
+}
+
 cmd_start() {
   (( EUID == 0 )) || die "must run as root (PostgreSQL is run as the postgres user via setpriv)"
   local t0=$SECONDS
@@ -434,7 +464,7 @@ cmd_start() {
     fi
     log "cleaning up a stale previous run (${RUN_DIR:-?})"
     cmd_stop >/dev/null
-    unset RUN_DIR PG_ROOT PG_PID PG_PLAIN_PID MARIADB_PID MARIADB_PLAIN_PID LISTENERS_PID S3_PID GOOGLE_PID
+    unset RUN_DIR PG_ROOT PG_PID PG_PLAIN_PID MARIADB_PID MARIADB_PLAIN_PID LISTENERS_PID S3_PID GOOGLE_PID DROPBOX_PID
   fi
 
   local tool
@@ -448,6 +478,7 @@ cmd_start() {
   [[ -f "$LISTENERS_PY" ]] || die "$LISTENERS_PY not found"
   [[ -f "$S3_PY" ]] || die "$S3_PY not found"
   [[ -f "$GOOGLE_PY" ]] || die "$GOOGLE_PY not found"
+  [[ -f "$DROPBOX_PY" ]] || die "$DROPBOX_PY not found"
 
   ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
@@ -471,7 +502,7 @@ cmd_start() {
   ports="$(python3 - <<'EOF'
 import socket
 socks = []
-for _ in range(14):
+for _ in range(15):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.bind(("127.0.0.1", 0))
     socks.append(s)
@@ -482,8 +513,8 @@ EOF
 )"
   read -r PG_PORT PG_PLAIN_PORT MARIADB_PORT MARIADB_PLAIN_PORT HOLD_PORT PG_STALL_TLS_PORT \
     MYSQL_STALL_AUTH_PORT DRIP_PG_PORT DRIP_MYSQL_PORT BLACKHOLE_PORT CLOSED_PORT S3_PORT \
-    S3_TLS_PORT GOOGLE_PORT <<<"$ports"
-  [[ -n "${GOOGLE_PORT:-}" ]] || die "could not pick free ports"
+    S3_TLS_PORT GOOGLE_PORT DROPBOX_PORT <<<"$ports"
+  [[ -n "${DROPBOX_PORT:-}" ]] || die "could not pick free ports"
 
   local pws
   pws="$(python3 -c '
@@ -496,7 +527,7 @@ print(" ".join("".join(secrets.choice(a) for _ in range(24)) for _ in range(6)))
   local v
   for v in PG_PORT PG_PLAIN_PORT MARIADB_PORT MARIADB_PLAIN_PORT HOLD_PORT PG_STALL_TLS_PORT \
       MYSQL_STALL_AUTH_PORT DRIP_PG_PORT DRIP_MYSQL_PORT BLACKHOLE_PORT CLOSED_PORT S3_PORT \
-      S3_TLS_PORT GOOGLE_PORT PG_PASSWORD PG_NOCONNECT_PASSWORD MARIADB_PASSWORD MARIADB_LOCKED_PASSWORD PG_STORE_PASSWORD; do
+      S3_TLS_PORT GOOGLE_PORT DROPBOX_PORT PG_PASSWORD PG_NOCONNECT_PASSWORD MARIADB_PASSWORD MARIADB_LOCKED_PASSWORD PG_STORE_PASSWORD; do
     state_set "$v" "${!v}"
   done
 
@@ -532,6 +563,14 @@ print(" ".join("".join(secrets.choice(a) for _ in range(24)) for _ in range(6)))
     </dev/null >>"$gdir/log" 2>&1 &
   GOOGLE_PID=$!
   state_set GOOGLE_PID "$GOOGLE_PID"
+
+  # --- fake Dropbox (API v2 account probe, OAuth refresh); writes dropbox.json into dbxdir ---
+  local dbxdir="$RUN_DIR/dropbox"
+  mkdir -m 0700 "$dbxdir"
+  setsid python3 "$DROPBOX_PY" --port "$DROPBOX_PORT" --dir "$dbxdir" --max-seconds "$LISTENERS_MAX_SECONDS" \
+    </dev/null >>"$dbxdir/log" 2>&1 &
+  DROPBOX_PID=$!
+  state_set DROPBOX_PID "$DROPBOX_PID"
 
   # --- one initdb and one mariadb-install-db, in parallel; each copied for the second server ---
   PG_ROOT="$RUN_DIR/pg"
@@ -608,6 +647,9 @@ print(" ".join("".join(secrets.choice(a) for _ in range(24)) for _ in range(6)))
 
   google_wait_ready "$gdir"
   log "fake google ready (pid $GOOGLE_PID): http://127.0.0.1:$GOOGLE_PORT (token URL /token, GCS bucket $GCS_BUCKET, BigQuery project $BQ_PROJECT)"
+
+  dropbox_wait_ready "$dbxdir"
+  log "fake dropbox ready (pid $DROPBOX_PID): http://127.0.0.1:$DROPBOX_PORT (/2/users/get_current_account, /oauth2/token)"
 
   state_set STARTED 1
   START_DONE=1
@@ -692,6 +734,18 @@ cmd_env() {
     emit CE_GOOGLE_OAUTH_REFRESH_TOKEN "$GOOGLE_OAUTH_REFRESH_TOKEN"
     emit CE_GOOGLE_OAUTH_REVOKED_REFRESH_TOKEN "$GOOGLE_OAUTH_REVOKED_REFRESH_TOKEN"
   fi
+  # Fake Dropbox (scripts/fake_dropbox.py): API and token endpoint on one base URL
+  # ($CE_DROPBOX_URL/2/users/get_current_account, $CE_DROPBOX_URL/oauth2/token).
+  if [[ -n "${DROPBOX_PORT:-}" && -n "${DROPBOX_REVOKED_REFRESH_TOKEN:-}" ]]; then
+    emit CE_DROPBOX_URL "http://127.0.0.1:$DROPBOX_PORT"
+    emit CE_DROPBOX_APP_KEY "$DROPBOX_APP_KEY"
+    emit CE_DROPBOX_APP_SECRET "$DROPBOX_APP_SECRET"
+    emit CE_DROPBOX_TOKEN "$DROPBOX_TOKEN"
+    emit CE_DROPBOX_EXPIRED_TOKEN "$DROPBOX_EXPIRED_TOKEN"
+    emit CE_DROPBOX_NOSCOPE_TOKEN "$DROPBOX_NOSCOPE_TOKEN"
+    emit CE_DROPBOX_REFRESH_TOKEN "$DROPBOX_REFRESH_TOKEN"
+    emit CE_DROPBOX_REVOKED_REFRESH_TOKEN "$DROPBOX_REVOKED_REFRESH_TOKEN"
+  fi
 }
 
 cmd_status() {
@@ -713,6 +767,7 @@ cmd_status() {
   [[ -z "${S3_PORT:-}" ]] || show "s3 (moto)" "${S3_PID:-}" "${S3_PORT:-}"
   [[ -z "${S3_TLS_PORT:-}" ]] || show "s3 (moto, https)" "${S3_PID:-}" "${S3_TLS_PORT:-}"
   [[ -z "${GOOGLE_PORT:-}" ]] || show "fake google" "${GOOGLE_PID:-}" "${GOOGLE_PORT:-}"
+  [[ -z "${DROPBOX_PORT:-}" ]] || show "fake dropbox" "${DROPBOX_PID:-}" "${DROPBOX_PORT:-}"
   [[ "${STARTED:-}" == 1 ]] || down=1
   return "$down"
 }

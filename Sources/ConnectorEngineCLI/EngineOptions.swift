@@ -50,6 +50,9 @@ struct EngineOptions: ParsableArguments {
     @Option(name: .customLong("google-ca-file"), help: "PEM bundle that verifies the Google endpoints (for self-hosted or test endpoints).")
     var googleCAFile: String?
 
+    @Option(help: "Dropbox API base URL (its token endpoint is <URL>/oauth2/token).")
+    var dropboxURL = DropboxEndpoints.dropbox.apiURL
+
     var googleEndpoints: GoogleEndpoints {
         let secret = ProcessInfo.processInfo.environment["CONNECTOR_ENGINE_GOOGLE_CLIENT_SECRET"] ?? ""
         let client = googleOAuthClientID.map { (id: $0, secret: secret) }
@@ -74,7 +77,8 @@ struct EngineOptions: ParsableArguments {
         let configuration = EngineConfiguration(
             maxInFlight: maxInFlight, defaultTimeout: defaultDeadline, maxTimeout: maxDeadline,
             reactorThreads: reactorThreads, egress: egress)
-        return try ProbeEngine.standard(configuration: configuration, google: googleEndpoints)
+        return try ProbeEngine.standard(
+            configuration: configuration, google: googleEndpoints, dropbox: DropboxEndpoints(apiURL: dropboxURL))
     }
 }
 

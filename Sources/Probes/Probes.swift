@@ -7,7 +7,7 @@ import ProbeEngine
 /// The probe drivers this build provides, by connector family.
 public enum ProbeDrivers {
     /// Every driver; the Google ones send their requests to `google` and share one token cache.
-    public static func all(google: GoogleEndpoints = .google) -> [ConnectorFamily: any ProbeDriver] {
+    public static func all(google: GoogleEndpoints = .google, dropbox: DropboxEndpoints = .dropbox) -> [ConnectorFamily: any ProbeDriver] {
         let googleDriver = GoogleProbeDriver(endpoints: google, tokens: TokenCache())
         return [
             .postgresql: PostgresProbeDriver(),
@@ -17,6 +17,7 @@ public enum ProbeDrivers {
             .gcs: googleDriver,
             .bigquery: googleDriver,
             .googleDrive: DriveProbeDriver(endpoints: google),
+            .dropbox: DropboxProbeDriver(endpoints: dropbox),
         ]
     }
 }
@@ -25,10 +26,11 @@ extension ProbeEngine {
     /// An engine with every probe of this build.
     /// - Throws: ``SystemError`` if the engine's threads cannot be set up.
     public static func standard(
-        configuration: EngineConfiguration = EngineConfiguration(), google: GoogleEndpoints = .google
+        configuration: EngineConfiguration = EngineConfiguration(), google: GoogleEndpoints = .google,
+        dropbox: DropboxEndpoints = .dropbox
     ) throws(SystemError) -> ProbeEngine {
         PostgresEnvironment.isolate()
-        return try ProbeEngine(configuration: configuration, drivers: ProbeDrivers.all(google: google))
+        return try ProbeEngine(configuration: configuration, drivers: ProbeDrivers.all(google: google, dropbox: dropbox))
     }
 }
 

@@ -33,10 +33,14 @@ enum LiveServices {
             "--google-token-url", endpoints.tokenURL, "--google-storage-url", endpoints.storageURL, "--google-bigquery-url",
             endpoints.bigQueryURL, "--google-drive-url", endpoints.driveURL,
         ] + (endpoints.oauthClient.map { ["--google-oauth-client-id", $0.id] } ?? [])
+            + ["--dropbox-url", environment["CE_DROPBOX_URL"] ?? "http://127.0.0.1:1"]
     }
 
     /// An engine with every probe, its Google probes aimed at the fake Google.
-    static func engine() throws -> ProbeEngine { try ProbeEngine.standard(google: googleEndpoints) }
+    static func engine() throws -> ProbeEngine {
+        try ProbeEngine.standard(
+            google: googleEndpoints, dropbox: DropboxEndpoints(apiURL: environment["CE_DROPBOX_URL"] ?? "http://127.0.0.1:1"))
+    }
 
     /// The repository's Fixtures/connectors directory.
     static var fixturesDirectory: String {

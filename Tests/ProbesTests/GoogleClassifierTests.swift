@@ -12,9 +12,9 @@ import Testing
 
     @Test func tokenGrantsAndRefusals() {
         #expect(
-            GoogleClassifier.token(Self.answer(200, #"{"access_token": "ya29.x", "expires_in": 3599, "token_type": "Bearer"}"#))
+            OAuthToken.read(Self.answer(200, #"{"access_token": "ya29.x", "expires_in": 3599, "token_type": "Bearer"}"#))
                 == .success(.init(token: "ya29.x", expiresIn: 3599)))
-        #expect(GoogleClassifier.token(Self.answer(200, #"{"access_token": "t", "expires_in": "60"}"#)) == .success(.init(token: "t", expiresIn: 60)))
+        #expect(OAuthToken.read(Self.answer(200, #"{"access_token": "t", "expires_in": "60"}"#)) == .success(.init(token: "t", expiresIn: 60)))
         let cases: [(Int, String, OutcomeCode)] = [
             (400, #"{"error": "invalid_grant", "error_description": "Invalid JWT Signature."}"#, .authFailed),
             (401, #"{"error": "invalid_client", "error_description": "The OAuth client was not found."}"#, .authFailed),
@@ -24,7 +24,7 @@ import Testing
             (200, #"{"token_type": "Bearer"}"#, .protocolError),
         ]
         for (status, body, code) in cases {
-            guard case .failure(let failure) = GoogleClassifier.token(Self.answer(status, body)) else {
+            guard case .failure(let failure) = OAuthToken.read(Self.answer(status, body)) else {
                 Issue.record("accepted \(body)")
                 continue
             }

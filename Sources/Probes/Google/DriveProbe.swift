@@ -41,10 +41,10 @@ struct DriveProbeDriver: ProbeDriver {
             },
             refresh: refresh,
             classifyRefresh: { result in
-                GoogleClassifier.token(result).map(\.token).mapError { failure in
+                OAuthToken.read(result).map(\.token).mapError { failure in
                     var outcome = failure.outcome
                     if outcome.code == .authFailed { outcome.attr = "refresh_token" }
-                    return GoogleClassifier.Failure(outcome: outcome)
+                    return OAuthToken.Failure(outcome: outcome)
                 }
             },
             caFile: endpoints.caFile)

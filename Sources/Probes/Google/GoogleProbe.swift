@@ -171,7 +171,7 @@ final class GoogleProbe: Probe {
             return .finished(outcome)
         case .done(let result):
             guard case .fetchingToken = phase else { return .finished(GoogleClassifier.call(result, resourceAttr: call.resourceAttr)) }
-            switch GoogleClassifier.token(result) {
+            switch OAuthToken.read(result) {
             case .success(let grant):
                 finishFetch(token: grant.token, expiresIn: grant.expiresIn)
                 return startCall(token: grant.token, context: context)

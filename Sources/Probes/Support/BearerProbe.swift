@@ -15,7 +15,7 @@ struct BearerService: Sendable {
     /// The refresh request (`nil` when there is nothing to refresh with).
     var refresh: (url: String, form: [(String, String)], attr: String)?
     /// The new access token from a refresh answer, or the verdict.
-    var classifyRefresh: @Sendable (HTTPResult) -> Result<String, GoogleClassifier.Failure>
+    var classifyRefresh: @Sendable (HTTPResult) -> Result<String, OAuthToken.Failure>
     var caFile: String?
 }
 

@@ -1,0 +1,100 @@
+import ConnectorCore
+import CurlDriver
+import ProbeEngine
+
+/// Where the Dropbox probe sends its requests (configuration; tests point it at a local fake).
+public struct DropboxEndpoints: Sendable {
+    public var apiURL: String
+    public var tokenURL: String
+    public var caFile: String?
+
+    public init(apiURL: String = "https://api.dropboxapi.com", tokenURL: String? = nil, caFile: String? = nil) {
+        self.apiURL = apiURL
+        self.tokenURL = tokenURL ?? apiURL + "/oauth2/token"
+        self.caFile = caFile
+    }
+
+    public static let dropbox = DropboxEndpoints()
+}
+
+/// Plans Dropbox probes: `users/get_current_account` with the access token; an expired or
+/// invalid token is refreshed once when a refresh token and the app key are given.
+struct DropboxProbeDriver: ProbeDriver {
+    let endpoints: DropboxEndpoints
+
+    func plan(for type: ConnectorType, metadata: JSONValue) throws(MetadataError) -> ProbePlan {
+        guard case .object(let members) = metadata else {
+            throw MetadataError(attr: "connector_metadata", "connector_metadata must be a JSON object.")
+        }
+        let token = members["token"]?.stringValue ?? ""
+        let refreshToken = members["refresh_token"]?.stringValue ?? ""
+        let appKey = members["app_key"]?.stringValue ?? ""
+        let appSecret = members["app_secret"]?.stringValue ?? ""
+        guard !token.isEmpty || !refreshToken.isEmpty else { throw MetadataError(attr: "token", "token is empty.") }
+        if !refreshToken.isEmpty && appKey.isEmpty {
+            throw MetadataError(attr: "app_key", "A refresh token needs the app key of the Dropbox app that issued it.")
+        }
+        let accountURL = "\(endpoints.apiURL)/2/users/get_current_account"
+        guard let apiHost = HTTPTransfer.hostAndPort(accountURL), let tokenHost = HTTPTransfer.hostAndPort(endpoints.tokenURL) else {
+            throw MetadataError(attr: "token", "The configured Dropbox endpoints are not URLs.")
+        }
+        var refresh: (url: String, form: [(String, String)], attr: String)?
+        if !refreshToken.isEmpty {
+            var form = [("grant_type", "refresh_token"), ("refresh_token", refreshToken), ("client_id", appKey)]
+            if !appSecret.isEmpty { form.append(("client_secret", appSecret)) }
+            refresh = (endpoints.tokenURL, form, "refresh_token")
+        }
+        let secretAttr = appSecret.isEmpty ? "app_key" : "app_secret"
+        let service = BearerService(
+            call: { token in
+                ("POST", accountURL, [("Authorization", "Bearer \(token)"), ("Content-Type", "application/json")], Array("null".utf8))
+            },
+            tokenExpired: { result in
+                result.succeeded && result.status == 401
+                    && ["expired_access_token", "invalid_access_token"].contains(DropboxClassifier.tag(result))
+            },
+            classifyCall: { result, refreshed in DropboxClassifier.call(result, tokenAttr: refreshed ? "refresh_token" : "token") },
+            refresh: refresh,
+            classifyRefresh: { result in
+                OAuthToken.read(result).map(\.token).mapError { failure in
+                    var outcome = failure.outcome
+                    if outcome.code == .authFailed {
+                        outcome.attr = outcome.signal?.hasPrefix("OAuth invalid_client") == true ? secretAttr : "refresh_token"
+                    }
+                    return OAuthToken.Failure(outcome: outcome)
+                }
+            },
+            caFile: endpoints.caFile)
+        return ProbePlan(host: apiHost.host, hostAttr: "token", otherHosts: [(tokenHost.host, "refresh_token")]) { _ in
+            BearerProbe(service: service, accessToken: token)
+        }
+    }
+}
+
+/// Reads Dropbox answers from the status and the error's `.tag` (never the summary text).
+enum DropboxClassifier {
+    /// The `.tag` of a JSON error body, e.g. `expired_access_token`.
+    static func tag(_ result: HTTPResult) -> String? {
+        (try? JSONValue.parse(result.body))?["error"]?[".tag"]?.stringValue
+    }
+
+    static func call(_ result: HTTPResult, tokenAttr: String) -> ProbeOutcome {
+        guard result.succeeded else { return HTTPFailure.transport(result, attr: "token") }
+        if result.status == 200 { return .ok }
+        let tag = tag(result)
+        let signal = "Dropbox \(tag ?? "-") (HTTP \(result.status))"
+        switch (result.status, tag) {
+        case (401, "missing_scope"?), (401, "route_access_denied"?), (401, "user_suspended"?), (403, _):
+            return ProbeOutcome(.permissionDenied, attr: "token", detail: "The token may not read the account.", signal: signal, stage: .request)
+        case (401, _), (400, _):
+            // Our request is fixed, so a 400 (plain text) means the token itself is malformed.
+            return ProbeOutcome(.authFailed, attr: tokenAttr, detail: "Dropbox refused the access token.", signal: signal, stage: .request)
+        case (429, _):
+            return ProbeOutcome(.throttled, signal: signal, stage: .request)
+        case (500...599, _):
+            return ProbeOutcome(.serverError, signal: signal, stage: .request)
+        default:
+            return ProbeOutcome(.protocolError, signal: signal, stage: .request)
+        }
+    }
+}
