@@ -52,7 +52,7 @@ let package = Package(
             name: "Encryption",
             dependencies: ["LinuxIO", .product(name: "Crypto", package: "swift-crypto")]),
         .target(
-            name: "GoogleAuth",
+            name: "CloudAuth",
             dependencies: [
                 "ConnectorCore", "LinuxIO", .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
@@ -78,7 +78,7 @@ let package = Package(
         .target(
             name: "Probes",
             dependencies: [
-                "ConnectorCore", "ProbeEngine", "PostgresDriver", "MariaDBDriver", "CurlDriver", "SigV4", "GoogleAuth", "LinuxIO",
+                "ConnectorCore", "ProbeEngine", "PostgresDriver", "MariaDBDriver", "CurlDriver", "SigV4", "CloudAuth", "LinuxIO",
             ]),
         .target(
             name: "ConnectorAPI",
@@ -114,8 +114,8 @@ let package = Package(
         .testTarget(name: "EncryptionTests", dependencies: ["Encryption", "LinuxIO"]),
         .testTarget(name: "SigV4Tests", dependencies: ["SigV4"]),
         .testTarget(
-            name: "GoogleAuthTests",
-            dependencies: ["GoogleAuth", "ConnectorCore", "LinuxIO", .product(name: "CryptoExtras", package: "swift-crypto")]),
+            name: "CloudAuthTests",
+            dependencies: ["CloudAuth", "ConnectorCore", "LinuxIO", .product(name: "CryptoExtras", package: "swift-crypto")]),
         .testTarget(
             name: "ConnectorStoreTests",
             dependencies: [

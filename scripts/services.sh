@@ -31,6 +31,11 @@
 #     refresh-token grant (/oauth2/token), with the real error shapes. One app (key/secret),
 #     a valid, an expired and a no-scope (no account_info.read) access token, a valid and a
 #     revoked refresh token, all random per run. Counts: GET $CE_DROPBOX_URL/_stats.
+#   - scripts/fake_snowflake.py: Snowflake driver login (POST /session/v1/login-request) with
+#     password and key-pair (SNOWFLAKE_JWT) authentication and the real response codes. Account
+#     CE_TEST; users PROBE_PW (password), PROBE_KEY (RSA key pair, plus an unregistered second
+#     key for the fingerprint-mismatch case), PROBE_LOCKED (locked); all random per run.
+#     Counts: GET $CE_SNOWFLAKE_URL/_stats.
 #
 # Accounts (both servers of a kind get the same ones; passwords are random per run):
 #   PG:      role probe (CONNECT on db probe; USAGE on probe_schema, none on sealed_schema),
@@ -45,7 +50,7 @@
 #   ${CE_SERVICES_STATE_DIR:-/tmp/connector-engine-services}/state   (root-only, 0600).
 # Must run as root (it switches to the postgres user for PostgreSQL).
 # Knobs: CE_LISTENERS_MAX_SECONDS (default 14400: the listener process, the S3 server and the
-# fake Google and fake Dropbox servers exit by themselves after that), CE_SERVICES_KEEP_ON_FAILURE=1 (keep the
+# fake Google, Dropbox and Snowflake servers exit by themselves after that), CE_SERVICES_KEEP_ON_FAILURE=1 (keep the
 # run dir when start fails).
 set -euo pipefail
 
@@ -62,6 +67,7 @@ GOOGLE_PY="$SCRIPT_DIR/fake_google.py"
 GCS_BUCKET=ce-probe
 BQ_PROJECT=ce-project
 DROPBOX_PY="$SCRIPT_DIR/fake_dropbox.py"
+SNOWFLAKE_PY="$SCRIPT_DIR/fake_snowflake.py"
 LISTENERS_MAX_SECONDS="${CE_LISTENERS_MAX_SECONDS:-14400}"
 READY_TIMEOUT=60
 MARKER=.connector-engine-services
@@ -178,6 +184,7 @@ cmd_stop() {
   stop_pid "s3 (moto)" "${S3_PID:-}" 10
   stop_pid "fake google" "${GOOGLE_PID:-}" 10
   stop_pid "fake dropbox" "${DROPBOX_PID:-}" 10
+  stop_pid "fake snowflake" "${SNOWFLAKE_PID:-}" 10
   stop_pid "mariadb (tls)" "${MARIADB_PID:-}" 60
   stop_pid "mariadb (plain)" "${MARIADB_PLAIN_PID:-}" 60
   if [[ -n "${PG_ROOT:-}" ]]; then
@@ -185,7 +192,7 @@ cmd_stop() {
     stop_pg "postgres (plain)" "$PG_ROOT/plain" "${PG_PLAIN_PID:-}"
   fi
   local left=()
-  for p in "${LISTENERS_PID:-}" "${S3_PID:-}" "${GOOGLE_PID:-}" "${DROPBOX_PID:-}" "${MARIADB_PID:-}" "${MARIADB_PLAIN_PID:-}" "${PG_PID:-}" "${PG_PLAIN_PID:-}"; do
+  for p in "${LISTENERS_PID:-}" "${S3_PID:-}" "${GOOGLE_PID:-}" "${DROPBOX_PID:-}" "${SNOWFLAKE_PID:-}" "${MARIADB_PID:-}" "${MARIADB_PLAIN_PID:-}" "${PG_PID:-}" "${PG_PLAIN_PID:-}"; do
     if ours "$p"; then left+=("$p"); fi
   done
   if (( ${#left[@]} )); then
@@ -203,7 +210,7 @@ cmd_stop() {
 
 any_alive() {
   local p
-  for p in "${LISTENERS_PID:-}" "${S3_PID:-}" "${GOOGLE_PID:-}" "${DROPBOX_PID:-}" "${MARIADB_PID:-}" "${MARIADB_PLAIN_PID:-}" "${PG_PID:-}" "${PG_PLAIN_PID:-}"; do
+  for p in "${LISTENERS_PID:-}" "${S3_PID:-}" "${GOOGLE_PID:-}" "${DROPBOX_PID:-}" "${SNOWFLAKE_PID:-}" "${MARIADB_PID:-}" "${MARIADB_PLAIN_PID:-}" "${PG_PID:-}" "${PG_PLAIN_PID:-}"; do
     ours "$p" && return 0
   done
   if [[ -n "${PG_ROOT:-}" ]]; then
@@ -455,6 +462,39 @@ print(c["app_key"], c["app_secret"], c["access_token"], c["expired_access_token"
   done
 }
 
+snowflake_wait_ready() { # DIR -> reads DIR/snowflake.json into the state (users, password, keys)
+  local dir="$1" deadline=$((SECONDS + READY_TIMEOUT)) vals
+  # fake_snowflake.py prints its ready line only after writing snowflake.json.
+  while ! grep -q '^fake_snowflake: ready ' "$dir/log" 2>/dev/null; do
+    alive "$SNOWFLAKE_PID" || fail_with_log "fake_snowflake.py exited during start-up" "$dir/log"
+    (( SECONDS < deadline )) || fail_with_log "fake_snowflake.py not ready within ${READY_TIMEOUT}s" "$dir/log"
+    sleep 0.1
+  done
+  vals="$(python3 -c '
+import json, sys
+c = json.load(open(sys.argv[1]))
+print(c["account"], c["password_user"], c["password"], c["key_user"], c["locked_user"],
+      c["locked_password"])' "$dir/snowflake.json")" \
+    || fail_with_log "cannot read $dir/snowflake.json" "$dir/log"
+  read -r SNOWFLAKE_ACCOUNT SNOWFLAKE_PW_USER SNOWFLAKE_PASSWORD SNOWFLAKE_KEY_USER \
+    SNOWFLAKE_LOCKED_USER SNOWFLAKE_LOCKED_PASSWORD <<<"$vals"
+  [[ -n "${SNOWFLAKE_LOCKED_PASSWORD:-}" ]] || fail_with_log "incomplete $dir/snowflake.json" "$dir/log"
+  # PEM keys are multi-line: one python call each (sq in state_set keeps the newlines).
+  local pem='import json, sys; sys.stdout.write(json.load(open(sys.argv[1]))[sys.argv[2]])'
+  SNOWFLAKE_PRIVATE_KEY="$(python3 -c "$pem" "$dir/snowflake.json" private_key)" \
+    || fail_with_log "cannot read private_key from $dir/snowflake.json" "$dir/log"
+  SNOWFLAKE_OTHER_PRIVATE_KEY="$(python3 -c "$pem" "$dir/snowflake.json" other_private_key)" \
+    || fail_with_log "cannot read other_private_key from $dir/snowflake.json" "$dir/log"
+  [[ "$SNOWFLAKE_PRIVATE_KEY" == "-----BEGIN PRIVATE KEY-----"* && \
+     "$SNOWFLAKE_OTHER_PRIVATE_KEY" == "-----BEGIN PRIVATE KEY-----"* ]] \
+    || fail_with_log "bad private keys in $dir/snowflake.json" "$dir/log"
+  local v
+  for v in SNOWFLAKE_ACCOUNT SNOWFLAKE_PW_USER SNOWFLAKE_PASSWORD SNOWFLAKE_KEY_USER \
+      SNOWFLAKE_LOCKED_USER SNOWFLAKE_LOCKED_PASSWORD SNOWFLAKE_PRIVATE_KEY SNOWFLAKE_OTHER_PRIVATE_KEY; do
+    state_set "$v" "${!v}"
+  done
+}
+
 cmd_start() {
   (( EUID == 0 )) || die "must run as root (PostgreSQL is run as the postgres user via setpriv)"
   local t0=$SECONDS
@@ -464,7 +504,7 @@ cmd_start() {
     fi
     log "cleaning up a stale previous run (${RUN_DIR:-?})"
     cmd_stop >/dev/null
-    unset RUN_DIR PG_ROOT PG_PID PG_PLAIN_PID MARIADB_PID MARIADB_PLAIN_PID LISTENERS_PID S3_PID GOOGLE_PID DROPBOX_PID
+    unset RUN_DIR PG_ROOT PG_PID PG_PLAIN_PID MARIADB_PID MARIADB_PLAIN_PID LISTENERS_PID S3_PID GOOGLE_PID DROPBOX_PID SNOWFLAKE_PID
   fi
 
   local tool
@@ -479,6 +519,7 @@ cmd_start() {
   [[ -f "$S3_PY" ]] || die "$S3_PY not found"
   [[ -f "$GOOGLE_PY" ]] || die "$GOOGLE_PY not found"
   [[ -f "$DROPBOX_PY" ]] || die "$DROPBOX_PY not found"
+  [[ -f "$SNOWFLAKE_PY" ]] || die "$SNOWFLAKE_PY not found"
 
   ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
@@ -502,7 +543,7 @@ cmd_start() {
   ports="$(python3 - <<'EOF'
 import socket
 socks = []
-for _ in range(15):
+for _ in range(16):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.bind(("127.0.0.1", 0))
     socks.append(s)
@@ -513,8 +554,8 @@ EOF
 )"
   read -r PG_PORT PG_PLAIN_PORT MARIADB_PORT MARIADB_PLAIN_PORT HOLD_PORT PG_STALL_TLS_PORT \
     MYSQL_STALL_AUTH_PORT DRIP_PG_PORT DRIP_MYSQL_PORT BLACKHOLE_PORT CLOSED_PORT S3_PORT \
-    S3_TLS_PORT GOOGLE_PORT DROPBOX_PORT <<<"$ports"
-  [[ -n "${DROPBOX_PORT:-}" ]] || die "could not pick free ports"
+    S3_TLS_PORT GOOGLE_PORT DROPBOX_PORT SNOWFLAKE_PORT <<<"$ports"
+  [[ -n "${SNOWFLAKE_PORT:-}" ]] || die "could not pick free ports"
 
   local pws
   pws="$(python3 -c '
@@ -527,7 +568,7 @@ print(" ".join("".join(secrets.choice(a) for _ in range(24)) for _ in range(6)))
   local v
   for v in PG_PORT PG_PLAIN_PORT MARIADB_PORT MARIADB_PLAIN_PORT HOLD_PORT PG_STALL_TLS_PORT \
       MYSQL_STALL_AUTH_PORT DRIP_PG_PORT DRIP_MYSQL_PORT BLACKHOLE_PORT CLOSED_PORT S3_PORT \
-      S3_TLS_PORT GOOGLE_PORT DROPBOX_PORT PG_PASSWORD PG_NOCONNECT_PASSWORD MARIADB_PASSWORD MARIADB_LOCKED_PASSWORD PG_STORE_PASSWORD; do
+      S3_TLS_PORT GOOGLE_PORT DROPBOX_PORT SNOWFLAKE_PORT PG_PASSWORD PG_NOCONNECT_PASSWORD MARIADB_PASSWORD MARIADB_LOCKED_PASSWORD PG_STORE_PASSWORD; do
     state_set "$v" "${!v}"
   done
 
@@ -571,6 +612,14 @@ print(" ".join("".join(secrets.choice(a) for _ in range(24)) for _ in range(6)))
     </dev/null >>"$dbxdir/log" 2>&1 &
   DROPBOX_PID=$!
   state_set DROPBOX_PID "$DROPBOX_PID"
+
+  # --- fake Snowflake (login-request: password and key-pair JWT); writes snowflake.json into sfdir ---
+  local sfdir="$RUN_DIR/snowflake"
+  mkdir -m 0700 "$sfdir"
+  setsid python3 "$SNOWFLAKE_PY" --port "$SNOWFLAKE_PORT" --dir "$sfdir" --max-seconds "$LISTENERS_MAX_SECONDS" \
+    </dev/null >>"$sfdir/log" 2>&1 &
+  SNOWFLAKE_PID=$!
+  state_set SNOWFLAKE_PID "$SNOWFLAKE_PID"
 
   # --- one initdb and one mariadb-install-db, in parallel; each copied for the second server ---
   PG_ROOT="$RUN_DIR/pg"
@@ -650,6 +699,9 @@ print(" ".join("".join(secrets.choice(a) for _ in range(24)) for _ in range(6)))
 
   dropbox_wait_ready "$dbxdir"
   log "fake dropbox ready (pid $DROPBOX_PID): http://127.0.0.1:$DROPBOX_PORT (/2/users/get_current_account, /oauth2/token)"
+
+  snowflake_wait_ready "$sfdir"
+  log "fake snowflake ready (pid $SNOWFLAKE_PID): http://127.0.0.1:$SNOWFLAKE_PORT (/session/v1/login-request, account $SNOWFLAKE_ACCOUNT)"
 
   state_set STARTED 1
   START_DONE=1
@@ -746,6 +798,19 @@ cmd_env() {
     emit CE_DROPBOX_REFRESH_TOKEN "$DROPBOX_REFRESH_TOKEN"
     emit CE_DROPBOX_REVOKED_REFRESH_TOKEN "$DROPBOX_REVOKED_REFRESH_TOKEN"
   fi
+  # Fake Snowflake (scripts/fake_snowflake.py): POST $CE_SNOWFLAKE_URL/session/v1/login-request.
+  # The account is given by ACCOUNT_NAME (and the JWT iss/sub), not by the host name.
+  if [[ -n "${SNOWFLAKE_PORT:-}" && -n "${SNOWFLAKE_OTHER_PRIVATE_KEY:-}" ]]; then
+    emit CE_SNOWFLAKE_URL "http://127.0.0.1:$SNOWFLAKE_PORT"
+    emit CE_SNOWFLAKE_ACCOUNT "$SNOWFLAKE_ACCOUNT"
+    emit CE_SNOWFLAKE_PW_USER "$SNOWFLAKE_PW_USER"
+    emit CE_SNOWFLAKE_PASSWORD "$SNOWFLAKE_PASSWORD"
+    emit CE_SNOWFLAKE_KEY_USER "$SNOWFLAKE_KEY_USER"
+    emit CE_SNOWFLAKE_PRIVATE_KEY "$SNOWFLAKE_PRIVATE_KEY"
+    emit CE_SNOWFLAKE_OTHER_PRIVATE_KEY "$SNOWFLAKE_OTHER_PRIVATE_KEY"
+    emit CE_SNOWFLAKE_LOCKED_USER "$SNOWFLAKE_LOCKED_USER"
+    emit CE_SNOWFLAKE_LOCKED_PASSWORD "$SNOWFLAKE_LOCKED_PASSWORD"
+  fi
 }
 
 cmd_status() {
@@ -768,6 +833,7 @@ cmd_status() {
   [[ -z "${S3_TLS_PORT:-}" ]] || show "s3 (moto, https)" "${S3_PID:-}" "${S3_TLS_PORT:-}"
   [[ -z "${GOOGLE_PORT:-}" ]] || show "fake google" "${GOOGLE_PID:-}" "${GOOGLE_PORT:-}"
   [[ -z "${DROPBOX_PORT:-}" ]] || show "fake dropbox" "${DROPBOX_PID:-}" "${DROPBOX_PORT:-}"
+  [[ -z "${SNOWFLAKE_PORT:-}" ]] || show "fake snowflake" "${SNOWFLAKE_PID:-}" "${SNOWFLAKE_PORT:-}"
   [[ "${STARTED:-}" == 1 ]] || down=1
   return "$down"
 }

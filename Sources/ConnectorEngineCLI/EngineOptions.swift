@@ -53,6 +53,9 @@ struct EngineOptions: ParsableArguments {
     @Option(help: "Dropbox API base URL (its token endpoint is <URL>/oauth2/token).")
     var dropboxURL = DropboxEndpoints.dropbox.apiURL
 
+    @Option(help: "Send every Snowflake login to this base URL instead of https://<account>.snowflakecomputing.com.")
+    var snowflakeURL: String?
+
     var googleEndpoints: GoogleEndpoints {
         let secret = ProcessInfo.processInfo.environment["CONNECTOR_ENGINE_GOOGLE_CLIENT_SECRET"] ?? ""
         let client = googleOAuthClientID.map { (id: $0, secret: secret) }
@@ -78,7 +81,8 @@ struct EngineOptions: ParsableArguments {
             maxInFlight: maxInFlight, defaultTimeout: defaultDeadline, maxTimeout: maxDeadline,
             reactorThreads: reactorThreads, egress: egress)
         return try ProbeEngine.standard(
-            configuration: configuration, google: googleEndpoints, dropbox: DropboxEndpoints(apiURL: dropboxURL))
+            configuration: configuration, google: googleEndpoints, dropbox: DropboxEndpoints(apiURL: dropboxURL),
+            snowflake: SnowflakeEndpoints(baseURLOverride: snowflakeURL))
     }
 }
 

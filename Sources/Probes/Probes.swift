@@ -1,5 +1,5 @@
 import ConnectorCore
-import GoogleAuth
+import CloudAuth
 import LinuxIO
 import PostgresDriver
 import ProbeEngine
@@ -7,7 +7,9 @@ import ProbeEngine
 /// The probe drivers this build provides, by connector family.
 public enum ProbeDrivers {
     /// Every driver; the Google ones send their requests to `google` and share one token cache.
-    public static func all(google: GoogleEndpoints = .google, dropbox: DropboxEndpoints = .dropbox) -> [ConnectorFamily: any ProbeDriver] {
+    public static func all(
+        google: GoogleEndpoints = .google, dropbox: DropboxEndpoints = .dropbox, snowflake: SnowflakeEndpoints = .snowflake
+    ) -> [ConnectorFamily: any ProbeDriver] {
         let googleDriver = GoogleProbeDriver(endpoints: google, tokens: TokenCache())
         return [
             .postgresql: PostgresProbeDriver(),
@@ -18,6 +20,7 @@ public enum ProbeDrivers {
             .bigquery: googleDriver,
             .googleDrive: DriveProbeDriver(endpoints: google),
             .dropbox: DropboxProbeDriver(endpoints: dropbox),
+            .snowflake: SnowflakeProbeDriver(endpoints: snowflake),
         ]
     }
 }
@@ -27,10 +30,11 @@ extension ProbeEngine {
     /// - Throws: ``SystemError`` if the engine's threads cannot be set up.
     public static func standard(
         configuration: EngineConfiguration = EngineConfiguration(), google: GoogleEndpoints = .google,
-        dropbox: DropboxEndpoints = .dropbox
+        dropbox: DropboxEndpoints = .dropbox, snowflake: SnowflakeEndpoints = .snowflake
     ) throws(SystemError) -> ProbeEngine {
         PostgresEnvironment.isolate()
-        return try ProbeEngine(configuration: configuration, drivers: ProbeDrivers.all(google: google, dropbox: dropbox))
+        return try ProbeEngine(
+            configuration: configuration, drivers: ProbeDrivers.all(google: google, dropbox: dropbox, snowflake: snowflake))
     }
 }
 

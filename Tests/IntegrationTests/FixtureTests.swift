@@ -10,7 +10,7 @@ import Testing
 /// Runs the fixture files against the live services, as `connector-engine fixtures run` does.
 extension LiveServiceTests {
 @Suite struct FixtureTests {
-    @Test(arguments: ["postgresql.yaml", "mariadb.yaml", "mysql.yaml", "s3.yaml", "gcs.yaml", "bigquery.yaml", "gdrive.yaml", "dropbox.yaml"])
+    @Test(arguments: ["postgresql.yaml", "mariadb.yaml", "mysql.yaml", "s3.yaml", "gcs.yaml", "bigquery.yaml", "gdrive.yaml", "dropbox.yaml", "snowflake.yaml"])
     func fixtureFilePasses(_ file: String) async throws {
         _ = try LiveServices.value("CE_PG_PORT")
         let text = try String(contentsOfFile: "\(LiveServices.fixturesDirectory)/\(file)", encoding: .utf8)

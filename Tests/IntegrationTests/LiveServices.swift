@@ -34,12 +34,14 @@ enum LiveServices {
             endpoints.bigQueryURL, "--google-drive-url", endpoints.driveURL,
         ] + (endpoints.oauthClient.map { ["--google-oauth-client-id", $0.id] } ?? [])
             + ["--dropbox-url", environment["CE_DROPBOX_URL"] ?? "http://127.0.0.1:1"]
+            + ["--snowflake-url", environment["CE_SNOWFLAKE_URL"] ?? "http://127.0.0.1:1"]
     }
 
     /// An engine with every probe, its Google probes aimed at the fake Google.
     static func engine() throws -> ProbeEngine {
         try ProbeEngine.standard(
-            google: googleEndpoints, dropbox: DropboxEndpoints(apiURL: environment["CE_DROPBOX_URL"] ?? "http://127.0.0.1:1"))
+            google: googleEndpoints, dropbox: DropboxEndpoints(apiURL: environment["CE_DROPBOX_URL"] ?? "http://127.0.0.1:1"),
+            snowflake: SnowflakeEndpoints(baseURLOverride: environment["CE_SNOWFLAKE_URL"] ?? "http://127.0.0.1:1"))
     }
 
     /// The repository's Fixtures/connectors directory.

@@ -1,7 +1,7 @@
 import ConnectorCore
 import CurlDriver
 import Foundation
-import GoogleAuth
+import CloudAuth
 import LinuxIO
 import ProbeEngine
 

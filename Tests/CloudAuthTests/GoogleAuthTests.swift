@@ -2,7 +2,7 @@ import ConnectorCore
 import CryptoExtras
 import Foundation
 import Glibc
-import GoogleAuth
+import CloudAuth
 import LinuxIO
 import Testing
 
@@ -100,5 +100,28 @@ import Testing
         guard case .fetch = cache.claim(Self.key) else { return }
         cache.finish(Self.key, token: "short", expiresIn: 30)
         guard case .fetch = cache.claim(Self.key) else { Issue.record("a token expiring within the margin was reused"); return }
+    }
+}
+
+@Suite struct SnowflakeFingerprintTests {
+    /// Our fingerprint equals the one Snowflake documents: openssl's SHA-256 of the DER public key.
+    @Test func matchesOpenSSL() throws {
+        let key = try _RSA.Signing.PrivateKey(keySize: .bits2048)
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("fp-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let keyFile = folder.appendingPathComponent("key.pem")
+        try key.pkcs8PEMRepresentation.write(to: keyFile, atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", "openssl pkey -in '\(keyFile.path)' -pubout -outform DER | openssl dgst -sha256 -binary | openssl enc -base64"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        process.waitUntilExit()
+        #expect(output.count == 44)
+        #expect(try RS256JWT.publicKeyFingerprint(privateKeyPEM: key.pkcs8PEMRepresentation) == "SHA256:" + output)
     }
 }
