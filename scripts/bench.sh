@@ -42,4 +42,19 @@ for c in 1 1000; do
     python3 scripts/bench/s3_boto3.py "$CE_S3_PORT" "$CE_S3_KEY" "$CE_S3_SECRET" "$CE_S3_BUCKET" "$N" "$(( c < 64 ? c : 64 ))"
 done
 
+if [[ -n "${CE_GOOGLE_BENCH_DIR:-}" ]]; then
+    variants="$(mktemp)"
+    python3 - "$CE_GOOGLE_BENCH_DIR" >"$variants" <<'PY'
+import json, pathlib, sys
+files = sorted(pathlib.Path(sys.argv[1]).glob("bench-*.json"))
+print(json.dumps([{"json_credentials": f.read_text()} for f in files]))
+PY
+    echo "== GCS, 1000 probes sharing $(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$variants") service accounts (token fetched once per account), concurrency 64"
+    "$BIN" bench --connector 'google_cloud_storage|109bbe7b-8861-45eb-8841-7244e833d97b' \
+        --metadata "{\"project_id\": \"$CE_BQ_PROJECT\", \"bucket\": \"$CE_GCS_BUCKET\", \"json_credentials\": \"\"}" \
+        --variants "$variants" -n 1000 -c 64 --timeout 30 \
+        --google-token-url "$CE_GOOGLE_TOKEN_URL" --google-storage-url "$CE_GOOGLE_API_URL" --google-bigquery-url "$CE_GOOGLE_API_URL"
+    rm -f "$variants"
+fi
+
 scripts/bench-api.sh

@@ -42,28 +42,25 @@ Tokens issued by /oauth2/token are "sl." tokens that live 14400 s. Requests are 
 --max-seconds.
 """
 
-import argparse
 import base64
 import binascii
 import json
 import os
 import re
 import secrets
-import signal
 import string
 import sys
 import threading
 import time
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-T0 = time.monotonic()
+sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))  # fake_common.py is next to us
+import fake_common  # noqa: E402
 
 TOKEN_LIFETIME = 14400
 SCOPE_ACCOUNT = "account_info.read"
 # What the app is allowed (scopes granted to the valid refresh token).
 APP_SCOPES = ["account_info.read", "files.metadata.read", "files.content.read"]
-MAX_BODY = 1 << 20
 ROUTE = "users/get_current_account"
 API_PREFIX = 'Error in call to API function "%s": ' % ROUTE
 JSON_TYPES = ("application/json", "application/json; charset=utf-8",
@@ -83,30 +80,6 @@ E_INVALID_CLIENT = "Invalid client_id or client_secret"
 E_NO_AUTH_FN = "No auth function available for given request"
 E_GRANT_REVOKED = "refresh token is invalid or revoked"
 E_GRANT_MALFORMED = "refresh token is malformed"
-
-
-def log(msg):
-    print("fake_dropbox: %s" % msg, file=sys.stderr, flush=True)
-
-
-def parse_args():
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, required=True, help="TCP port (0 = pick a free one)")
-    p.add_argument("--dir", required=True,
-                   help="existing directory; dropbox.json (0600) is written there")
-    p.add_argument("--max-seconds", type=float, default=4 * 3600,
-                   help="exit by itself after this long (default 4 hours)")
-    return p.parse_args()
-
-
-def write_0600(path, text):
-    tmp = path + ".tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
-    with os.fdopen(fd, "w") as f:
-        os.fchmod(f.fileno(), 0o600)
-        f.write(text)
-    os.replace(tmp, path)
 
 
 def rand_chars(n, alphabet=string.ascii_lowercase + string.digits):
@@ -152,7 +125,10 @@ class State:
             self.revoked_refresh_token: {"app_key": self.app_key, "scopes": list(APP_SCOPES),
                                          "revoked": True},
         }
-        self.reset_stats()
+        self.stats = fake_common.Stats({
+            "get_current_account": {"requests": 0, "outcomes": {}},
+            "oauth2_token": {"requests": 0, "tokens_issued": 0, "outcomes": {}},
+            "other": {"requests": 0}})
 
     def credentials(self, base_url):
         return {
@@ -170,25 +146,6 @@ class State:
             "email": "ce-user@example.com",
             "scopes": APP_SCOPES,
         }
-
-    def reset_stats(self):
-        with self.lock:
-            self.stats = {"get_current_account": {"requests": 0, "outcomes": {}},
-                          "oauth2_token": {"requests": 0, "tokens_issued": 0, "outcomes": {}},
-                          "other": {"requests": 0}}
-
-    def count(self, endpoint, outcome, issued=False):
-        with self.lock:
-            e = self.stats[endpoint]
-            e["requests"] += 1
-            if issued:
-                e["tokens_issued"] += 1
-            if outcome is not None:
-                e["outcomes"][outcome] = e["outcomes"].get(outcome, 0) + 1
-
-    def snapshot(self):
-        with self.lock:
-            return json.loads(json.dumps(self.stats))
 
     def issue(self, scopes):
         token = short_lived_token()
@@ -216,43 +173,8 @@ class State:
             return n
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class Handler(fake_common.FakeHandler):
     server_version = "fake_dropbox"
-    sys_version = ""
-    timeout = 120
-
-    @property
-    def st(self):
-        return self.server.state
-
-    def log_message(self, fmt, *args):  # request lines without query strings
-        sys.stderr.write("%s - - [%s] %s\n" % (self.address_string(), self.log_date_time_string(),
-                                               fmt % args))
-
-    def log_request(self, code="-", size="-"):
-        path = self.path.split("?", 1)[0]
-        self.log_message('"%s %s" %s', self.command, path, code)
-
-    def read_body(self):
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            chunks, total = [], 0
-            while True:
-                line = self.rfile.readline(1024)
-                size = int(line.split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
-                        pass
-                    return b"".join(chunks)
-                total += size
-                if total > MAX_BODY:
-                    raise ValueError("body too large")
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline(1024)
-        n = int(self.headers.get("Content-Length") or 0)
-        if n < 0 or n > MAX_BODY:
-            raise ValueError("bad Content-Length")
-        return self.rfile.read(n) if n else b""
 
     def send(self, code, body, ctype):
         data = body.encode("utf-8") if isinstance(body, str) else body
@@ -276,7 +198,7 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         path = self.path.split("?", 1)[0]
         if path == "/_stats":
-            return self.send_json(200, self.st.snapshot())
+            return self.send_json(200, self.st.stats.snapshot())
         self.other(path)
 
     def do_POST(self):
@@ -291,14 +213,14 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/oauth2/token":
             return self.oauth_token(body)
         if path == "/_stats/reset":
-            self.st.reset_stats()
+            self.st.stats.reset()
             return self.send_json(200, {"reset": True})
         if path == "/_tokens/expire":
             return self.send_json(200, {"expired": self.st.expire_issued()})
         self.other(path)
 
     def other(self, path):
-        self.st.count("other", None)
+        self.st.stats.count("other")
         if path.startswith("/2/"):
             return self.send_text(404, 'Unknown API function: "%s"' % path[3:])
         self.send_text(404, "Not Found")
@@ -307,11 +229,11 @@ class Handler(BaseHTTPRequestHandler):
 
     def get_current_account(self, body):
         def fail_text(outcome, text):
-            self.st.count("get_current_account", outcome)
+            self.st.stats.count("get_current_account", outcome)
             self.send_text(400, API_PREFIX + text)
 
         def fail_auth(tag, **extra):
-            self.st.count("get_current_account", tag)
+            self.st.stats.count("get_current_account", tag)
             err = {".tag": tag}
             err.update(extra)
             self.send_json(401, {"error_summary": summary(tag), "error": err})
@@ -351,7 +273,7 @@ class Handler(BaseHTTPRequestHandler):
             return fail_auth("expired_access_token")
         if SCOPE_ACCOUNT not in info["scopes"]:
             return fail_auth("missing_scope", required_scope=SCOPE_ACCOUNT)
-        self.st.count("get_current_account", "ok")
+        self.st.stats.count("get_current_account", "ok")
         st = self.st
         self.send_json(200, {
             "account_id": st.account_id,
@@ -374,7 +296,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def oauth_token(self, body):
         def fail(error, description):
-            self.st.count("oauth2_token", error)
+            self.st.stats.count("oauth2_token", error)
             self.send_json(400, {"error": error, "error_description": description})
 
         try:
@@ -436,64 +358,17 @@ class Handler(BaseHTTPRequestHandler):
                             "refresh token: %s" % " ".join(bad or [req_scope]))
             scopes = wanted
         token = self.st.issue(scopes)
-        self.st.count("oauth2_token", "ok", issued=True)
+        self.st.stats.count("oauth2_token", "ok", tokens_issued=1)
         out = {"access_token": token, "token_type": "bearer", "expires_in": TOKEN_LIFETIME}
         if req_scope is not None:
             out["scope"] = " ".join(scopes)
         self.send_json(200, out)
 
 
-class Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
-
-
 def main():
-    args = parse_args()
-    if not os.path.isdir(args.dir):
-        log("error: --dir %s is not a directory" % args.dir)
-        return 1
-    out_dir = os.path.abspath(args.dir)
-    try:
-        server = Server((args.host, args.port), Handler)
-    except OSError as e:
-        log("error: cannot listen on %s:%d: %s" % (args.host, args.port, e))
-        return 1
-    host, port = server.server_address[:2]
-    base_url = "http://%s:%d" % (host, port)
-    try:
-        state = State()
-        write_0600(os.path.join(out_dir, "dropbox.json"),
-                   json.dumps(state.credentials(base_url), indent=2) + "\n")
-    except Exception as e:  # noqa: BLE001 - report any setup failure and exit 1
-        log("error: setup failed: %s: %s" % (type(e).__name__, e))
-        server.server_close()
-        return 1
-    server.state = state
-
-    stop = threading.Event()
-    stop_reason = ["?"]
-
-    def request_stop(reason):
-        stop_reason[0] = reason
-        stop.set()
-
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(sig, lambda s, _f: request_stop(signal.Signals(s).name))
-
-    thread = threading.Thread(target=server.serve_forever, name="fake-dropbox", daemon=True)
-    thread.start()
-    print("fake_dropbox: ready %s dir=%s pid=%d (%.2f s after start)"
-          % (base_url, out_dir, os.getpid(), time.monotonic() - T0), flush=True)
-
-    if not stop.wait(args.max_seconds):
-        stop_reason[0] = "max-seconds reached"
-    log("stopping (%s)" % stop_reason[0])
-    server.shutdown()
-    thread.join(10)
-    server.server_close()
-    return 0
+    args = fake_common.arg_parser(__doc__, "dropbox.json (0600) is written there").parse_args()
+    setup = fake_common.credentials_setup(State, "dropbox.json")
+    return fake_common.run_fake("fake_dropbox", args, Handler, setup)
 
 
 if __name__ == "__main__":

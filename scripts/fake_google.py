@@ -3,6 +3,7 @@
 credentials the way the real services do.
 
     python3 scripts/fake_google.py --port PORT --dir DIR [--host 127.0.0.1] [--max-seconds N]
+                                   [--bench-accounts N]
 
 Needs PyJWT 2.x and cryptography (scripts/deps.sh installs them); the HTTP server is the
 standard library's ThreadingHTTPServer. At start it generates an RSA key per service account and
@@ -14,6 +15,8 @@ here (http://HOST:PORT/token):
   noaccess.json    ce-noaccess@...: a valid account (gets tokens) with no rights on either;
   revoked.json     ce-revoked@...: its key is known here but disabled, so its assertions are
                    refused like those signed with a deleted key ("Invalid JWT Signature.");
+  bench-K.json     with --bench-accounts N, for K = 0 .. N-1: ce-bench-K@..., more accounts
+                   with the rights of ok (for benchmarks that spread probes over accounts);
   oauth_client.json  an `authorized_user` file (client_id, client_secret, refresh_token,
                    token_uri) for the refresh-token grant;
   fake_google.json   everything services.sh needs (URLs, e-mails, client id/secret, a valid and a
@@ -51,23 +54,21 @@ Access tokens live 3599 s. Requests are logged to stderr (method, path, status; 
 tokens). It serves until SIGTERM/SIGINT/SIGHUP or --max-seconds.
 """
 
-import argparse
 import base64
 import hashlib
 import json
 import os
 import re
 import secrets
-import signal
 import sys
 import threading
 import time
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import jwt  # PyJWT 2.x (with cryptography for RS256); scripts/deps.sh installs both
 
-T0 = time.monotonic()
+sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))  # fake_common.py is next to us
+import fake_common  # noqa: E402
 
 PROJECT = "ce-project"
 PROJECT_NUMBER = "104729000113"
@@ -114,28 +115,18 @@ GOOGLE_AUTH_HINT = ("Expected OAuth 2 access token, login cookie or other valid 
                     "devconsole-project.")
 
 
-def log(msg):
-    print("fake_google: %s" % msg, file=sys.stderr, flush=True)
+log = fake_common.make_log("fake_google")
 
 
 def parse_args():
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, required=True, help="TCP port (0 = pick a free one)")
-    p.add_argument("--dir", required=True,
-                   help="existing directory; the key files (0600) are written there")
-    p.add_argument("--max-seconds", type=float, default=4 * 3600,
-                   help="exit by itself after this long (default 4 hours)")
-    return p.parse_args()
-
-
-def write_0600(path, text):
-    tmp = path + ".tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
-    with os.fdopen(fd, "w") as f:
-        os.fchmod(f.fileno(), 0o600)
-        f.write(text)
-    os.replace(tmp, path)
+    p = fake_common.arg_parser(__doc__, "the key files (0600) are written there")
+    p.add_argument("--bench-accounts", type=int, default=0, metavar="N",
+                   help="also create N service accounts with the rights of `ok`, key files "
+                        "bench-0.json .. bench-{N-1}.json (default 0)")
+    args = p.parse_args()
+    if args.bench_accounts < 0:
+        p.error("--bench-accounts must be 0 or more")
+    return args
 
 
 def rfc3339(t):
@@ -220,6 +211,7 @@ class State:
         self.accounts = accounts
         # {"client_id", "client_secret", "refresh_token", "revoked_refresh_token"}
         self.oauth = oauth
+        self.started = time.time()  # the bucket's creation time
         self.lock = threading.Lock()
         # access token -> {"principal", "scopes", "expires_at", "kind"}
         self.tokens = {}
@@ -287,13 +279,17 @@ class State:
             return json.loads(json.dumps(self.stats))
 
 
-def make_accounts(base_url, token_url):
-    """Keys, key files and the in-memory account table."""
+def make_accounts(base_url, token_url, bench_accounts=0):
+    """Keys, key files and the in-memory account table; bench_accounts more accounts like `ok`
+    (stems bench-0 .. bench-{N-1}, e-mails ce-bench-K@...) for load tests."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 
+    table = dict(ACCOUNTS)
+    for i in range(bench_accounts):
+        table["bench-%d" % i] = ("ce-bench-%d" % i, True, True)
     accounts, files = {}, {}
-    for stem, (name, access, enabled) in ACCOUNTS.items():
+    for stem, (name, access, enabled) in table.items():
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                 serialization.NoEncryption()).decode()
@@ -344,25 +340,11 @@ STATUS_TEXT = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION
                404: "NOT_FOUND"}
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class Handler(fake_common.FakeHandler):
     server_version = "fake_google"
-    sys_version = ""
-    timeout = 120  # idle keep-alive connections are closed after this
+    log_size = True
 
     # ---- plumbing
-
-    @property
-    def st(self):
-        return self.server.state
-
-    def log_message(self, fmt, *args):  # request lines without query strings
-        sys.stderr.write("%s - - [%s] %s\n" % (self.address_string(), self.log_date_time_string(),
-                                                fmt % args))
-
-    def log_request(self, code="-", size="-"):
-        path = (getattr(self, "path", None) or "").split("?", 1)[0]
-        self.log_message('"%s %s" %s %s', getattr(self, "command", None) or "-", path, code, size)
 
     def send_json(self, code, obj, headers=()):
         body = (json.dumps(obj, indent=2) + "\n").encode()
@@ -388,7 +370,8 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def read_body(self):
-        """The request body (Content-Length or chunked); None after answering 413/400."""
+        """The request body (Content-Length or chunked); None after answering 413/400 (unlike
+        FakeHandler.read_body, which raises)."""
         te = self.headers.get("Transfer-Encoding", "").lower()
         if "chunked" in te:
             chunks, total = [], 0
@@ -695,7 +678,7 @@ class Handler(BaseHTTPRequestHandler):
         self.send_json(200, obj)
 
     def bucket_resource(self):
-        created = rfc3339(self.server.started)
+        created = rfc3339(self.st.started)
         return {
             "kind": "storage#bucket",
             "selfLink": self.st.base_url + "/storage/v1/b/" + BUCKET,
@@ -857,43 +840,27 @@ class Handler(BaseHTTPRequestHandler):
         self.send_selected(query, {"kind": "drive#about", "user": user}, with_status=True)
 
 
-class Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
-
-
-def main():
-    args = parse_args()
-    if not os.path.isdir(args.dir):
-        log("error: --dir %s is not a directory" % args.dir)
-        return 1
-    out_dir = os.path.abspath(args.dir)
-    try:
-        server = Server((args.host, args.port), Handler)
-    except OSError as e:
-        log("error: cannot listen on %s:%d: %s" % (args.host, args.port, e))
-        return 1
-    host, port = server.server_address[:2]
-    base_url = "http://%s:%d" % (host, port)
-    token_url = base_url + "/token"
-    try:
-        accounts, files, oauth = make_accounts(base_url, token_url)
+def setup_for(bench_accounts):
+    """fake_common.run_fake's setup: writes the key files and fake_google.json."""
+    def setup(at):
+        base_url, out_dir = at.base_url, at.out_dir
+        token_url = base_url + "/token"
+        accounts, files, oauth = make_accounts(base_url, token_url, bench_accounts)
         for stem, data in files.items():
-            write_0600(os.path.join(out_dir, stem + ".json"), json.dumps(data, indent=2) + "\n")
-        write_0600(os.path.join(out_dir, "oauth_client.json"), json.dumps({
+            fake_common.write_json_0600(os.path.join(out_dir, stem + ".json"), data)
+        fake_common.write_json_0600(os.path.join(out_dir, "oauth_client.json"), {
             "type": "authorized_user",
             "client_id": oauth["client_id"],
             "client_secret": oauth["client_secret"],
             "refresh_token": oauth["refresh_token"],
             "token_uri": token_url,
             "universe_domain": "googleapis.com",
-        }, indent=2) + "\n")
-        write_0600(os.path.join(out_dir, "fake_google.json"), json.dumps({
+        })
+        fake_common.write_json_0600(os.path.join(out_dir, "fake_google.json"), {
             "base_url": base_url,
             "token_url": token_url,
-            "host": host,
-            "port": port,
+            "host": at.host,
+            "port": at.port,
             "project": PROJECT,
             "bucket": BUCKET,
             "service_accounts": {stem: {"file": os.path.join(out_dir, stem + ".json"),
@@ -901,36 +868,14 @@ def main():
                                  for stem, d in files.items()},
             "oauth": dict(oauth, file=os.path.join(out_dir, "oauth_client.json"),
                           user_email=USER_EMAIL, scope=USER_SCOPE),
-        }, indent=2) + "\n")
-    except Exception as e:  # noqa: BLE001 - report any setup failure and exit 1
-        log("error: setup failed: %s: %s" % (type(e).__name__, e))
-        server.server_close()
-        return 1
-    server.state = State(base_url, accounts, oauth)
-    server.started = time.time()
+        })
+        return State(base_url, accounts, oauth), {"token_url": token_url}
+    return setup
 
-    stop = threading.Event()
-    stop_reason = ["?"]
 
-    def request_stop(reason):
-        stop_reason[0] = reason
-        stop.set()
-
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(sig, lambda s, _f: request_stop(signal.Signals(s).name))
-
-    thread = threading.Thread(target=server.serve_forever, name="fake-google", daemon=True)
-    thread.start()
-    print("fake_google: ready %s token_url=%s dir=%s pid=%d (%.2f s after start)"
-          % (base_url, token_url, out_dir, os.getpid(), time.monotonic() - T0), flush=True)
-
-    if not stop.wait(args.max_seconds):
-        stop_reason[0] = "max-seconds reached"
-    log("stopping (%s)" % stop_reason[0])
-    server.shutdown()
-    thread.join(10)
-    server.server_close()
-    return 0
+def main():
+    args = parse_args()
+    return fake_common.run_fake("fake_google", args, Handler, setup_for(args.bench_accounts))
 
 
 if __name__ == "__main__":

@@ -55,31 +55,28 @@ Requests are logged to stderr (method, path without query, status; never bodies)
 until SIGTERM/SIGINT/SIGHUP or --max-seconds.
 """
 
-import argparse
 import base64
 import hashlib
 import json
 import os
 import secrets
-import signal
 import string
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-T0 = time.monotonic()
+sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))  # fake_common.py is next to us
+import fake_common  # noqa: E402
 
 ACCOUNT = "CE_TEST"
 PW_USER = "PROBE_PW"
 KEY_USER = "PROBE_KEY"
 LOCKED_USER = "PROBE_LOCKED"
 LOGIN_PATH = "/session/v1/login-request"
-MAX_BODY = 1 << 20
 CLOCK_SKEW = 60
 MAX_JWT_LIFETIME = 3600
 SESSION_VALIDITY = 3600
@@ -98,30 +95,6 @@ M_AUTHENTICATOR = ("The specified authenticator is not accepted by your Snowflak
 LOCKED_CODE = "390102"
 M_LOCKED = ("Your user account has been temporarily locked due to too many failed attempts. "
             "Try again after 15 minutes or contact your account administrator for assistance.")
-
-
-def log(msg):
-    print("fake_snowflake: %s" % msg, file=sys.stderr, flush=True)
-
-
-def parse_args():
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, required=True, help="TCP port (0 = pick a free one)")
-    p.add_argument("--dir", required=True,
-                   help="existing directory; snowflake.json (0600) is written there")
-    p.add_argument("--max-seconds", type=float, default=4 * 3600,
-                   help="exit by itself after this long (default 4 hours)")
-    return p.parse_args()
-
-
-def write_0600(path, text):
-    tmp = path + ".tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
-    with os.fdopen(fd, "w") as f:
-        os.fchmod(f.fileno(), 0o600)
-        f.write(text)
-    os.replace(tmp, path)
 
 
 def rand_password(n=24):
@@ -168,7 +141,8 @@ class State:
                           "locked": True},
         }
         self.next_session = 1
-        self.reset_stats()
+        self.stats = fake_common.Stats({"login_request": {"requests": 0, "outcomes": {}},
+                                        "other": {"requests": 0}})
 
     def credentials(self, base_url):
         return {
@@ -186,25 +160,6 @@ class State:
             "locked_user": LOCKED_USER,
             "locked_password": self.locked_password,
         }
-
-    def reset_stats(self):
-        with self.lock:
-            self.stats = {"login_request": {"requests": 0, "outcomes": {}},
-                          "other": {"requests": 0}}
-
-    def count(self, outcome):
-        with self.lock:
-            e = self.stats["login_request"]
-            e["requests"] += 1
-            e["outcomes"][outcome] = e["outcomes"].get(outcome, 0) + 1
-
-    def count_other(self):
-        with self.lock:
-            self.stats["other"]["requests"] += 1
-
-    def snapshot(self):
-        with self.lock:
-            return json.loads(json.dumps(self.stats))
 
     def session_id(self):
         with self.lock:
@@ -262,42 +217,8 @@ def check_jwt(account, login, user, data):
         raise LoginError("394303", M_JWT_INVALID)
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class Handler(fake_common.FakeHandler):
     server_version = "fake_snowflake"
-    sys_version = ""
-    timeout = 120
-
-    @property
-    def st(self):
-        return self.server.state
-
-    def log_message(self, fmt, *args):
-        sys.stderr.write("%s - - [%s] %s\n" % (self.address_string(), self.log_date_time_string(),
-                                               fmt % args))
-
-    def log_request(self, code="-", size="-"):
-        self.log_message('"%s %s" %s', self.command, self.path.split("?", 1)[0], code)
-
-    def read_body(self):
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            chunks, total = [], 0
-            while True:
-                line = self.rfile.readline(1024)
-                size = int(line.split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
-                        pass
-                    return b"".join(chunks)
-                total += size
-                if total > MAX_BODY:
-                    raise ValueError("body too large")
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline(1024)
-        n = int(self.headers.get("Content-Length") or 0)
-        if n < 0 or n > MAX_BODY:
-            raise ValueError("bad Content-Length")
-        return self.rfile.read(n) if n else b""
 
     def send_json(self, code, obj):
         data = json.dumps(obj).encode("utf-8")
@@ -310,7 +231,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self):
         if self.path.split("?", 1)[0] == "/_stats":
-            return self.send_json(200, self.st.snapshot())
+            return self.send_json(200, self.st.stats.snapshot())
         self.not_found()
 
     def do_POST(self):
@@ -320,18 +241,18 @@ class Handler(BaseHTTPRequestHandler):
         except ValueError:
             self.close_connection = True
             if path == LOGIN_PATH:
-                self.st.count("390400")
+                self.st.stats.count("login_request", "390400")
             return self.send_json(400, {"code": "390400", "message": M_BAD_REQUEST,
                                         "success": False})
         if path == LOGIN_PATH:
             return self.login(body)
         if path == "/_stats/reset":
-            self.st.reset_stats()
+            self.st.stats.reset()
             return self.send_json(200, {"reset": True})
         self.not_found()
 
     def not_found(self):
-        self.st.count_other()
+        self.st.stats.count("other")
         self.send_json(404, {"data": None, "code": None, "message": "Not Found",
                              "success": False})
 
@@ -339,13 +260,13 @@ class Handler(BaseHTTPRequestHandler):
         try:
             result = self.authenticate(body)
         except LoginError as e:
-            self.st.count(e.code)
+            self.st.stats.count("login_request", e.code)
             if e.http == 200:
                 return self.send_json(200, {"data": None, "code": e.code, "message": e.message,
                                             "success": False})
             return self.send_json(e.http, {"code": e.code, "message": e.message,
                                            "success": False})
-        self.st.count("ok")
+        self.st.stats.count("login_request", "ok")
         self.send_json(200, {"data": result, "code": None, "message": None, "success": True})
 
     def authenticate(self, body):
@@ -400,57 +321,10 @@ class Handler(BaseHTTPRequestHandler):
         }
 
 
-class Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
-
-
 def main():
-    args = parse_args()
-    if not os.path.isdir(args.dir):
-        log("error: --dir %s is not a directory" % args.dir)
-        return 1
-    out_dir = os.path.abspath(args.dir)
-    try:
-        server = Server((args.host, args.port), Handler)
-    except OSError as e:
-        log("error: cannot listen on %s:%d: %s" % (args.host, args.port, e))
-        return 1
-    host, port = server.server_address[:2]
-    base_url = "http://%s:%d" % (host, port)
-    try:
-        state = State()
-        write_0600(os.path.join(out_dir, "snowflake.json"),
-                   json.dumps(state.credentials(base_url), indent=2) + "\n")
-    except Exception as e:  # noqa: BLE001 - report any setup failure and exit 1
-        log("error: setup failed: %s: %s" % (type(e).__name__, e))
-        server.server_close()
-        return 1
-    server.state = state
-
-    stop = threading.Event()
-    stop_reason = ["?"]
-
-    def request_stop(reason):
-        stop_reason[0] = reason
-        stop.set()
-
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(sig, lambda s, _f: request_stop(signal.Signals(s).name))
-
-    thread = threading.Thread(target=server.serve_forever, name="fake-snowflake", daemon=True)
-    thread.start()
-    print("fake_snowflake: ready %s dir=%s pid=%d (%.2f s after start)"
-          % (base_url, out_dir, os.getpid(), time.monotonic() - T0), flush=True)
-
-    if not stop.wait(args.max_seconds):
-        stop_reason[0] = "max-seconds reached"
-    log("stopping (%s)" % stop_reason[0])
-    server.shutdown()
-    thread.join(10)
-    server.server_close()
-    return 0
+    args = fake_common.arg_parser(__doc__, "snowflake.json (0600) is written there").parse_args()
+    setup = fake_common.credentials_setup(State, "snowflake.json")
+    return fake_common.run_fake("fake_snowflake", args, Handler, setup)
 
 
 if __name__ == "__main__":

@@ -35,19 +35,18 @@ SigV2, malformed SigV4) into S3-style XML errors instead of moto's HTML 500. Req
 logged to stderr (werkzeug).
 """
 
-import argparse
 import json
 import os
 import re
 import secrets
-import signal
 import ssl
 import sys
 import threading
 import time
 from xml.sax.saxutils import escape as xml_escape
 
-T0 = time.monotonic()
+sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))  # fake_common.py is next to us
+import fake_common  # noqa: E402
 
 REGION = "us-east-1"
 BUCKET = "ce-probe"
@@ -73,18 +72,11 @@ POLICY = {
 }
 
 
-def log(msg):
-    print("s3_server: %s" % msg, file=sys.stderr, flush=True)
+log = fake_common.make_log("s3_server")
 
 
 def parse_args():
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, required=True, help="TCP port (0 = pick a free one)")
-    p.add_argument("--dir", required=True,
-                   help="existing directory; credentials.json (0600) is written there")
-    p.add_argument("--max-seconds", type=float, default=4 * 3600,
-                   help="exit by itself after this long (default 4 hours)")
+    p = fake_common.arg_parser(__doc__, "credentials.json (0600) is written there")
     p.add_argument("--allow-moto-api", action="store_true",
                    help="do not block moto's /moto-api/ control endpoints")
     p.add_argument("--tls-port", type=int,
@@ -192,16 +184,6 @@ class DeferredHandshakeContext(ssl.SSLContext):
         return super().wrap_socket(sock, *args, **kwargs)
 
 
-def write_json_0600(path, data):
-    tmp = path + ".tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
-    with os.fdopen(fd, "w") as f:
-        os.fchmod(f.fileno(), 0o600)
-        json.dump(data, f, indent=2)
-        f.write("\n")
-    os.replace(tmp, path)
-
-
 def setup(endpoint):
     """Create bucket, object, users, keys and policy through the (still unauthenticated) server."""
     import boto3
@@ -306,17 +288,9 @@ def main():
         tls_port = tls_server.server_address[1]
         # The certificate names DNS:localhost only, so this is the name clients must use.
         tls_endpoint = "https://localhost:%d" % tls_port
-    t_import = time.monotonic() - T0
+    t_import = time.monotonic() - fake_common.START
 
-    stop = threading.Event()
-    stop_reason = ["?"]
-
-    def request_stop(reason):
-        stop_reason[0] = reason
-        stop.set()
-
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(sig, lambda s, _f: request_stop(signal.Signals(s).name))
+    stop = fake_common.StopRequest()
 
     thread = threading.Thread(target=server.serve_forever, name="moto-server", daemon=True)
     thread.start()
@@ -342,7 +316,7 @@ def main():
         settings.INITIAL_NO_AUTH_ACTION_COUNT = 0
         ActionAuthenticatorMixin.request_count = 0
         self_check(endpoint, creds)
-        write_json_0600(creds_path, {
+        fake_common.write_json_0600(creds_path, {
             "endpoint": endpoint,
             "host": host,
             "port": port,
@@ -362,13 +336,10 @@ def main():
         shutdown()
         return 0
 
-    print("s3_server: ready %s%s region=%s bucket=%s credentials=%s pid=%d (%.2f s after start)"
-          % (endpoint, " tls=%s" % tls_endpoint if tls_endpoint else "", REGION, BUCKET,
-             creds_path, os.getpid(), time.monotonic() - T0), flush=True)
+    fake_common.print_ready("s3_server", endpoint, tls=tls_endpoint, region=REGION,
+                            bucket=BUCKET, credentials=creds_path)
 
-    if not stop.wait(args.max_seconds):
-        stop_reason[0] = "max-seconds reached"
-    log("stopping (%s)" % stop_reason[0])
+    log("stopping (%s)" % stop.wait(args.max_seconds))
     shutdown()
     thread.join(10)
     if tls_thread is not None:

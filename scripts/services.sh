@@ -25,7 +25,8 @@
 #     GCS JSON API bucket get/list, BigQuery jobs.insert/jobs.query, Drive about; checks
 #     assertions, tokens and rights like the real services. Service accounts (key files
 #     written per run): ok (bucket ce-probe, project ce-project), noaccess (valid, no rights),
-#     revoked (disabled key); an OAuth client with a valid and a revoked refresh token.
+#     revoked (disabled key), bench-0 .. bench-9 (like ok, for benchmarks; CE_GOOGLE_BENCH_DIR);
+#     an OAuth client with a valid and a revoked refresh token.
 #     Token requests per account: GET $CE_GOOGLE_API_URL/_stats.
 #   - scripts/fake_dropbox.py: Dropbox API v2 users/get_current_account and the OAuth
 #     refresh-token grant (/oauth2/token), with the real error shapes. One app (key/secret),
@@ -66,6 +67,7 @@ S3_BUCKET=ce-probe
 GOOGLE_PY="$SCRIPT_DIR/fake_google.py"
 GCS_BUCKET=ce-probe
 BQ_PROJECT=ce-project
+GOOGLE_BENCH_ACCOUNTS=10  # bench-0.json .. bench-9.json: more accounts like ok, for scripts/bench.sh
 DROPBOX_PY="$SCRIPT_DIR/fake_dropbox.py"
 SNOWFLAKE_PY="$SCRIPT_DIR/fake_snowflake.py"
 LISTENERS_MAX_SECONDS="${CE_LISTENERS_MAX_SECONDS:-14400}"
@@ -361,14 +363,25 @@ mariadb_start() { # NAME DATADIR PORT SOCKET PIDFILE ERRLOG EXTRA_ARGS... -> REP
   REPLY=$!
 }
 
-mariadb_wait_ready() { # NAME PID SOCKET ERRLOG
-  local name="$1" pid="$2" sock="$3" errlog="$4" deadline=$((SECONDS + READY_TIMEOUT))
-  while ! mariadb-admin --no-defaults --protocol=socket --socket="$sock" -uroot \
-      --connect-timeout=2 ping >/dev/null 2>&1; do
-    alive "$pid" || fail_with_log "$name exited during start-up" "$errlog"
-    (( SECONDS < deadline )) || fail_with_log "$name did not become ready within ${READY_TIMEOUT}s" "$errlog"
+# wait_until WHAT PID LOG HINT COMMAND...: run COMMAND every 0.1 s until it succeeds; fail,
+# showing the end of LOG, when PID exits (the message adds HINT, if not empty) or after
+# READY_TIMEOUT seconds.
+wait_until() {
+  local what="$1" pid="$2" logf="$3" hint="${4:+ ($4)}" deadline=$((SECONDS + READY_TIMEOUT))
+  shift 4
+  until "$@"; do
+    alive "$pid" || fail_with_log "$what exited during start-up$hint" "$logf"
+    (( SECONDS < deadline )) || fail_with_log "$what did not become ready within ${READY_TIMEOUT}s" "$logf"
     sleep 0.1
   done
+}
+
+mariadb_ping() { # SOCKET
+  mariadb-admin --no-defaults --protocol=socket --socket="$1" -uroot --connect-timeout=2 ping >/dev/null 2>&1
+}
+
+mariadb_wait_ready() { # NAME PID SOCKET ERRLOG
+  wait_until "$1" "$2" "$4" "" mariadb_ping "$3"
 }
 
 mariadb_setup_sql() { # SOCKET
@@ -389,109 +402,52 @@ FLUSH PRIVILEGES;
 EOF
 }
 
-s3_wait_ready() { # DIR -> reads DIR/credentials.json into the state (S3_KEY, S3_SECRET, ...)
-  local dir="$1" deadline=$((SECONDS + READY_TIMEOUT)) creds
-  # s3_server.py prints its ready line only after setup, the auth self-check and credentials.json.
-  while ! grep -q '^s3_server: ready ' "$dir/log" 2>/dev/null; do
-    alive "$S3_PID" || fail_with_log "s3_server.py exited during start-up (moto[server] missing? run scripts/deps.sh)" "$dir/log"
-    (( SECONDS < deadline )) || fail_with_log "s3_server.py not ready within ${READY_TIMEOUT}s" "$dir/log"
-    sleep 0.1
-  done
-  creds="$(python3 -c '
-import json, sys
-c = json.load(open(sys.argv[1]))
-print(c["ok"]["access_key_id"], c["ok"]["secret_access_key"],
-      c["denied"]["access_key_id"], c["denied"]["secret_access_key"])' "$dir/credentials.json")" \
-    || fail_with_log "cannot read $dir/credentials.json" "$dir/log"
-  read -r S3_KEY S3_SECRET S3_DENIED_KEY S3_DENIED_SECRET <<<"$creds"
-  [[ -n "${S3_DENIED_SECRET:-}" ]] || fail_with_log "incomplete $dir/credentials.json" "$dir/log"
-  local v
-  for v in S3_KEY S3_SECRET S3_DENIED_KEY S3_DENIED_SECRET; do
-    state_set "$v" "${!v}"
-  done
+# ---- the Python test servers (s3_server.py, fake_*.py): each takes --port, --dir (its
+# credential files; its log goes there too) and --max-seconds, and prints "NAME: ready ..." only
+# after writing its credential files.
+
+py_server_start() { # PIDVAR DIR SCRIPT PORT [ARGS...]: start SCRIPT in its own session, record its pid
+  local pidvar="$1" dir="$2" script="$3" port="$4"
+  shift 4
+  mkdir -m 0700 "$dir"
+  setsid python3 "$script" --port "$port" --dir "$dir" --max-seconds "$LISTENERS_MAX_SECONDS" "$@" \
+    </dev/null >>"$dir/log" 2>&1 &
+  printf -v "$pidvar" '%s' "$!"
+  state_set "$pidvar" "$!"
 }
 
-google_wait_ready() { # DIR -> reads DIR/fake_google.json into the state (OAuth client values)
-  local dir="$1" deadline=$((SECONDS + READY_TIMEOUT)) vals
-  # fake_google.py prints its ready line only after writing the key files and fake_google.json.
-  while ! grep -q '^fake_google: ready ' "$dir/log" 2>/dev/null; do
-    alive "$GOOGLE_PID" || fail_with_log "fake_google.py exited during start-up (PyJWT missing? run scripts/deps.sh)" "$dir/log"
-    (( SECONDS < deadline )) || fail_with_log "fake_google.py not ready within ${READY_TIMEOUT}s" "$dir/log"
-    sleep 0.1
-  done
-  vals="$(python3 -c '
-import json, sys
-c = json.load(open(sys.argv[1]))
-o = c["oauth"]
-print(o["client_id"], o["client_secret"], o["refresh_token"], o["revoked_refresh_token"])' "$dir/fake_google.json")" \
-    || fail_with_log "cannot read $dir/fake_google.json" "$dir/log"
-  read -r GOOGLE_OAUTH_CLIENT_ID GOOGLE_OAUTH_CLIENT_SECRET GOOGLE_OAUTH_REFRESH_TOKEN \
-    GOOGLE_OAUTH_REVOKED_REFRESH_TOKEN <<<"$vals"
-  [[ -n "${GOOGLE_OAUTH_REVOKED_REFRESH_TOKEN:-}" ]] || fail_with_log "incomplete $dir/fake_google.json" "$dir/log"
-  local v f
-  for f in ok noaccess revoked oauth_client; do
-    [[ -s "$dir/$f.json" ]] || fail_with_log "fake_google.py did not write $dir/$f.json" "$dir/log"
-  done
-  for v in GOOGLE_OAUTH_CLIENT_ID GOOGLE_OAUTH_CLIENT_SECRET GOOGLE_OAUTH_REFRESH_TOKEN \
-      GOOGLE_OAUTH_REVOKED_REFRESH_TOKEN; do
-    state_set "$v" "${!v}"
-  done
+has_ready_line() { # NAME LOG
+  grep -q "^$1: ready " "$2" 2>/dev/null
 }
 
-dropbox_wait_ready() { # DIR -> reads DIR/dropbox.json into the state (app key/secret, tokens)
-  local dir="$1" deadline=$((SECONDS + READY_TIMEOUT)) vals
-  # fake_dropbox.py prints its ready line only after writing dropbox.json.
-  while ! grep -q '^fake_dropbox: ready ' "$dir/log" 2>/dev/null; do
-    alive "$DROPBOX_PID" || fail_with_log "fake_dropbox.py exited during start-up" "$dir/log"
-    (( SECONDS < deadline )) || fail_with_log "fake_dropbox.py not ready within ${READY_TIMEOUT}s" "$dir/log"
-    sleep 0.1
-  done
-  vals="$(python3 -c '
-import json, sys
-c = json.load(open(sys.argv[1]))
-print(c["app_key"], c["app_secret"], c["access_token"], c["expired_access_token"],
-      c["noscope_access_token"], c["refresh_token"], c["revoked_refresh_token"])' "$dir/dropbox.json")" \
-    || fail_with_log "cannot read $dir/dropbox.json" "$dir/log"
-  read -r DROPBOX_APP_KEY DROPBOX_APP_SECRET DROPBOX_TOKEN DROPBOX_EXPIRED_TOKEN \
-    DROPBOX_NOSCOPE_TOKEN DROPBOX_REFRESH_TOKEN DROPBOX_REVOKED_REFRESH_TOKEN <<<"$vals"
-  [[ -n "${DROPBOX_REVOKED_REFRESH_TOKEN:-}" ]] || fail_with_log "incomplete $dir/dropbox.json" "$dir/log"
-  local v
-  for v in DROPBOX_APP_KEY DROPBOX_APP_SECRET DROPBOX_TOKEN DROPBOX_EXPIRED_TOKEN \
-      DROPBOX_NOSCOPE_TOKEN DROPBOX_REFRESH_TOKEN DROPBOX_REVOKED_REFRESH_TOKEN; do
-    state_set "$v" "${!v}"
-  done
+py_server_wait_ready() { # SCRIPT PID DIR [HINT]: wait for the ready line in DIR/log
+  local name
+  name="$(basename "$1" .py)"
+  wait_until "$name.py" "$2" "$3/log" "${4:-}" has_ready_line "$name" "$3/log"
 }
 
-snowflake_wait_ready() { # DIR -> reads DIR/snowflake.json into the state (users, password, keys)
-  local dir="$1" deadline=$((SECONDS + READY_TIMEOUT)) vals
-  # fake_snowflake.py prints its ready line only after writing snowflake.json.
-  while ! grep -q '^fake_snowflake: ready ' "$dir/log" 2>/dev/null; do
-    alive "$SNOWFLAKE_PID" || fail_with_log "fake_snowflake.py exited during start-up" "$dir/log"
-    (( SECONDS < deadline )) || fail_with_log "fake_snowflake.py not ready within ${READY_TIMEOUT}s" "$dir/log"
-    sleep 0.1
-  done
-  vals="$(python3 -c '
-import json, sys
-c = json.load(open(sys.argv[1]))
-print(c["account"], c["password_user"], c["password"], c["key_user"], c["locked_user"],
-      c["locked_password"])' "$dir/snowflake.json")" \
-    || fail_with_log "cannot read $dir/snowflake.json" "$dir/log"
-  read -r SNOWFLAKE_ACCOUNT SNOWFLAKE_PW_USER SNOWFLAKE_PASSWORD SNOWFLAKE_KEY_USER \
-    SNOWFLAKE_LOCKED_USER SNOWFLAKE_LOCKED_PASSWORD <<<"$vals"
-  [[ -n "${SNOWFLAKE_LOCKED_PASSWORD:-}" ]] || fail_with_log "incomplete $dir/snowflake.json" "$dir/log"
-  # PEM keys are multi-line: one python call each (sq in state_set keeps the newlines).
-  local pem='import json, sys; sys.stdout.write(json.load(open(sys.argv[1]))[sys.argv[2]])'
-  SNOWFLAKE_PRIVATE_KEY="$(python3 -c "$pem" "$dir/snowflake.json" private_key)" \
-    || fail_with_log "cannot read private_key from $dir/snowflake.json" "$dir/log"
-  SNOWFLAKE_OTHER_PRIVATE_KEY="$(python3 -c "$pem" "$dir/snowflake.json" other_private_key)" \
-    || fail_with_log "cannot read other_private_key from $dir/snowflake.json" "$dir/log"
-  [[ "$SNOWFLAKE_PRIVATE_KEY" == "-----BEGIN PRIVATE KEY-----"* && \
-     "$SNOWFLAKE_OTHER_PRIVATE_KEY" == "-----BEGIN PRIVATE KEY-----"* ]] \
-    || fail_with_log "bad private keys in $dir/snowflake.json" "$dir/log"
-  local v
-  for v in SNOWFLAKE_ACCOUNT SNOWFLAKE_PW_USER SNOWFLAKE_PASSWORD SNOWFLAKE_KEY_USER \
-      SNOWFLAKE_LOCKED_USER SNOWFLAKE_LOCKED_PASSWORD SNOWFLAKE_PRIVATE_KEY SNOWFLAKE_OTHER_PRIVATE_KEY; do
-    state_set "$v" "${!v}"
+# state_from_json FILE LOG VAR=KEY[.KEY]...: set each VAR to the string at that key path of the
+# JSON FILE (multi-line values too, trailing newlines dropped) and record it in the state. A
+# missing or empty value fails, showing the end of LOG.
+state_from_json() {
+  local file="$1" logf="$2" assignments var
+  shift 2
+  assignments="$(python3 - "$file" "$@" <<'EOF'
+import json, shlex, sys
+doc = json.load(open(sys.argv[1]))
+for pair in sys.argv[2:]:
+    var, _, path = pair.partition("=")
+    value = doc
+    for key in path.split("."):
+        value = value.get(key) if isinstance(value, dict) else None
+    if not isinstance(value, str) or not value.strip():
+        sys.exit("%s: no value at %s" % (sys.argv[1], path))
+    print("%s=%s" % (var, shlex.quote(value.rstrip("\n"))))
+EOF
+)" || fail_with_log "cannot read $file" "$logf"
+  eval "$assignments"
+  for var in "${@%%=*}"; do
+    state_set "$var" "${!var}"
   done
 }
 
@@ -515,11 +471,10 @@ cmd_start() {
     command -v "$tool" >/dev/null || die "$tool not found; run scripts/deps.sh"
   done
   id postgres >/dev/null 2>&1 || die "no 'postgres' OS user; run scripts/deps.sh"
-  [[ -f "$LISTENERS_PY" ]] || die "$LISTENERS_PY not found"
-  [[ -f "$S3_PY" ]] || die "$S3_PY not found"
-  [[ -f "$GOOGLE_PY" ]] || die "$GOOGLE_PY not found"
-  [[ -f "$DROPBOX_PY" ]] || die "$DROPBOX_PY not found"
-  [[ -f "$SNOWFLAKE_PY" ]] || die "$SNOWFLAKE_PY not found"
+  local py
+  for py in "$LISTENERS_PY" "$S3_PY" "$GOOGLE_PY" "$DROPBOX_PY" "$SNOWFLAKE_PY" "$SCRIPT_DIR/fake_common.py"; do
+    [[ -f "$py" ]] || die "$py not found"
+  done
 
   ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
@@ -588,38 +543,17 @@ print(" ".join("".join(secrets.choice(a) for _ in range(24)) for _ in range(6)))
   # --- certificates (before the S3 server: its HTTPS listener uses the server certificate) ---
   gen_certs
 
-  # --- S3 server (moto; its setup runs while the databases are initialised) ---
-  local s3dir="$RUN_DIR/s3"
-  mkdir -m 0700 "$s3dir"
-  setsid python3 "$S3_PY" --port "$S3_PORT" --dir "$s3dir" --max-seconds "$LISTENERS_MAX_SECONDS" \
-    --tls-port "$S3_TLS_PORT" --tls-cert "$RUN_DIR/tls/server.crt" --tls-key "$RUN_DIR/private/server.key" \
-    </dev/null >>"$s3dir/log" 2>&1 &
-  S3_PID=$!
-  state_set S3_PID "$S3_PID"
-
-  # --- fake Google (OAuth token endpoint, GCS, BigQuery); writes its key files into gdir ---
-  local gdir="$RUN_DIR/google"
-  mkdir -m 0700 "$gdir"
-  setsid python3 "$GOOGLE_PY" --port "$GOOGLE_PORT" --dir "$gdir" --max-seconds "$LISTENERS_MAX_SECONDS" \
-    </dev/null >>"$gdir/log" 2>&1 &
-  GOOGLE_PID=$!
-  state_set GOOGLE_PID "$GOOGLE_PID"
-
-  # --- fake Dropbox (API v2 account probe, OAuth refresh); writes dropbox.json into dbxdir ---
-  local dbxdir="$RUN_DIR/dropbox"
-  mkdir -m 0700 "$dbxdir"
-  setsid python3 "$DROPBOX_PY" --port "$DROPBOX_PORT" --dir "$dbxdir" --max-seconds "$LISTENERS_MAX_SECONDS" \
-    </dev/null >>"$dbxdir/log" 2>&1 &
-  DROPBOX_PID=$!
-  state_set DROPBOX_PID "$DROPBOX_PID"
-
-  # --- fake Snowflake (login-request: password and key-pair JWT); writes snowflake.json into sfdir ---
-  local sfdir="$RUN_DIR/snowflake"
-  mkdir -m 0700 "$sfdir"
-  setsid python3 "$SNOWFLAKE_PY" --port "$SNOWFLAKE_PORT" --dir "$sfdir" --max-seconds "$LISTENERS_MAX_SECONDS" \
-    </dev/null >>"$sfdir/log" 2>&1 &
-  SNOWFLAKE_PID=$!
-  state_set SNOWFLAKE_PID "$SNOWFLAKE_PID"
+  # --- the Python servers; their setup runs while the databases are initialised ---
+  local s3dir="$RUN_DIR/s3" gdir="$RUN_DIR/google" dbxdir="$RUN_DIR/dropbox" sfdir="$RUN_DIR/snowflake"
+  # S3 (moto), plain HTTP and HTTPS; credentials.json
+  py_server_start S3_PID "$s3dir" "$S3_PY" "$S3_PORT" \
+    --tls-port "$S3_TLS_PORT" --tls-cert "$RUN_DIR/tls/server.crt" --tls-key "$RUN_DIR/private/server.key"
+  # fake Google (OAuth token endpoint, GCS, BigQuery, Drive); key files and fake_google.json
+  py_server_start GOOGLE_PID "$gdir" "$GOOGLE_PY" "$GOOGLE_PORT" --bench-accounts "$GOOGLE_BENCH_ACCOUNTS"
+  # fake Dropbox (API v2 account probe, OAuth refresh); dropbox.json
+  py_server_start DROPBOX_PID "$dbxdir" "$DROPBOX_PY" "$DROPBOX_PORT"
+  # fake Snowflake (login-request: password and key-pair JWT); snowflake.json
+  py_server_start SNOWFLAKE_PID "$sfdir" "$SNOWFLAKE_PY" "$SNOWFLAKE_PORT"
 
   # --- one initdb and one mariadb-install-db, in parallel; each copied for the second server ---
   PG_ROOT="$RUN_DIR/pg"
@@ -683,24 +617,40 @@ print(" ".join("".join(secrets.choice(a) for _ in range(24)) for _ in range(6)))
   mariadb_setup_sql "$MDB_ROOT/plain.sock" || fail_with_log "MariaDB (plain) setup SQL failed" "$MDB_ROOT/plain.err"
   log "mariadb ready: tls 127.0.0.1:$MARIADB_PORT (pid $MARIADB_PID), plain 127.0.0.1:$MARIADB_PLAIN_PORT (pid $MARIADB_PLAIN_PID)"
 
-  local deadline=$((SECONDS + READY_TIMEOUT))
-  while [[ ! -f "$ldir/ready" ]]; do
-    alive "$LISTENERS_PID" || fail_with_log "test_listeners.py exited during start-up" "$ldir/log"
-    (( SECONDS < deadline )) || fail_with_log "test_listeners.py not ready within ${READY_TIMEOUT}s" "$ldir/log"
-    sleep 0.1
-  done
+  wait_until test_listeners.py "$LISTENERS_PID" "$ldir/log" "" test -f "$ldir/ready"
   log "listeners ready (pid $LISTENERS_PID): hold $HOLD_PORT, pg-stall-tls $PG_STALL_TLS_PORT, mysql-stall-auth $MYSQL_STALL_AUTH_PORT, drip-pg $DRIP_PG_PORT, drip-mysql $DRIP_MYSQL_PORT, blackhole $BLACKHOLE_PORT, closed $CLOSED_PORT"
 
-  s3_wait_ready "$s3dir"
+  py_server_wait_ready "$S3_PY" "$S3_PID" "$s3dir" "moto[server] missing? run scripts/deps.sh"
+  state_from_json "$s3dir/credentials.json" "$s3dir/log" \
+    S3_KEY=ok.access_key_id S3_SECRET=ok.secret_access_key \
+    S3_DENIED_KEY=denied.access_key_id S3_DENIED_SECRET=denied.secret_access_key
   log "s3 ready (pid $S3_PID): http://127.0.0.1:$S3_PORT, https://localhost:$S3_TLS_PORT, region $S3_REGION bucket $S3_BUCKET"
 
-  google_wait_ready "$gdir"
+  py_server_wait_ready "$GOOGLE_PY" "$GOOGLE_PID" "$gdir" "PyJWT missing? run scripts/deps.sh"
+  state_from_json "$gdir/fake_google.json" "$gdir/log" \
+    GOOGLE_OAUTH_CLIENT_ID=oauth.client_id GOOGLE_OAUTH_CLIENT_SECRET=oauth.client_secret \
+    GOOGLE_OAUTH_REFRESH_TOKEN=oauth.refresh_token GOOGLE_OAUTH_REVOKED_REFRESH_TOKEN=oauth.revoked_refresh_token
+  local f
+  for f in ok noaccess revoked oauth_client $(seq -f 'bench-%g' 0 $((GOOGLE_BENCH_ACCOUNTS - 1))); do
+    [[ -s "$gdir/$f.json" ]] || fail_with_log "fake_google.py did not write $gdir/$f.json" "$gdir/log"
+  done
   log "fake google ready (pid $GOOGLE_PID): http://127.0.0.1:$GOOGLE_PORT (token URL /token, GCS bucket $GCS_BUCKET, BigQuery project $BQ_PROJECT)"
 
-  dropbox_wait_ready "$dbxdir"
+  py_server_wait_ready "$DROPBOX_PY" "$DROPBOX_PID" "$dbxdir"
+  state_from_json "$dbxdir/dropbox.json" "$dbxdir/log" \
+    DROPBOX_APP_KEY=app_key DROPBOX_APP_SECRET=app_secret DROPBOX_TOKEN=access_token \
+    DROPBOX_EXPIRED_TOKEN=expired_access_token DROPBOX_NOSCOPE_TOKEN=noscope_access_token \
+    DROPBOX_REFRESH_TOKEN=refresh_token DROPBOX_REVOKED_REFRESH_TOKEN=revoked_refresh_token
   log "fake dropbox ready (pid $DROPBOX_PID): http://127.0.0.1:$DROPBOX_PORT (/2/users/get_current_account, /oauth2/token)"
 
-  snowflake_wait_ready "$sfdir"
+  py_server_wait_ready "$SNOWFLAKE_PY" "$SNOWFLAKE_PID" "$sfdir"
+  state_from_json "$sfdir/snowflake.json" "$sfdir/log" \
+    SNOWFLAKE_ACCOUNT=account SNOWFLAKE_PW_USER=password_user SNOWFLAKE_PASSWORD=password \
+    SNOWFLAKE_KEY_USER=key_user SNOWFLAKE_LOCKED_USER=locked_user SNOWFLAKE_LOCKED_PASSWORD=locked_password \
+    SNOWFLAKE_PRIVATE_KEY=private_key SNOWFLAKE_OTHER_PRIVATE_KEY=other_private_key
+  [[ "$SNOWFLAKE_PRIVATE_KEY" == "-----BEGIN PRIVATE KEY-----"* && \
+     "$SNOWFLAKE_OTHER_PRIVATE_KEY" == "-----BEGIN PRIVATE KEY-----"* ]] \
+    || fail_with_log "bad private keys in $sfdir/snowflake.json" "$sfdir/log"
   log "fake snowflake ready (pid $SNOWFLAKE_PID): http://127.0.0.1:$SNOWFLAKE_PORT (/session/v1/login-request, account $SNOWFLAKE_ACCOUNT)"
 
   state_set STARTED 1
@@ -785,6 +735,8 @@ cmd_env() {
     emit CE_GOOGLE_OAUTH_CLIENT_SECRET "$GOOGLE_OAUTH_CLIENT_SECRET"
     emit CE_GOOGLE_OAUTH_REFRESH_TOKEN "$GOOGLE_OAUTH_REFRESH_TOKEN"
     emit CE_GOOGLE_OAUTH_REVOKED_REFRESH_TOKEN "$GOOGLE_OAUTH_REVOKED_REFRESH_TOKEN"
+    # bench-K.json (K < GOOGLE_BENCH_ACCOUNTS): service accounts with the rights of ok (scripts/bench.sh)
+    [[ ! -s "$g/bench-0.json" ]] || emit CE_GOOGLE_BENCH_DIR "$g"
   fi
   # Fake Dropbox (scripts/fake_dropbox.py): API and token endpoint on one base URL
   # ($CE_DROPBOX_URL/2/users/get_current_account, $CE_DROPBOX_URL/oauth2/token).

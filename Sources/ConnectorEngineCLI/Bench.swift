@@ -25,6 +25,9 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Share of probes sent with a wrong password (S3: secret) (0...1).")
     var wrongPasswordRatio: Double = 0
 
+    @Option(help: "A JSON file holding an array of objects; probe i merges object i mod count over the metadata (many accounts in one run).")
+    var variants: String?
+
     @Flag(help: "Print the result as JSON.")
     var json = false
 
@@ -32,11 +35,17 @@ struct Bench: AsyncParsableCommand {
         let metadata = try source.load()
         guard (0...1).contains(wrongPasswordRatio) else { throw ValidationError("--wrong-password-ratio must be within 0...1") }
         guard let deadline = Duration.checkedSeconds(timeout) else { throw ValidationError("--timeout must be a positive number of seconds") }
+        let overlays = try variants.map(Self.loadVariants) ?? [[:]]
         let engine = try engineOptions.makeEngine()
         let requests = (0..<n).map { index in
             let wrong = (Double(index + 1) * wrongPasswordRatio).rounded(.down) > (Double(index) * wrongPasswordRatio).rounded(.down)
+            var variant = metadata
+            if case .object(var members) = metadata {
+                members.merge(overlays[index % overlays.count]) { _, overlay in overlay }
+                variant = .object(members)
+            }
             return ProbeRequest(
-                connectorID: source.connectorID, metadata: wrong ? Self.withWrongPassword(metadata, index) : metadata,
+                connectorID: source.connectorID, metadata: wrong ? Self.withWrongPassword(variant, index) : variant,
                 timeout: deadline)
         }
         let cpuBefore = ProcessClock.cpuSeconds()
@@ -76,6 +85,16 @@ struct Bench: AsyncParsableCommand {
     }
 
     private func round3(_ value: Double) -> Double { (value * 1000).rounded() / 1000 }
+
+    /// The objects of a JSON array file, for `--variants`.
+    static func loadVariants(_ path: String) throws -> [[String: JSONValue]] {
+        guard let data = FileManager.default.contents(atPath: path), case .array(let items) = try JSONValue.parse(data) else {
+            throw ValidationError("--variants must name a file holding a JSON array of objects")
+        }
+        let objects = items.compactMap(\.objectValue)
+        guard !objects.isEmpty, objects.count == items.count else { throw ValidationError("--variants must hold a non-empty array of objects") }
+        return objects
+    }
 
     /// The same metadata with a password (or, for S3, a secret) that is certainly wrong.
     static func withWrongPassword(_ metadata: JSONValue, _ index: Int) -> JSONValue {
