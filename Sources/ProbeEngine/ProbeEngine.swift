@@ -91,7 +91,7 @@ public final class ProbeEngine: Sendable {
                 return ProbeReport(
                     code: .serverError, stage: .validate,
                     detail: "This build of the engine cannot test \(type.name) connectors yet.",
-                    hint: "Test a PostgreSQL, MySQL or MariaDB connector, or upgrade the engine.")
+                    hint: "This engine was started without a probe for this connector family.")
             }
             plan = try driver.plan(for: type, metadata: request.metadata)
         } catch {
