@@ -42,6 +42,12 @@ for c in 1 1000; do
     python3 scripts/bench/s3_boto3.py "$CE_S3_PORT" "$CE_S3_KEY" "$CE_S3_SECRET" "$CE_S3_BUCKET" "$N" "$(( c < 64 ? c : 64 ))"
 done
 
+s3_tls_metadata="$(python3 -c 'import json, os; e = os.environ; print(json.dumps({"endpoint_url": "https://localhost:" + e["CE_S3_TLS_PORT"], "region_name": e["CE_S3_REGION"], "key": e["CE_S3_KEY"], "secret": e["CE_S3_SECRET"], "bucket": e["CE_S3_BUCKET"], "ssl_ca": e["CE_TLS_CA_PEM"]}))')"
+for c in 1 1000; do
+    echo "== S3 over TLS (verified with the run's CA), $N probes (half with a wrong secret), concurrency $c"
+    "$BIN" bench --connector "$S3" --metadata "$s3_tls_metadata" -n "$N" -c "$c" --wrong-password-ratio 0.5 --timeout 30
+done
+
 if [[ -n "${CE_GOOGLE_BENCH_DIR:-}" ]]; then
     variants="$(mktemp)"
     python3 - "$CE_GOOGLE_BENCH_DIR" >"$variants" <<'PY'

@@ -43,14 +43,15 @@ final class BearerProbe: Probe {
     }
 
     func resume(_ context: ProbeContext, events: IOEvents) -> ProbeStep {
-        advance(exchange.resume(events: events), context: context)
+        // The stage moves on once the socket is connected, so a dead endpoint times out in `connect`.
+        if let fd = exchange.descriptor, SocketState.peerAddress(fd) != nil { context.enter(phase == .calling ? .request : .auth) }
+        return advance(exchange.resume(events: events), context: context)
     }
 
     func close() { exchange.close() }
 
     private func call(token: String, context: ProbeContext) -> ProbeStep {
         phase = .calling
-        context.enter(.request)
         let request = service.call(token)
         guard let host = HTTPTransfer.hostAndPort(request.url)?.host, let address = context.address(for: host) else {
             return .finished(ProbeOutcome(.protocolError))
@@ -66,7 +67,6 @@ final class BearerProbe: Probe {
     private func refresh(_ context: ProbeContext) -> ProbeStep {
         phase = .refreshing
         refreshed = true
-        context.enter(.auth)
         guard let refresh = service.refresh else {
             return .finished(
                 ProbeOutcome(.authFailed, attr: "access_token", detail: "The access token was refused and nothing can refresh it.", stage: .auth))
