@@ -14,11 +14,11 @@ public enum RS256JWT {
         let key = try privateKey(privateKeyPEM)
         var header: [String: JSONValue] = ["alg": "RS256", "typ": "JWT"]
         if let keyID { header["kid"] = .string(keyID) }
-        let signingInput = base64URL(JSONValue.object(header).serialized()) + "." + base64URL(claims.serialized())
+        let signingInput = Base64URL.encode(JSONValue.object(header).serialized()) + "." + Base64URL.encode(claims.serialized())
         guard let signature = try? key.signature(for: Data(signingInput.utf8), padding: .insecurePKCS1v1_5) else {
             throw KeyError()
         }
-        return signingInput + "." + base64URL(Array(signature.rawRepresentation))
+        return signingInput + "." + Base64URL.encode(Array(signature.rawRepresentation))
     }
 
     /// `SHA256:` + standard base64 of SHA-256 over the public key's DER SubjectPublicKeyInfo (the
@@ -28,17 +28,14 @@ public enum RS256JWT {
         return "SHA256:" + Data(SHA256.hash(data: key.publicKey.derRepresentation)).base64EncodedString()
     }
 
+    /// Whether `pem` parses as an RSA private key (checked when a probe is planned; no signing).
+    public static func isUsableKey(_ pem: String) -> Bool { (try? privateKey(pem)) != nil }
+
     static func privateKey(_ pem: String) throws(KeyError) -> _RSA.Signing.PrivateKey {
         do {
             return try _RSA.Signing.PrivateKey(pemRepresentation: pem)
         } catch {
             throw KeyError()
         }
-    }
-
-    /// Base64url without padding.
-    public static func base64URL(_ bytes: some Sequence<UInt8>) -> String {
-        Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
     }
 }

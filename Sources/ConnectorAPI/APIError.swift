@@ -31,6 +31,25 @@ public struct APIError: HTTPResponseError, Sendable {
     }
 }
 
+/// Reads request bodies.
+enum RequestBody {
+    /// The members of a JSON object body.
+    /// - Throws: ``APIError`` 400 `parse_error` for text that is not JSON, a validation error for
+    ///   JSON that is not an object.
+    static func object(_ body: some Collection<UInt8>) throws -> [String: JSONValue] {
+        let json: JSONValue
+        do {
+            json = try JSONValue.parse(body)
+        } catch {
+            throw APIError(.badRequest, code: "parse_error", detail: "The request body is not valid JSON.")
+        }
+        guard case .object(let members) = json else {
+            throw APIError.validation("The request body must be a JSON object.", attr: nil)
+        }
+        return members
+    }
+}
+
 /// Renders JSON values as HTTP responses.
 enum JSONResponse {
     static func make(status: HTTPResponse.Status, body: JSONValue, headers: HTTPFields = [:]) -> Response {

@@ -55,15 +55,7 @@ struct ConnectorInput: Sendable {
     ]
 
     static func parse(_ body: Data) throws -> ConnectorInput {
-        let json: JSONValue
-        do {
-            json = try JSONValue.parse(body)
-        } catch {
-            throw APIError(.badRequest, code: "parse_error", detail: "The request body is not valid JSON.")
-        }
-        guard case .object(let members) = json else {
-            throw APIError.validation("The request body must be a JSON object.", attr: nil)
-        }
+        let members = try RequestBody.object(body)
         var input = ConnectorInput()
         for (key, value) in members {
             switch key {

@@ -263,7 +263,7 @@ enum OpenAPIDocument {
                           "port": "5432",
                           "database": "postgres",
                           "user": "postgres",
-                          "password": "secret"
+                          "password": "<password>"
                         }
                       }
                     }
@@ -464,7 +464,7 @@ enum OpenAPIDocument {
                           "port": "5432",
                           "database": "postgres",
                           "user": "postgres",
-                          "password": "secret"
+                          "password": "<password>"
                         }
                       }
                     }
@@ -619,7 +619,7 @@ enum OpenAPIDocument {
                           "port": "5432",
                           "database": "postgres",
                           "user": "postgres",
-                          "password": "secret"
+                          "password": "<password>"
                         }
                       }
                     }
@@ -1732,145 +1732,9 @@ enum OpenAPIDocument {
               }
             }
           },
-          "ConnectorCreate": {
+          "ConnectorBody": {
             "type": "object",
-            "description": "A new connector. `connector_name` may instead come from `connector_metadata.connectorName`.",
-            "additionalProperties": false,
-            "properties": {
-              "connector_id": {
-                "type": "string",
-                "minLength": 1,
-                "maxLength": 128
-              },
-              "connector_name": {
-                "type": "string",
-                "description": "Trimmed; 1 to 128 characters; no markup (`<`, `>`, `javascript:`), line breaks or control characters."
-              },
-              "connector_metadata": {
-                "type": "object",
-                "description": "The settings, as described by the type's `connector_schema/`. `oauth-key` is ignored."
-              },
-              "shared_users": {
-                "type": "array",
-                "items": {
-                  "type": "integer",
-                  "minimum": 1
-                },
-                "description": "User ids of members of the organization."
-              },
-              "shared_to_org": {
-                "type": "boolean"
-              },
-              "id": {
-                "description": "Set by the server; accepted and ignored."
-              },
-              "created_by": {
-                "description": "Set by the server; accepted and ignored."
-              },
-              "modified_by": {
-                "description": "Set by the server; accepted and ignored."
-              },
-              "created_at": {
-                "description": "Set by the server; accepted and ignored."
-              },
-              "modified_at": {
-                "description": "Set by the server; accepted and ignored."
-              },
-              "connector_mode": {
-                "description": "Set by the server; accepted and ignored."
-              },
-              "icon": {
-                "description": "Set by the server; accepted and ignored."
-              },
-              "is_owner": {
-                "description": "Set by the server; accepted and ignored."
-              },
-              "last_health": {
-                "description": "Set by the server; accepted and ignored."
-              },
-              "connector_version": {
-                "description": "Set by the server; accepted and ignored."
-              },
-              "organization": {
-                "description": "Set by the server; accepted and ignored."
-              }
-            },
-            "required": [
-              "connector_id",
-              "connector_metadata"
-            ]
-          },
-          "ConnectorReplace": {
-            "type": "object",
-            "description": "The new name and settings. `connector_id`, if sent, must be the connector's current type.",
-            "additionalProperties": false,
-            "properties": {
-              "connector_id": {
-                "type": "string",
-                "minLength": 1,
-                "maxLength": 128
-              },
-              "connector_name": {
-                "type": "string",
-                "description": "Trimmed; 1 to 128 characters; no markup (`<`, `>`, `javascript:`), line breaks or control characters."
-              },
-              "connector_metadata": {
-                "type": "object",
-                "description": "The settings, as described by the type's `connector_schema/`. `oauth-key` is ignored."
-              },
-              "shared_users": {
-                "type": "array",
-                "items": {
-                  "type": "integer",
-                  "minimum": 1
-                },
-                "description": "User ids of members of the organization."
-              },
-              "shared_to_org": {
-                "type": "boolean"
-              },
-              "id": {
-                "description": "Set by the server; accepted and ignored."
-              },
-              "created_by": {
-                "description": "Set by the server; accepted and ignored."
-              },
-              "modified_by": {
-                "description": "Set by the server; accepted and ignored."
-              },
-              "created_at": {
-                "description": "Set by the server; accepted and ignored."
-              },
-              "modified_at": {
-                "description": "Set by the server; accepted and ignored."
-              },
-              "connector_mode": {
-                "description": "Set by the server; accepted and ignored."
-              },
-              "icon": {
-                "description": "Set by the server; accepted and ignored."
-              },
-              "is_owner": {
-                "description": "Set by the server; accepted and ignored."
-              },
-              "last_health": {
-                "description": "Set by the server; accepted and ignored."
-              },
-              "connector_version": {
-                "description": "Set by the server; accepted and ignored."
-              },
-              "organization": {
-                "description": "Set by the server; accepted and ignored."
-              }
-            },
-            "required": [
-              "connector_name",
-              "connector_metadata"
-            ]
-          },
-          "ConnectorPatch": {
-            "type": "object",
-            "description": "The fields to change. Changing `shared_users` notifies the newly added users.",
+            "description": "The fields a create, PUT or PATCH body may hold; unknown fields are refused.",
             "additionalProperties": false,
             "properties": {
               "connector_id": {
@@ -1931,6 +1795,38 @@ enum OpenAPIDocument {
                 "description": "Set by the server; accepted and ignored."
               }
             }
+          },
+          "ConnectorCreate": {
+            "description": "A new connector. `connector_name` may instead come from `connector_metadata.connectorName`.",
+            "allOf": [
+              {
+                "$ref": "#/components/schemas/ConnectorBody"
+              }
+            ],
+            "required": [
+              "connector_id",
+              "connector_metadata"
+            ]
+          },
+          "ConnectorReplace": {
+            "description": "The new name and settings. `connector_id`, if sent, must be the connector's current type.",
+            "allOf": [
+              {
+                "$ref": "#/components/schemas/ConnectorBody"
+              }
+            ],
+            "required": [
+              "connector_name",
+              "connector_metadata"
+            ]
+          },
+          "ConnectorPatch": {
+            "description": "The fields to change. Changing `shared_users` notifies the newly added users.",
+            "allOf": [
+              {
+                "$ref": "#/components/schemas/ConnectorBody"
+              }
+            ]
           },
           "Workflow": {
             "type": "object",

@@ -120,15 +120,7 @@ struct ConnectorRoutes: Sendable {
 public enum TestRequestParser {
     /// - Throws: ``APIError`` (400) for malformed JSON or a missing or mistyped field.
     public static func parse(body: Data, timeout: String?, maxTimeout: Duration) throws -> ProbeRequest {
-        let json: JSONValue
-        do {
-            json = try JSONValue.parse(body)
-        } catch {
-            throw APIError(.badRequest, code: "parse_error", detail: "The request body is not valid JSON.")
-        }
-        guard case .object(let members) = json else {
-            throw APIError.validation("The request body must be a JSON object.", attr: nil)
-        }
+        let members = try RequestBody.object(body)
         guard let idValue = members["connector_id"] else {
             throw APIError.validation("This field is required.", attr: "connector_id", code: "required")
         }

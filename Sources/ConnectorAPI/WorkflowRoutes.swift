@@ -28,9 +28,7 @@ extension ConnectorRoutes {
         let caller = try context.requireCaller()
         var request = request
         let body = try await request.collectBody(upTo: maxBodyBytes)
-        guard case .object(let members)? = try? JSONValue.parse(body.readableBytesView) else {
-            throw APIError(.badRequest, code: "parse_error", detail: "The request body must be a JSON object.")
-        }
+        let members = try RequestBody.object(body.readableBytesView)
         guard case .string(let rawName)? = members["workflow_name"] else {
             throw APIError.validation("This field is required.", attr: "workflow_name", code: "required")
         }

@@ -1,3 +1,4 @@
+import ConnectorCore
 import Crypto
 import Foundation
 import SQLKit
@@ -147,8 +148,7 @@ extension ConnectorStore {
         var bytes = [UInt8](repeating: 0, count: 32)
         var generator = SystemRandomNumberGenerator()
         for index in bytes.indices { bytes[index] = generator.next() }
-        let secret = "ce_" + Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        let secret = "ce_" + Base64URL.encode(bytes)
         let id = UUID().uuidString.lowercased()
         let now = Timestamp.now()
         do {

@@ -54,7 +54,8 @@ public struct SigV4Signature: Sendable {
 /// Generic services normalize the path (dot segments, duplicate slashes) and encode it; S3 signs
 /// the path exactly as sent, encoded once, and always sends and signs `x-amz-content-sha256`.
 public struct SigV4Signer: Sendable {
-    public static let emptyPayloadHash = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+    /// The payload hash of a request without a body.
+    public static let emptyPayloadHash = payloadHash(Data())
     /// Headers that proxies and HTTP stacks may change, so they are never signed.
     static let unsignedHeaders: Set<String> = [
         "user-agent", "expect", "transfer-encoding", "connection", "x-amzn-trace-id", "content-length",
@@ -128,23 +129,9 @@ public struct SigV4Signer: Sendable {
 
     // MARK: Encoding
 
-    private static let unreserved = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~".utf8)
-
     /// Percent-encodes every byte outside `A-Z a-z 0-9 - _ . ~` (upper-case hex), as SigV4 wants.
     public static func encode(_ text: String, keepingSlash: Bool = false) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for byte in text.utf8 {
-            if unreserved.contains(byte) || (keepingSlash && byte == UInt8(ascii: "/")) {
-                out.unicodeScalars.append(Unicode.Scalar(byte))
-            } else {
-                let upper = Array("0123456789ABCDEF".utf8)
-                out.unicodeScalars.append("%")
-                out.unicodeScalars.append(Unicode.Scalar(upper[Int(byte >> 4)]))
-                out.unicodeScalars.append(Unicode.Scalar(upper[Int(byte & 0x0F)]))
-            }
-        }
-        return out
+        PercentEncoding.encode(text, keepingSlash: keepingSlash)
     }
 
     /// The path as it goes on the wire and into the canonical request: each segment encoded.

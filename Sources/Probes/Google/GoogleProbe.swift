@@ -24,7 +24,7 @@ struct GoogleProbeDriver: ProbeDriver {
     func plan(for type: ConnectorType, metadata: JSONValue) throws(MetadataError) -> ProbePlan {
         let settings = try GoogleSettings(metadata: metadata)
         let account = settings.account
-        guard (try? ServiceAccountAssertion.make(account: account, scope: "probe", audience: "probe")) != nil else {
+        guard RS256JWT.isUsableKey(account.privateKeyPEM) else {
             throw MetadataError(attr: "json_credentials", "The private_key of json_credentials is not a usable RSA key.")
         }
         let call: GoogleCall
@@ -34,12 +34,12 @@ struct GoogleProbeDriver: ProbeDriver {
             if let bucket = settings.bucket {
                 call = GoogleCall(
                     scope: "https://www.googleapis.com/auth/devstorage.read_only", method: "GET",
-                    url: "\(endpoints.storageURL)/storage/v1/b/\(Self.escape(bucket))?fields=name", body: [], resourceAttr: "bucket")
+                    url: "\(endpoints.storageURL)/storage/v1/b/\(PercentEncoding.encode(bucket))?fields=name", body: [], resourceAttr: "bucket")
             } else {
                 guard !project.isEmpty else { throw MetadataError(attr: "project_id", "project_id is required to list buckets.") }
                 call = GoogleCall(
                     scope: "https://www.googleapis.com/auth/devstorage.read_only", method: "GET",
-                    url: "\(endpoints.storageURL)/storage/v1/b?project=\(Self.escape(project))&maxResults=1&fields=items/name", body: [],
+                    url: "\(endpoints.storageURL)/storage/v1/b?project=\(PercentEncoding.encode(project))&maxResults=1&fields=items/name", body: [],
                     resourceAttr: "project_id")
             }
         default:
@@ -49,7 +49,7 @@ struct GoogleProbeDriver: ProbeDriver {
             let job: JSONValue = ["configuration": ["dryRun": true, "query": ["query": "SELECT 1", "useLegacySql": false]]]
             call = GoogleCall(
                 scope: "https://www.googleapis.com/auth/bigquery", method: "POST",
-                url: "\(endpoints.bigQueryURL)/bigquery/v2/projects/\(Self.escape(project))/jobs", body: job.serialized(),
+                url: "\(endpoints.bigQueryURL)/bigquery/v2/projects/\(PercentEncoding.encode(project))/jobs", body: job.serialized(),
                 resourceAttr: "json_credentials")
         }
         let tokenURL = endpoints.tokenURL(for: account.tokenURI)
@@ -61,10 +61,6 @@ struct GoogleProbeDriver: ProbeDriver {
         return ProbePlan(host: tokenHost.host, hostAttr: "json_credentials", otherHosts: [(apiHost.host, call.resourceAttr)]) { _ in
             GoogleProbe(account: account, tokenURL: tokenURL, call: call, endpoints: endpoints, tokens: tokens)
         }
-    }
-
-    static func escape(_ text: String) -> String {
-        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? text
     }
 }
 
@@ -138,7 +134,7 @@ final class GoogleProbe: Probe {
                 finishFetch(token: nil, expiresIn: 0)
                 return .finished(ProbeOutcome(.protocolError, attr: "json_credentials"))
             }
-            let form = "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=" + assertion
+            let form = PercentEncoding.form([("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"), ("assertion", assertion)])
             return advance(
                 exchange.start(
                     HTTPRequestSpec(

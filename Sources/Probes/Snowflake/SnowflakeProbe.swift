@@ -30,7 +30,7 @@ struct SnowflakeProbeDriver: ProbeDriver {
 
     func plan(for type: ConnectorType, metadata: JSONValue) throws(MetadataError) -> ProbePlan {
         let settings = try SnowflakeSettings(metadata: metadata)
-        if let key = settings.privateKeyPEM, (try? RS256JWT.publicKeyFingerprint(privateKeyPEM: key)) == nil {
+        if let key = settings.privateKeyPEM, !RS256JWT.isUsableKey(key) {
             throw MetadataError(attr: "private_key", "private_key is not a usable RSA key.")
         }
         let url = endpoints.baseURL(for: settings) + "/session/v1/login-request?request_id=" + UUID().uuidString.lowercased()

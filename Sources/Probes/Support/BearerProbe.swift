@@ -74,7 +74,7 @@ final class BearerProbe: Probe {
         guard let host = HTTPTransfer.hostAndPort(refresh.url)?.host, let address = context.address(for: host) else {
             return .finished(ProbeOutcome(.protocolError))
         }
-        let form = refresh.form.map { "\($0.0)=\(GoogleProbeDriver.escape($0.1))" }.joined(separator: "&")
+        let form = PercentEncoding.form(refresh.form)
         return advance(
             exchange.start(
                 HTTPRequestSpec(
