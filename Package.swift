@@ -26,6 +26,8 @@ let package = Package(
         .package(url: "https://github.com/vapor/sqlite-kit.git", from: "4.5.2"),
         .package(url: "https://github.com/vapor/postgres-kit.git", from: "2.17.0"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
     ],
     targets: [
         // MARK: C libraries (Drivers/): nothing outside Drivers/ imports these.
@@ -43,11 +45,17 @@ let package = Package(
         // MARK: Swift drivers over the C libraries.
         .target(name: "LinuxIO", dependencies: ["CLinuxIO"], path: "Drivers/LinuxIO"),
         .target(name: "PostgresDriver", dependencies: ["CLibPQ"], path: "Drivers/PostgresDriver"),
-        .target(name: "MariaDBDriver", dependencies: ["CMariaDB"], path: "Drivers/MariaDBDriver"),
+        .target(name: "CResolverPin", path: "Drivers/CResolverPin", linkerSettings: [.linkedLibrary("dl")]),
+        .target(name: "MariaDBDriver", dependencies: ["CMariaDB", "CResolverPin"], path: "Drivers/MariaDBDriver"),
         .target(name: "CurlDriver", dependencies: ["CCurl", "LinuxIO"], path: "Drivers/CurlDriver"),
 
         // MARK: The engine.
-        .target(name: "ConnectorCore"),
+        .target(
+            name: "ConnectorCore",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"), .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ]),
         .target(
             name: "Encryption",
             dependencies: ["LinuxIO", .product(name: "Crypto", package: "swift-crypto")]),
@@ -126,7 +134,11 @@ let package = Package(
         .testTarget(name: "ProbeEngineTests", dependencies: ["ProbeEngine", "ConnectorCore", "LinuxIO"]),
         .testTarget(
             name: "ProbesTests",
-            dependencies: ["Probes", "ConnectorCore", "ProbeEngine", "PostgresDriver", "MariaDBDriver", "CurlDriver", "SigV4", "LinuxIO"]),
+            dependencies: [
+                "Probes", "ConnectorCore", "ProbeEngine", "PostgresDriver", "MariaDBDriver", "CurlDriver", "SigV4", "LinuxIO",
+                .product(name: "Crypto", package: "swift-crypto"), .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ]),
         .testTarget(name: "FixtureRunnerTests", dependencies: ["FixtureRunner", "ConnectorCore"]),
         .testTarget(
             name: "ConnectorAPITests",
@@ -141,6 +153,7 @@ let package = Package(
                 "ConnectorAPI", "ConnectorCore", "ConnectorStore", "ProbeEngine", "Probes", "FixtureRunner", "PostgresDriver",
                 "MariaDBDriver", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
             ]),
     ]
 )

@@ -310,6 +310,7 @@ EOF
   cat >"$data/pg_hba.conf" <<'EOF'
 # TYPE  DATABASE  USER      ADDRESS        METHOD
 local   all       postgres                 trust
+host    all       probe_md5 127.0.0.1/32   md5
 host    all       all       127.0.0.1/32   scram-sha-256
 host    all       all       ::1/128        scram-sha-256
 EOF
@@ -336,10 +337,13 @@ pg_setup_sql() { # PORT
   as_pg "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$PG_ROOT/sock" -p "$1" -U postgres -d postgres >/dev/null <<EOF
 CREATE ROLE probe LOGIN PASSWORD '$PG_PASSWORD';
 CREATE ROLE probe_noconnect LOGIN PASSWORD '$PG_NOCONNECT_PASSWORD';
+SET password_encryption = 'md5';
+CREATE ROLE probe_md5 LOGIN PASSWORD '$PG_PASSWORD';
+RESET password_encryption;
 CREATE ROLE store LOGIN CREATEDB PASSWORD '$PG_STORE_PASSWORD';
 CREATE DATABASE probe;
 REVOKE CONNECT, TEMPORARY ON DATABASE probe FROM PUBLIC;
-GRANT CONNECT ON DATABASE probe TO probe;
+GRANT CONNECT ON DATABASE probe TO probe, probe_md5;
 CREATE DATABASE sealed;
 REVOKE CONNECT, TEMPORARY ON DATABASE sealed FROM PUBLIC;
 \connect probe
@@ -674,6 +678,7 @@ cmd_env() {
   emit CE_PG_PORT "$PG_PORT"
   emit CE_PG_PLAIN_PORT "$PG_PLAIN_PORT"
   emit CE_PG_USER probe
+  emit CE_PG_MD5_USER probe_md5
   emit CE_PG_PASSWORD "$PG_PASSWORD"
   emit CE_PG_DATABASE probe
   emit CE_PG_SCHEMA probe_schema

@@ -1,4 +1,5 @@
 import CMariaDB
+import CResolverPin
 import Glibc
 import Synchronization
 
@@ -46,8 +47,12 @@ public final class MariaDBConnection: @unchecked Sendable {
     public static var openHandles: Int { live.load(ordering: .relaxed) }
     private static let live = Atomic<Int>(0)
 
-    /// Authentication plugins a probe may use.
-    static let allowedAuthPlugins = "mysql_native_password,caching_sha2_password,sha256_password,client_ed25519"
+    /// Authentication plugins a probe may use. `sha256_password` only over TLS: without it the
+    /// client takes the server's RSA key from the connection, which a man in the middle can
+    /// replace to read the password.
+    static func allowedAuthPlugins(tls: Bool) -> String {
+        "mysql_native_password,caching_sha2_password,client_ed25519" + (tls ? ",sha256_password" : "")
+    }
 
     /// Stack size of the driver's coroutine for non-blocking calls.
     static let coroutineStackBytes = 256 * 1024
@@ -66,7 +71,7 @@ public final class MariaDBConnection: @unchecked Sendable {
         // A server may switch the client to any installed auth plugin; `dialog` would prompt on the
         // terminal (blocking a reactor) and `mysql_clear_password` sends the password in clear.
         _ = cmariadb_options_bool(handle, MYSQL_ENABLE_CLEARTEXT_PLUGIN, 0)
-        _ = cmariadb_options_string(handle, MARIADB_OPT_RESTRICTED_AUTH, Self.allowedAuthPlugins)
+        _ = cmariadb_options_string(handle, MARIADB_OPT_RESTRICTED_AUTH, Self.allowedAuthPlugins(tls: tls != nil))
         if let tls {
             // Any CA makes the driver verify the chain, so none is given when verification is off.
             if tls.verifyServerCertificate {
@@ -92,11 +97,19 @@ public final class MariaDBConnection: @unchecked Sendable {
     ///
     /// The driver keeps using the strings after this call returns (its coroutine resumes in
     /// ``continueConnect(_:)``), so they are copied and live until ``close(pending:)``.
-    public func startConnect(host: String, port: Int, user: String, password: String, database: String?) -> MariaDBWait {
+    /// - Parameter address: the numeric address to connect to. The driver is given `host` (which
+    ///   its TLS verification checks the certificate against) but its lookup of `host` answers
+    ///   `address`: no DNS query, and no packet to any other address.
+    public func startConnect(host: String, address: String, port: Int, user: String, password: String, database: String?) -> MariaDBWait {
         guard let handle else { return [] }
-        let arguments: [UnsafeMutablePointer<CChar>?] = [strdup(host), strdup(user), strdup(password), database.flatMap { strdup($0) }]
+        let arguments: [UnsafeMutablePointer<CChar>?] = [
+            strdup(host), strdup(user), strdup(password), database.flatMap { strdup($0) }, strdup(address),
+        ]
         connectArguments = arguments
         var connected: UnsafeMutablePointer<MYSQL>?
+        // The driver resolves the name inside this first call, before its first wait.
+        resolver_pin_set(arguments[0], arguments[4])
+        defer { resolver_pin_clear() }
         let status = mysql_real_connect_start(
             &connected, handle, arguments[0], arguments[1], arguments[2], arguments[3], UInt32(port), nil, 0)
         return MariaDBWait(rawValue: status)

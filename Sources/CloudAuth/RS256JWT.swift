@@ -24,8 +24,13 @@ public enum RS256JWT {
     /// `SHA256:` + standard base64 of SHA-256 over the public key's DER SubjectPublicKeyInfo (the
     /// fingerprint Snowflake registers for a user's key).
     public static func publicKeyFingerprint(privateKeyPEM: String) throws(KeyError) -> String {
-        let key = try privateKey(privateKeyPEM)
-        return "SHA256:" + Data(SHA256.hash(data: key.publicKey.derRepresentation)).base64EncodedString()
+        "SHA256:" + Data(try publicKeyDigest(privateKeyPEM: privateKeyPEM)).base64EncodedString()
+    }
+
+    /// SHA-256 over the DER SubjectPublicKeyInfo of the key `privateKeyPEM` holds: who holds the
+    /// private key, as a cache can tell without signing anything.
+    public static func publicKeyDigest(privateKeyPEM: String) throws(KeyError) -> [UInt8] {
+        Array(SHA256.hash(data: try privateKey(privateKeyPEM).publicKey.derRepresentation))
     }
 
     /// Whether `pem` parses as an RSA private key (checked when a probe is planned; no signing).

@@ -6,15 +6,23 @@ import Synchronization
 /// account instead of one per probe. Concurrent probes for an account whose token is being
 /// fetched wait on an eventfd (a reactor can wait on it like on a socket) instead of fetching too.
 public final class TokenCache: Sendable {
+    /// Whose token: a hit skips the signature, so the key names what only the key's holder has
+    /// (the digest of the public half of the private key supplied, see
+    /// ``RS256JWT/publicKeyDigest(privateKeyPEM:)``) and the tenant, not just the public account
+    /// e-mail and key id.
     public struct Key: Hashable, Sendable {
         public let account: String
         public let keyID: String
+        public let publicKeyDigest: [UInt8]
+        public let tenant: String
         public let scope: String
         public let tokenURL: String
 
-        public init(account: String, keyID: String, scope: String, tokenURL: String) {
+        public init(account: String, keyID: String, publicKeyDigest: [UInt8], tenant: String, scope: String, tokenURL: String) {
             self.account = account
             self.keyID = keyID
+            self.publicKeyDigest = publicKeyDigest
+            self.tenant = tenant
             self.scope = scope
             self.tokenURL = tokenURL
         }

@@ -19,7 +19,7 @@ extension ConnectorRoutes {
         var query = ConnectorQuery()
         if let mode = parameters.get("connector_mode"), !mode.isEmpty {
             // As in Unstract, an unknown mode matches nothing rather than failing.
-            query.typeIDs = catalog.types.filter { $0.mode.rawValue == mode }.map(\.id)
+            query.typeIDs = catalog.types.filter { $0.mode == ConnectorMode(wire: mode) }.map(\.id)
         }
         if let name = parameters.get("connector_name") { query.name = name }
         if let text = parameters.get("created_by") {
@@ -99,13 +99,14 @@ extension ConnectorRoutes {
         guard let type = catalog.type(id: typeID) else {
             throw APIError.validation("Invalid connector ID '\(typeID)'.", attr: "connector_id", code: "unknown_connector")
         }
-        guard let metadata = input.metadata else {
+        guard let sent = input.metadata else {
             throw APIError.validation("This field is required.", attr: "connector_metadata", code: "required")
         }
+        let metadata = try checked { () throws(MetadataError) in try type.normalizingSecrets(sent, allowingMask: false) }
         var name = input.name
         if name == nil, let fromMetadata = metadata["connectorName"]?.stringValue { name = try ConnectorInput.validName(fromMetadata) }
         guard let name else { throw APIError.validation("This field is required.", attr: "connector_name", code: "required") }
-        try validate(metadata, type: type)
+        try checked { () throws(MetadataError) in try type.validateForStorage(metadata) }
         if let verdict = try await testIfAsked(request, typeID: typeID, metadata: metadata, caller: caller, connector: nil, context: context) {
             return verdict
         }
@@ -151,9 +152,12 @@ extension ConnectorRoutes {
         // Decide on the stored value now (for the optional test) and again inside the write
         // transaction; if the two differ, the row changed in between and the caller retries.
         let planned: JSONValue?
-        if let update = input.metadata {
-            let merged = try mergedMetadata(update: update, stored: current.metadata, type: type)
-            try validate(merged, type: type)
+        let update = try input.metadata.map { sent in
+            try checked { () throws(MetadataError) in try type.normalizingSecrets(sent, allowingMask: true) }
+        }
+        if let update {
+            let merged = try checked { () throws(MetadataError) in try type.merging(update: update, stored: current.metadata) }
+            try checked { () throws(MetadataError) in try type.validateForStorage(merged) }
             if let verdict = try await testIfAsked(
                 request, typeID: current.typeID, metadata: merged, caller: caller, connector: current.id, context: context)
             {
@@ -168,7 +172,7 @@ extension ConnectorRoutes {
             let (updated, _) = try await store.updateConnector(
                 id: current.id, organization: caller.organizationID, by: caller.userID, change: change
             ) { locked in
-                guard let update = input.metadata else { return nil }
+                guard let update else { return nil }
                 let again = try type.merging(update: update, stored: locked.metadata)
                 guard again == planned else { throw ConcurrentChange() }
                 return again
@@ -232,17 +236,10 @@ extension ConnectorRoutes {
         return JSONResponse.make(status: HTTPResponse.Status(code: report.status), body: report.responseBody)
     }
 
-    private func validate(_ metadata: JSONValue, type: ConnectorType) throws {
+    /// Runs a metadata step, turning its ``MetadataError`` into the 400 that names the field.
+    private func checked<T>(_ step: () throws(MetadataError) -> T) throws -> T {
         do {
-            try type.validateForStorage(metadata)
-        } catch {
-            throw Self.validationError(error)
-        }
-    }
-
-    private func mergedMetadata(update: JSONValue, stored: JSONValue, type: ConnectorType) throws -> JSONValue {
-        do {
-            return try type.merging(update: update, stored: stored)
+            return try step()
         } catch {
             throw Self.validationError(error)
         }

@@ -16,7 +16,7 @@ enum ConnectorRepresentation {
             // A type no longer in the catalog cannot say which fields are secret: show none.
             "connector_metadata": type.map { $0.masked(connector.metadata) } ?? .object([:]),
             "connector_version": "",
-            "connector_mode": .string(connector.mode),
+            "connector_mode": .string(ConnectorMode(wire: connector.mode)?.rawValue ?? connector.mode),
             "created_by": connector.createdBy.map { .number(Double($0)) } ?? .null,
             "modified_by": connector.modifiedBy.map { .number(Double($0)) } ?? .null,
             "shared_users": .array(connector.sharedUsers.map { .number(Double($0)) }),

@@ -131,6 +131,7 @@ enum OpenAPIDocument {
                 "schema": {
                   "type": "string",
                   "enum": [
+                    "FILE_SYSTEM",
                     "FILESYSTEM",
                     "DATABASE",
                     "API",
@@ -1548,9 +1549,12 @@ enum OpenAPIDocument {
               },
               "connector_mode": {
                 "type": "string",
-                "examples": [
+                "enum": [
                   "DATABASE",
-                  "FILESYSTEM"
+                  "FILE_SYSTEM",
+                  "API",
+                  "MANUAL_REVIEW",
+                  "UNKNOWN"
                 ]
               },
               "doc_url": {
@@ -1643,9 +1647,12 @@ enum OpenAPIDocument {
               },
               "connector_mode": {
                 "type": "string",
-                "examples": [
+                "enum": [
                   "DATABASE",
-                  "FILESYSTEM"
+                  "FILE_SYSTEM",
+                  "API",
+                  "MANUAL_REVIEW",
+                  "UNKNOWN"
                 ]
               },
               "created_by": {

@@ -52,7 +52,7 @@ struct ConnectorRoutes: Sendable {
         }
         var mode: ConnectorMode?
         if let text = query.get("connector_mode"), !text.isEmpty {
-            guard let parsed = ConnectorMode(rawValue: text) else {
+            guard let parsed = ConnectorMode(wire: text) else {
                 throw APIError.validation("Connector mode is not Valid.", attr: "connector_mode")
             }
             mode = parsed
@@ -99,6 +99,8 @@ struct ConnectorRoutes: Sendable {
             throw error
         }
         defer { admission.release(user: user, organization: caller.organizationID) }
+        var probeRequest = probeRequest
+        probeRequest.tenant = caller.organizationID
         let report = await engine.test(probeRequest)
         context.logger.info(
             "connector test",

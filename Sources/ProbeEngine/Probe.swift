@@ -37,9 +37,7 @@ public struct ProbeOutcome: Sendable, Equatable {
 
 /// One credential test as a non-blocking state machine over a driver.
 ///
-/// All three methods run on the thread that owns the probe (a reactor, or for
-/// ``ProbePlan/startsWithBlockingCall`` the first `start` on a blocking thread); none may block on
-/// the network.
+/// All three methods run on the reactor thread that owns the probe; none may block on the network.
 public protocol Probe: AnyObject {
     /// Begins the attempt against `context.address`.
     func start(_ context: ProbeContext) -> ProbeStep
@@ -56,9 +54,6 @@ public struct ProbePlan: Sendable {
     public var host: String
     /// The metadata field that named the host (for `host_not_found`, `egress_denied`).
     public var hostAttr: String
-    /// Whether ``Probe/start(_:)`` may block (a driver that must resolve the name itself); it then
-    /// runs on a blocking thread before the reactor takes over.
-    public var startsWithBlockingCall: Bool
     /// More hosts the probe will reach (a token endpoint and an API, say), each resolved and
     /// checked by the egress policy before the probe starts, with the field that named it.
     public var otherHosts: [(host: String, attr: String)]
@@ -66,21 +61,22 @@ public struct ProbePlan: Sendable {
     public var makeProbe: @Sendable (IPAddress) -> any Probe
 
     public init(
-        host: String, hostAttr: String, otherHosts: [(host: String, attr: String)] = [], startsWithBlockingCall: Bool = false,
+        host: String, hostAttr: String, otherHosts: [(host: String, attr: String)] = [],
         makeProbe: @escaping @Sendable (IPAddress) -> any Probe
     ) {
         self.host = host
         self.hostAttr = hostAttr
         self.otherHosts = otherHosts
-        self.startsWithBlockingCall = startsWithBlockingCall
         self.makeProbe = makeProbe
     }
 }
 
 /// Turns a connector family's metadata into a ``ProbePlan``.
 public protocol ProbeDriver: Sendable {
+    /// - Parameter tenant: whose credentials these are; a driver that shares state between probes
+    ///   (a token cache) keys it by tenant too.
     /// - Throws: ``MetadataError`` when the metadata cannot be used.
-    func plan(for type: ConnectorType, metadata: JSONValue) throws(MetadataError) -> ProbePlan
+    func plan(for type: ConnectorType, metadata: JSONValue, tenant: String) throws(MetadataError) -> ProbePlan
 }
 
 /// What a running probe may know and do beyond its driver.

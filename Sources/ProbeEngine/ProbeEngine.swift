@@ -9,11 +9,15 @@ public struct ProbeRequest: Sendable {
     public var metadata: JSONValue
     /// The deadline over all stages; `nil` for the engine's default. Clamped to the maximum.
     public var timeout: Duration?
+    /// Whose credentials these are (the organization, for API tests): state a probe shares
+    /// between tests, such as cached access tokens, is never shared across tenants.
+    public var tenant: String
 
-    public init(connectorID: String, metadata: JSONValue, timeout: Duration? = nil) {
+    public init(connectorID: String, metadata: JSONValue, timeout: Duration? = nil, tenant: String = "") {
         self.connectorID = connectorID
         self.metadata = metadata
         self.timeout = timeout
+        self.tenant = tenant
     }
 }
 
@@ -86,14 +90,15 @@ public final class ProbeEngine: Sendable {
         }
         let plan: ProbePlan
         do {
-            try type.validate(request.metadata)
+            let metadata = try type.normalizingSecrets(request.metadata, allowingMask: true)
+            try type.validate(metadata)
             guard let driver = drivers[type.family] else {
                 return ProbeReport(
                     code: .serverError, stage: .validate,
                     detail: "This build of the engine cannot test \(type.name) connectors yet.",
                     hint: "This engine was started without a probe for this connector family.")
             }
-            plan = try driver.plan(for: type, metadata: request.metadata)
+            plan = try driver.plan(for: type, metadata: metadata, tenant: request.tenant)
         } catch {
             return .invalid(error)
         }
@@ -147,7 +152,7 @@ public final class ProbeEngine: Sendable {
                     ProbeOutcome(
                         .egressDenied, attr: attr,
                         detail: "The host resolves only to addresses this engine may not reach (\(reason)).",
-                        signal: "\(addresses.first.map { "\($0)" } ?? "") \(reason)")))
+                        signal: "egress policy: \(reason)")))
         }
     }
 
@@ -187,16 +192,7 @@ public final class ProbeEngine: Sendable {
             return retire(ticket)
         }
         let entry = Reactor.Entry(probe: probe, context: context) { [self] in retire(ticket) }
-        if plan.startsWithBlockingCall {
-            blocking.submit {
-                // A probe whose deadline passed while it queued must not connect at all.
-                guard !ticket.isFinished else { return reactor.submit(.start(entry)) }
-                let step = entry.probe.start(entry.context)
-                reactor.submit(.adopt(entry, step))
-            }
-        } else {
-            reactor.submit(.start(entry))
-        }
+        reactor.submit(.start(entry))
     }
 
     /// Frees the probe's slot once nothing of it is left open.

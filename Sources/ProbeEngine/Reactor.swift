@@ -25,8 +25,6 @@ final class Reactor: @unchecked Sendable {
     enum Command: @unchecked Sendable {
         /// Start the probe on this thread.
         case start(Entry)
-        /// Take over a probe that already started elsewhere, with the step it asked for.
-        case adopt(Entry, ProbeStep)
         /// The deadline of this probe passed: close it.
         case expire(UInt64)
         case stop
@@ -71,7 +69,7 @@ final class Reactor: @unchecked Sendable {
 
     private static func settleAfterStop(_ command: Command) {
         switch command {
-        case .start(let entry), .adopt(let entry, _):
+        case .start(let entry):
             entry.context.ticket.complete(Self.shutDownOutcome)
             entry.probe.close()
             entry.retire()
@@ -111,13 +109,6 @@ final class Reactor: @unchecked Sendable {
                 }
                 active[entry.id] = entry
                 apply(entry.probe.start(entry.context), to: entry)
-            case .adopt(let entry, let step):
-                active[entry.id] = entry
-                if entry.context.ticket.isFinished {
-                    retire(entry)
-                } else {
-                    apply(step, to: entry)
-                }
             case .expire(let id):
                 if let entry = active[id] { retire(entry) }
             case .stop:

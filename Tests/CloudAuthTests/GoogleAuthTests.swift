@@ -56,7 +56,7 @@ import Testing
 }
 
 @Suite struct TokenCacheTests {
-    static let key = TokenCache.Key(account: "a@p", keyID: "k", scope: "s", tokenURL: "u")
+    static let key = TokenCache.Key(account: "a@p", keyID: "k", publicKeyDigest: [1], tenant: "t", scope: "s", tokenURL: "u")
 
     static func readable(_ fd: Int32) -> Bool {
         var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
@@ -77,7 +77,7 @@ import Testing
         #expect(token == "t-1")
         #expect(cache.fetches == 1)
         // Another account fetches on its own.
-        guard case .fetch = cache.claim(TokenCache.Key(account: "b@p", keyID: "k", scope: "s", tokenURL: "u")) else {
+        guard case .fetch = cache.claim(TokenCache.Key(account: "b@p", keyID: "k", publicKeyDigest: [1], tenant: "t", scope: "s", tokenURL: "u")) else {
             Issue.record("another account must fetch")
             return
         }

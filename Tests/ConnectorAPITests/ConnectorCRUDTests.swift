@@ -23,8 +23,17 @@ struct CRUDWorld: Sendable {
     static let base = "/api/v1/unstract/default"
     static let postgres = "postgresql|6db35f45-be11-4fd5-80c5-85c48183afbb"
 
+    /// An engine whose cloud endpoints are all a closed loopback port: nothing leaves the machine.
+    static func closedEndpointsEngine() throws -> ProbeEngine {
+        let closed = "http://127.0.0.1:1"
+        return try ProbeEngine.standard(
+            configuration: EngineConfiguration(reactorThreads: 1, blockingThreads: 2),
+            google: GoogleEndpoints(tokenURL: closed + "/token", storageURL: closed, bigQueryURL: closed, driveURL: closed),
+            dropbox: DropboxEndpoints(apiURL: closed), snowflake: SnowflakeEndpoints(baseURLOverride: closed))
+    }
+
     static func run(_ body: @Sendable (CRUDWorld) async throws -> Void) async throws {
-        let engine = try ProbeEngine.standard(configuration: EngineConfiguration(reactorThreads: 1, blockingThreads: 2))
+        let engine = try closedEndpointsEngine()
         defer { engine.shutdown() }
         try await TemporaryStore.with { temporary in
             let shared = try await temporary.member("bob")

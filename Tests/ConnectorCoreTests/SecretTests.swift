@@ -1,4 +1,5 @@
 import ConnectorCore
+import Foundation
 import Testing
 
 @Suite struct SecretTests {
@@ -11,6 +12,23 @@ import Testing
         #expect(masked["password"] == .string(ConnectorType.secretMask))
         #expect(masked["host"] == "db.internal")
         #expect(!"\(masked)".contains("Canary-1"))
+    }
+
+    /// A row saved before secrets were normalized may hold a secret of any JSON type.
+    @Test(arguments: [JSONValue.number(739_140_825_573), .bool(true), .array(["Canary-3"]), .object(["k": "Canary-3"])])
+    func aSecretOfAnyTypeIsMasked(value: JSONValue) {
+        for type in Catalog.builtin.types {
+            for field in type.secretFields {
+                let masked = type.masked([field: value, "connection_url": value])
+                #expect(masked[field] == .string(ConnectorType.secretMask), "\(type.id) \(field)")
+            }
+        }
+    }
+
+    @Test func aNumericSecretBecomesItsDecimalText() throws {
+        let normalized = try mysql.normalizingSecrets(["password": 739_140_825_573, "port": 3306], allowingMask: false)
+        #expect(normalized["password"] == "739140825573")
+        #expect(normalized["port"] == 3306)
     }
 
     @Test func urlKeepsEverythingButThePassword() throws {
@@ -67,4 +85,53 @@ import Testing
         let update: JSONValue = ["host": "db", "port": 3307, "user": "u", "password": .string(ConnectorType.secretMask)]
         #expect(throws: MetadataError.self) { try mysql.merging(update: update, stored: stored) }
     }
+
+    /// Issue 8 §4: with the secret kept (sent masked), a change that weakens or re-anchors TLS is
+    /// refused, naming the secret; the same change with the secret sent again is accepted.
+    static let tlsChanges: [(String, JSONValue, JSONValue, String)] = [
+        ("postgresql|6db35f45-be11-4fd5-80c5-85c48183afbb", ["sslmode": "verify-full"], ["sslmode": "disable"], "password"),
+        ("postgresql|6db35f45-be11-4fd5-80c5-85c48183afbb", ["sslmode": "verify-full"], ["sslmode": "require"], "password"),
+        ("postgresql|6db35f45-be11-4fd5-80c5-85c48183afbb", ["sslmode": "require"], [:], "password"),
+        ("postgresql|6db35f45-be11-4fd5-80c5-85c48183afbb", ["sslmode": "verify-full", "sslrootcert": "CA one"], ["sslmode": "verify-full", "sslrootcert": "CA two"], "password"),
+        ("postgresql|6db35f45-be11-4fd5-80c5-85c48183afbb", ["sslmode": "verify-full", "sslrootcert": "CA one"], ["sslmode": "verify-full"], "password"),
+        ("postgresql|6db35f45-be11-4fd5-80c5-85c48183afbb", ["connection_url": "postgresql://u:Canary-5@db/app?sslmode=verify-full"],
+         ["connection_url": "postgresql://u:********@db/app?sslmode=disable"], "connection_url"),
+        ("mysql|db709852-fa51-4aa6-9b91-afc45f111bec", ["sslEnabled": true], ["sslEnabled": false], "password"),
+        ("mysql|db709852-fa51-4aa6-9b91-afc45f111bec", ["sslEnabled": true], ["sslEnabled": true, "ssl_verify_server_cert": false], "password"),
+        ("mariadb|146b0124-b9fc-466f-8e68-098ff60703e8", ["sslEnabled": true, "ssl_ca": "CA one"], ["sslEnabled": true, "ssl_ca": "CA two"], "password"),
+        ("minio|c799f6e3-2b57-434e-aaac-b5daa415da19", ["ssl_ca": "CA one"], ["ssl_ca": "CA two"], "secret"),
+    ]
+
+    @Test(arguments: tlsChanges)
+    func aWeakerOrReanchoredChannelNeedsTheSecretAgain(typeID: String, before: JSONValue, after: JSONValue, secret: String) throws {
+        let type = try #require(Catalog.builtin.type(id: typeID))
+        func metadata(_ secretValue: String, _ tls: JSONValue) -> JSONValue {
+            var members = tls.objectValue ?? [:]
+            if secret == "connection_url" {
+                // The URL carries the secret and the mode; rewrite its password only.
+                let url = members[secret]?.stringValue ?? ""
+                members[secret] = .string(url.replacingOccurrences(of: "Canary-5", with: secretValue).replacingOccurrences(of: "********", with: secretValue))
+            } else {
+                for (key, value) in ["host": "db", "port": "5432", "user": "u", "endpoint_url": "https://s3.example"] as [String: JSONValue] { members[key] = value }
+                members[secret] = .string(secretValue)
+            }
+            return .object(members)
+        }
+        let stored = metadata("Canary-5", before)
+        let error = try #require(throws: MetadataError.self) {
+            try type.merging(update: metadata(ConnectorType.secretMask, after), stored: stored)
+        }
+        #expect(error.attr == secret)
+        #expect(!error.detail.contains("Canary"))
+        // Sent again, the secret may go over the new channel; kept without a change, it stays.
+        #expect(try type.merging(update: metadata("Canary-6", after), stored: stored) == metadata("Canary-6", after))
+        _ = try type.merging(update: metadata(ConnectorType.secretMask, before), stored: stored)
+    }
+
+    @Test func aStrongerChannelKeepsTheSecret() throws {
+        let stored: JSONValue = ["host": "db", "user": "u", "password": "Canary-7", "sslmode": "require"]
+        let update: JSONValue = ["host": "db", "user": "u", "password": .string(ConnectorType.secretMask), "sslmode": "verify-full"]
+        #expect(try postgres.merging(update: update, stored: stored)["password"] == "Canary-7")
+    }
 }
+

@@ -92,3 +92,34 @@ import Testing
         #expect(CIDR("/8") == nil)
     }
 }
+
+/// Issue 8 §5: IPv6 forms that deliver to an IPv4 address are judged by that address, and the
+/// extra default denials hold in development too.
+@Suite struct EmbeddedAddressTests {
+    static let production = EgressPolicy.production
+
+    @Test(arguments: [
+        ("64:ff9b::a9fe:a9fe", "link-local"),  // NAT64 well-known prefix: 169.254.169.254
+        ("64:ff9b::0a00:0001", "private"),  // NAT64: 10.0.0.1
+        ("64:ff9b:1::7f00:1", "loopback"),  // local-use NAT64, /96 embedding: 127.0.0.1
+        ("64:ff9b:1:a9fe:a9:fe00::", "link-local"),  // local-use NAT64, /48 embedding (u octet skipped): 169.254.169.254
+        ("2002:0a00:0001::1", "private"),  // 6to4 of 10.0.0.1
+        ("2002:7f00:0001::", "loopback"),  // 6to4 of 127.0.0.1
+        ("::7f00:1", "loopback"),  // IPv4-compatible 127.0.0.1
+        ("::a9fe:a9fe", "link-local"),  // IPv4-compatible 169.254.169.254
+    ])
+    func anEmbeddedIPv4AddressIsCheckedInProduction(text: String, reason: String) throws {
+        #expect(Self.production.refusal(for: try #require(IPAddress(numeric: text))) == reason)
+    }
+
+    @Test func embeddedPublicAddressesStayAllowed() throws {
+        for text in ["64:ff9b::808:808", "2002:808:808::1", "2606:4700::1111"] {
+            #expect(Self.production.refusal(for: try #require(IPAddress(numeric: text))) == nil, "\(text)")
+        }
+    }
+
+    @Test(arguments: ["192.0.0.8", "198.18.0.1", "198.19.255.255", "fec0::1", "100.100.100.200"])
+    func reservedAndMetadataAddressesAreDeniedEvenInDevelopment(text: String) throws {
+        #expect(EgressPolicy.development.refusal(for: try #require(IPAddress(numeric: text))) != nil)
+    }
+}

@@ -48,7 +48,7 @@ final class PipeDriver: ProbeDriver, @unchecked Sendable {
         self.writeImmediately = writeImmediately
     }
 
-    func plan(for type: ConnectorType, metadata: JSONValue) throws(MetadataError) -> ProbePlan {
+    func plan(for type: ConnectorType, metadata: JSONValue, tenant: String) throws(MetadataError) -> ProbePlan {
         ProbePlan(host: metadata["host"]?.stringValue ?? "127.0.0.1", hostAttr: "host") { [self] _ in
             let probe = PipeProbe(stage: stage, closed: closedContinuation, started: startedContinuation)
             if writeImmediately { probe.pipe.fileHandleForWriting.write(Data([1])) }
@@ -153,6 +153,21 @@ final class PipeDriver: ProbeDriver, @unchecked Sendable {
         #expect(notFound.code == .hostNotFound)
         #expect(notFound.stage == .resolve)
     }
+
+    /// Issue 8 §5: a denied name's verdict says why, never where it resolved (that would map
+    /// internal DNS for whoever can send names).
+    @Test func aDeniedNameDoesNotEchoItsAddress() async throws {
+        let engine = try ProbeEngine(
+            configuration: EngineConfiguration(reactorThreads: 1, blockingThreads: 1, egress: .production), drivers: [.postgresql: PipeDriver()])
+        defer { engine.shutdown() }
+        guard case .object(var members) = Self.metadata else { return }
+        members["host"] = "localhost"
+        let report = await engine.test(ProbeRequest(connectorID: Self.postgres, metadata: .object(members)))
+        #expect(report.code == .egressDenied)
+        let body = String(decoding: report.responseBody.serialized(), as: UTF8.self)
+        #expect(!body.contains("127.0.0.1"), "\(body)")
+        #expect(report.signal?.contains("loopback") == true)
+    }
 }
 
 @Suite struct ShutdownTests {
@@ -211,7 +226,7 @@ final class BusyProbe: Probe, @unchecked Sendable {
 }
 
 struct BusyDriver: ProbeDriver {
-    func plan(for type: ConnectorType, metadata: JSONValue) throws(MetadataError) -> ProbePlan {
+    func plan(for type: ConnectorType, metadata: JSONValue, tenant: String) throws(MetadataError) -> ProbePlan {
         ProbePlan(host: "127.0.0.1", hostAttr: "host") { _ in BusyProbe(busy: .milliseconds(1500)) }
     }
 }

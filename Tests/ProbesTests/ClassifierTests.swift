@@ -88,23 +88,3 @@ import Testing
         #expect(outcome.signal?.contains("\(number)") == true)
     }
 }
-
-@Suite struct TrustStoreTests {
-    @Test func restoresLineBreaksOfPastedPEM() {
-        let body = String(repeating: "A", count: 100)
-        let flat = "-----BEGIN CERTIFICATE-----\(body)-----END CERTIFICATE-----"
-        let normalized = TrustStore.normalized(flat)
-        let lines = normalized.split(separator: "\n")
-        #expect(lines.first == "-----BEGIN CERTIFICATE-----")
-        #expect(lines[1].count == 64)
-        #expect(lines[2].count == 36)
-        #expect(lines.last == "-----END CERTIFICATE-----")
-    }
-
-    @Test func sameTextSharesOneFile() throws {
-        let pem = "-----BEGIN CERTIFICATE-----\nQUJD\n-----END CERTIFICATE-----\n"
-        let first = try TrustStore.shared.file(for: pem)
-        let second = try TrustStore.shared.file(for: pem)
-        #expect(first == second)
-    }
-}

@@ -19,13 +19,48 @@ extension ConnectorType {
         }
     }
 
-    /// `metadata` with every secret replaced by the mask. In a connection URL only the password is
-    /// masked, so the rest of the URL stays readable.
+    /// `metadata` with every non-empty secret replaced by the mask, whatever its JSON type (a row
+    /// stored before secrets were normalized may hold a number). In a connection URL only the
+    /// password is masked, so the rest of the URL stays readable.
     public func masked(_ metadata: JSONValue) -> JSONValue {
         guard case .object(var members) = metadata else { return metadata }
         for field in secretFields {
-            guard case .string(let value)? = members[field], !value.isEmpty else { continue }
-            members[field] = .string(Self.isURLField(field) ? Self.maskingPassword(inURL: value) : Self.secretMask)
+            switch members[field] {
+            case nil, .null?, .string("")?: continue
+            case .string(let value)? where Self.isURLField(field): members[field] = .string(Self.maskingPassword(inURL: value))
+            default: members[field] = .string(Self.secretMask)
+            }
+        }
+        return .object(members)
+    }
+
+    /// `metadata` with every secret field as a string, as saved and tested: a whole JSON number
+    /// becomes its decimal text (forms and YAML send digit-only passwords unquoted); any other
+    /// type is refused, so a secret can never be stored in a form the masking does not know.
+    /// - Parameter allowingMask: whether the mask may stand for a secret (an update keeping the
+    ///   stored value). On create it is refused: the mask is not a password.
+    /// - Throws: ``MetadataError`` naming the secret field.
+    public func normalizingSecrets(_ metadata: JSONValue, allowingMask: Bool) throws(MetadataError) -> JSONValue {
+        guard case .object(var members) = metadata else { return metadata }
+        for field in secretFields.sorted() {
+            guard let value = members[field] else { continue }
+            let text: String
+            switch value {
+            case .string(let string): text = string
+            case .number(let number):
+                // Only a whole number below 2^53 has one exact decimal text; anything else would be
+                // stored as a different secret than the one sent.
+                guard let whole = Int64(exactly: number), abs(whole) <= 1 << 53 else {
+                    throw MetadataError(attr: field, "'\(field)' must be a string; send this number in quotes.")
+                }
+                text = String(whole)
+            default:
+                throw MetadataError(attr: field, "'\(field)' must be a string, not \(value.typeName).")
+            }
+            if !allowingMask, text == Self.secretMask || (Self.isURLField(field) && Self.password(inURL: text) == Self.secretMask) {
+                throw MetadataError(attr: field, "'\(field)' is the mask \(Self.secretMask), not a secret: send the real value.")
+            }
+            members[field] = .string(text)
         }
         return .object(members)
     }
@@ -48,12 +83,61 @@ extension ConnectorType {
                 kept.append(field)
             }
         }
-        if let secret = kept.sorted().first, let changed = destinationFields.first(where: { destination(members, $0) != destination(old, $0) }) {
+        guard let secret = kept.sorted().first else { return .object(members) }
+        if let changed = destinationFields.first(where: { destination(members, $0) != destination(old, $0) }) {
             throw MetadataError(
                 attr: secret,
                 "'\(changed)' changed while '\(secret)' was sent masked: send '\(secret)' again to use it with the new destination.")
         }
+        let (before, after) = (transportSecurity(old), transportSecurity(members))
+        if let changed = after.anchors != before.anchors ? before.anchorsField : after.level < before.level ? after.levelField : nil {
+            throw MetadataError(
+                attr: secret,
+                "'\(changed)' weakens or re-anchors TLS while '\(secret)' was sent masked: send '\(secret)' again to use it over the new channel.")
+        }
         return .object(members)
+    }
+
+    /// How a connection protects its secret in transit: a level (higher is stronger) and the CA set
+    /// it trusts. Lowering the level or changing the CAs while keeping a stored secret is treated
+    /// as a new destination: the secret could otherwise travel to a server it was never meant for.
+    struct TransportSecurity {
+        var level: Int
+        var levelField: String
+        /// The CA set's identity (the digest of its certificates, or the text that does not parse).
+        var anchors: String?
+        var anchorsField: String
+    }
+
+    func transportSecurity(_ members: [String: JSONValue]) -> TransportSecurity {
+        let reader = MetadataReader(members: members)
+        func text(_ field: String) -> String? { (try? reader.string(field)) ?? nil }
+        func anchors(_ field: String) -> String? {
+            guard let pem = text(field) else { return nil }
+            guard let parsed = try? TrustAnchors(pem: pem, field: field) else { return pem }
+            return parsed.digest.map { String($0, radix: 16) }.joined(separator: ":")
+        }
+        switch family {
+        case .postgresql:
+            var mode = text("sslmode")
+            if let url = text("connection_url"), let inURL = URLComponents(string: url)?.queryItems?.first(where: { $0.name == "sslmode" }) {
+                mode = inURL.value
+            }
+            // An unknown mode ranks below `disable`; validation refuses it anyway.
+            let level = PostgresSSLMode(rawValue: mode ?? "prefer").flatMap { PostgresSSLMode.allCases.firstIndex(of: $0) } ?? -1
+            return TransportSecurity(level: level, levelField: "sslmode", anchors: anchors("sslrootcert"), anchorsField: "sslrootcert")
+        case .mysql, .mariadb:
+            let enabled = (try? reader.bool("sslEnabled", default: false)) ?? false
+            let verified = (try? reader.bool("ssl_verify_server_cert", default: true)) ?? false
+            return TransportSecurity(
+                level: enabled ? (verified ? 2 : 1) : 0, levelField: enabled ? "ssl_verify_server_cert" : "sslEnabled",
+                anchors: anchors("ssl_ca"), anchorsField: "ssl_ca")
+        case .s3:
+            let https = text("endpoint_url")?.lowercased().hasPrefix("https://") ?? true
+            return TransportSecurity(level: https ? 1 : 0, levelField: "endpoint_url", anchors: anchors("ssl_ca"), anchorsField: "ssl_ca")
+        case .snowflake, .bigquery, .gcs, .dropbox, .googleDrive:
+            return TransportSecurity(level: 0, levelField: "", anchors: nil, anchorsField: "")
+        }
     }
 
     /// The destination a field names: for a URL, its host and port only.

@@ -2,11 +2,17 @@ import Foundation
 
 /// Whether a connector reads and writes files or rows.
 public enum ConnectorMode: String, Sendable, Codable, CaseIterable {
-    case fileSystem = "FILESYSTEM"
+    case fileSystem = "FILE_SYSTEM"
     case database = "DATABASE"
     case api = "API"
     case manualReview = "MANUAL_REVIEW"
     case unknown = "UNKNOWN"
+
+    /// A mode as clients send it: the contract's spelling, or `FILESYSTEM` (which older builds
+    /// of this engine returned and stored).
+    public init?(wire text: String) {
+        self.init(rawValue: text == "FILESYSTEM" ? Self.fileSystem.rawValue : text)
+    }
 }
 
 /// The protocol family a connector speaks; each family has one probe.

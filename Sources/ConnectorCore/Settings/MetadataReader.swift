@@ -2,6 +2,10 @@
 struct MetadataReader {
     let members: [String: JSONValue]
 
+    init(members: [String: JSONValue]) {
+        self.members = members
+    }
+
     init(_ metadata: JSONValue) throws(MetadataError) {
         guard case .object(let members) = metadata else {
             throw MetadataError(attr: "connector_metadata", "connector_metadata must be a JSON object.")
@@ -65,12 +69,9 @@ struct MetadataReader {
         return text
     }
 
-    /// A PEM certificate bundle field.
-    func pem(_ name: String) throws(MetadataError) -> String? {
+    /// A PEM certificate bundle field, parsed (see ``TrustAnchors``).
+    func trustAnchors(_ name: String) throws(MetadataError) -> TrustAnchors? {
         guard let text = try string(name) else { return nil }
-        guard text.contains("-----BEGIN CERTIFICATE-----") else {
-            throw MetadataError(attr: name, "'\(name)' must hold PEM certificate text (-----BEGIN CERTIFICATE-----).")
-        }
-        return text
+        return try TrustAnchors(pem: text, field: name)
     }
 }

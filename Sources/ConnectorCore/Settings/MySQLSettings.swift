@@ -10,8 +10,8 @@ public struct MySQLSettings: Sendable, Equatable {
     public var tlsEnabled: Bool
     /// Whether the server certificate and host name are verified when TLS is on.
     public var verifyServerCertificate: Bool
-    /// PEM text of the CA certificates to trust.
-    public var caPEM: String?
+    /// The CA certificates to trust.
+    public var trustAnchors: TrustAnchors?
 
     /// Parses validated metadata. A missing `sslEnabled` means off, as the schema's default says
     /// (Unstract's code silently turned it on; we follow the schema).
@@ -25,6 +25,6 @@ public struct MySQLSettings: Sendable, Equatable {
         password = try reader.string("password") ?? ""
         tlsEnabled = try reader.bool("sslEnabled", default: false)
         verifyServerCertificate = try reader.bool("ssl_verify_server_cert", default: true)
-        caPEM = try reader.pem("ssl_ca")
+        trustAnchors = try reader.trustAnchors("ssl_ca")
     }
 }

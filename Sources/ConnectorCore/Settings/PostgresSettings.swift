@@ -5,6 +5,16 @@ public enum PostgresSSLMode: String, Sendable, CaseIterable {
     case disable, allow, prefer, require
     case verifyCA = "verify-ca"
     case verifyFull = "verify-full"
+
+    /// Whether TLS is mandatory (`require` or stronger). The probe then also requires SCRAM
+    /// channel binding, so a password is never sent to a server that cannot prove it is the end
+    /// of the TLS channel (a man in the middle under `require`, which checks no certificate).
+    public var requiresTLS: Bool {
+        switch self {
+        case .disable, .allow, .prefer: false
+        case .require, .verifyCA, .verifyFull: true
+        }
+    }
 }
 
 /// Everything needed to probe a PostgreSQL server, parsed from either form of the metadata
@@ -18,8 +28,8 @@ public struct PostgresSettings: Sendable, Equatable {
     /// A schema that must exist and be usable, when given.
     public var schema: String?
     public var sslMode: PostgresSSLMode
-    /// PEM text of the CA certificates to trust for `verify-ca`/`verify-full`.
-    public var sslRootCert: String?
+    /// The CA certificates to trust for `verify-ca`/`verify-full`.
+    public var sslRootCert: TrustAnchors?
     /// The field that named the destination: `connection_url` or `host`; errors about the
     /// address or credentials point at it.
     public var destinationField: String
@@ -34,7 +44,7 @@ public struct PostgresSettings: Sendable, Equatable {
     /// - Throws: ``MetadataError`` naming the field to fix.
     public init(metadata: JSONValue) throws(MetadataError) {
         let reader = try MetadataReader(metadata)
-        sslRootCert = try reader.pem("sslrootcert")
+        sslRootCert = try reader.trustAnchors("sslrootcert")
         var mode = try reader.string("sslmode")
         if let url = try reader.string("connection_url") {
             let parsed = try Self.parse(url: url)

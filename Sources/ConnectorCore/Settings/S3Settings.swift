@@ -11,8 +11,8 @@ public struct S3Settings: Sendable, Equatable {
     public var accessKeyID: String
     public var secretAccessKey: String
     public var bucket: String?
-    /// PEM text of the CA certificates that verify an https endpoint; nil uses the system's.
-    public var caPEM: String?
+    /// The CA certificates that verify an https endpoint; nil uses the system's.
+    public var trustAnchors: TrustAnchors?
     /// Whether the endpoint is AWS's own (virtual-hosted style is then possible); custom
     /// endpoints are addressed path-style.
     public var isAWS: Bool { host == "s3.amazonaws.com" || (host.hasPrefix("s3.") && host.hasSuffix(".amazonaws.com")) }
@@ -43,7 +43,7 @@ public struct S3Settings: Sendable, Equatable {
         }
         guard !secretAccessKey.isEmpty else { throw MetadataError(attr: "secret", "secret is empty.") }
         bucket = try reader.string("bucket").flatMap { $0.isEmpty ? nil : $0 }
-        caPEM = try reader.pem("ssl_ca")
+        trustAnchors = try reader.trustAnchors("ssl_ca")
         if let bucket, !Self.isValidBucketName(bucket) {
             throw MetadataError(attr: "bucket", "bucket must be 3-63 characters of a-z, 0-9, '.' and '-', starting and ending with a letter or digit.")
         }

@@ -10,7 +10,7 @@ import ProbeEngine
 struct DriveProbeDriver: ProbeDriver {
     let endpoints: GoogleEndpoints
 
-    func plan(for type: ConnectorType, metadata: JSONValue) throws(MetadataError) -> ProbePlan {
+    func plan(for type: ConnectorType, metadata: JSONValue, tenant: String) throws(MetadataError) -> ProbePlan {
         guard case .object(let members) = metadata else {
             throw MetadataError(attr: "connector_metadata", "connector_metadata must be a JSON object.")
         }

@@ -21,10 +21,10 @@ struct GoogleProbeDriver: ProbeDriver {
     let endpoints: GoogleEndpoints
     let tokens: TokenCache
 
-    func plan(for type: ConnectorType, metadata: JSONValue) throws(MetadataError) -> ProbePlan {
+    func plan(for type: ConnectorType, metadata: JSONValue, tenant: String) throws(MetadataError) -> ProbePlan {
         let settings = try GoogleSettings(metadata: metadata)
         let account = settings.account
-        guard RS256JWT.isUsableKey(account.privateKeyPEM) else {
+        guard let keyDigest = try? RS256JWT.publicKeyDigest(privateKeyPEM: account.privateKeyPEM) else {
             throw MetadataError(attr: "json_credentials", "The private_key of json_credentials is not a usable RSA key.")
         }
         let call: GoogleCall
@@ -58,8 +58,11 @@ struct GoogleProbeDriver: ProbeDriver {
         }
         let endpoints = self.endpoints
         let tokens = self.tokens
+        let key = TokenCache.Key(
+            account: account.clientEmail, keyID: account.privateKeyID ?? "", publicKeyDigest: keyDigest, tenant: tenant,
+            scope: call.scope, tokenURL: tokenURL)
         return ProbePlan(host: tokenHost.host, hostAttr: "json_credentials", otherHosts: [(apiHost.host, call.resourceAttr)]) { _ in
-            GoogleProbe(account: account, tokenURL: tokenURL, call: call, endpoints: endpoints, tokens: tokens)
+            GoogleProbe(account: account, tokenURL: tokenURL, call: call, key: key, endpoints: endpoints, tokens: tokens)
         }
     }
 }
@@ -84,13 +87,13 @@ final class GoogleProbe: Probe {
     /// This probe owes the cache a `finish` for the fetch it claimed.
     private var fetching = false
 
-    init(account: GoogleServiceAccount, tokenURL: String, call: GoogleCall, endpoints: GoogleEndpoints, tokens: TokenCache) {
+    init(account: GoogleServiceAccount, tokenURL: String, call: GoogleCall, key: TokenCache.Key, endpoints: GoogleEndpoints, tokens: TokenCache) {
         self.account = account
         self.tokenURL = tokenURL
         self.call = call
+        self.key = key
         self.endpoints = endpoints
         self.tokens = tokens
-        self.key = TokenCache.Key(account: account.clientEmail, keyID: account.privateKeyID ?? "", scope: call.scope, tokenURL: tokenURL)
     }
 
     func start(_ context: ProbeContext) -> ProbeStep {

@@ -5,26 +5,22 @@ import ProbeEngine
 
 /// Plans MySQL and MariaDB probes from metadata.
 struct MySQLProbeDriver: ProbeDriver {
-    func plan(for type: ConnectorType, metadata: JSONValue) throws(MetadataError) -> ProbePlan {
+    func plan(for type: ConnectorType, metadata: JSONValue, tenant: String) throws(MetadataError) -> ProbePlan {
         let settings = try MySQLSettings(metadata: metadata)
         var tls: MariaDBTLS?
+        var caFile: TrustFile?
         if settings.tlsEnabled {
-            var caFile: String?
-            if let pem = settings.caPEM {
-                caFile = try TrustStore.shared.file(for: pem, field: "ssl_ca")
+            if let anchors = settings.trustAnchors {
+                caFile = try TrustStore.shared.file(for: anchors, field: "ssl_ca")
             }
             tls = MariaDBTLS(
-                caFile: caFile, caDirectory: TrustStore.systemDirectory,
+                caFile: caFile?.path, caDirectory: TrustStore.systemDirectory,
                 verifyServerCertificate: settings.verifyServerCertificate)
         }
-        // Connector/C verifies the certificate against the host it was given and has no way to
-        // connect to one address while verifying another name. So a verified TLS connection to a
-        // host *name* lets the driver resolve the name itself, on a blocking thread, and the probe
-        // checks the address it actually reached against the egress policy before the handshake.
-        let verifiesName = tls?.verifyServerCertificate == true && IPAddress(numeric: settings.host) == nil
         let trust = tls
-        return ProbePlan(host: settings.host, hostAttr: "host", startsWithBlockingCall: verifiesName) { address in
-            MySQLProbe(settings: settings, tls: trust, connectHost: verifiesName ? settings.host : address.description)
+        let held = caFile
+        return ProbePlan(host: settings.host, hostAttr: "host") { address in
+            MySQLProbe(settings: settings, tls: trust, caFile: held, address: address)
         }
     }
 }
@@ -35,14 +31,19 @@ struct MySQLProbeDriver: ProbeDriver {
 final class MySQLProbe: Probe {
     private let settings: MySQLSettings
     private let tls: MariaDBTLS?
-    private let connectHost: String
+    /// Held until the probe is gone: the driver reads it during the handshake.
+    private let caFile: TrustFile?
+    /// The approved address: Connector/C is given the host name (its TLS verification checks the
+    /// certificate against it) while its own lookup of that name is pinned to this address.
+    private let address: IPAddress
     private var machine: MySQLProbeMachine
     private var connection: MariaDBConnection?
 
-    init(settings: MySQLSettings, tls: MariaDBTLS?, connectHost: String) {
+    init(settings: MySQLSettings, tls: MariaDBTLS?, caFile: TrustFile?, address: IPAddress) {
         self.settings = settings
         self.tls = tls
-        self.connectHost = connectHost
+        self.caFile = caFile
+        self.address = address
         self.machine = MySQLProbeMachine(tlsRequired: tls != nil)
     }
 
@@ -51,7 +52,7 @@ final class MySQLProbe: Probe {
         self.connection = connection
         connection.suspendedCall = .connect
         let wait = connection.startConnect(
-            host: connectHost, port: settings.port, user: settings.user, password: settings.password,
+            host: settings.host, address: address.description, port: settings.port, user: settings.user, password: settings.password,
             database: settings.database)
         return perform(returned(wait, connection), context)
     }
@@ -121,23 +122,12 @@ final class MySQLProbe: Probe {
         }
     }
 
-    /// When the driver resolved the name itself, the address it reached must be one the engine
-    /// resolved and approved (a different answer, e.g. DNS rebinding, is refused), checked before
-    /// the handshake sends anything.
+    /// The driver must have reached the approved address (its lookup is pinned to it). Were it
+    /// anywhere else, the verdict is the same whatever happened there: no errno, no address.
     private func egressRefusal(_ context: ProbeContext, _ connection: MariaDBConnection) -> ProbeOutcome? {
-        guard connectHost != context.address.description else { return nil }
-        guard let peer = SocketState.peerAddress(connection.socket) else {
-            return ProbeOutcome(
-                .egressDenied, attr: "host", detail: "The address the driver connected to could not be checked.",
-                signal: "getpeername failed", stage: .connect)
-        }
-        guard context.approved.contains(peer) else {
-            let reason = context.egress.refusal(for: peer) ?? "not among the addresses the engine resolved"
-            return ProbeOutcome(
-                .egressDenied, attr: "host",
-                detail: "The driver reached an address this engine may not use (\(reason)).",
-                signal: "\(peer) \(reason)", stage: .connect)
-        }
-        return nil
+        guard SocketState.peerAddress(connection.socket) != address else { return nil }
+        return ProbeOutcome(
+            .egressDenied, attr: "host", detail: "The driver did not connect to the address this engine approved.",
+            signal: "peer differs from the approved address", stage: .connect)
     }
 }

@@ -33,6 +33,14 @@ public enum PostgresClassifier {
                 signal: "PQconnectionNeedsPassword", stage: .auth)
         }
         switch stage {
+        case .auth where settings.sslMode.requiresTLS:
+            // libpq refused to log in without channel binding (md5, cleartext or SCRAM without
+            // -PLUS, none of which ties the login to the TLS channel); the password was not sent.
+            return ProbeOutcome(
+                .tlsFailure, attr: "sslmode",
+                detail: "The server did not bind the login to the TLS channel (SCRAM-SHA-256-PLUS), so the password was not sent.",
+                hint: "Store the user's password as SCRAM-SHA-256 on the server, or use a weaker sslmode knowingly.",
+                signal: "libpq failure in authentication with channel_binding=require", stage: .auth)
         case .tls:
             return ProbeOutcome(
                 .tlsFailure, attr: "sslmode",

@@ -5,13 +5,13 @@ import ProbeEngine
 
 /// Plans PostgreSQL probes from metadata.
 struct PostgresProbeDriver: ProbeDriver {
-    func plan(for type: ConnectorType, metadata: JSONValue) throws(MetadataError) -> ProbePlan {
+    func plan(for type: ConnectorType, metadata: JSONValue, tenant: String) throws(MetadataError) -> ProbePlan {
         let settings = try PostgresSettings(metadata: metadata)
-        var caFile: String?
-        if let pem = settings.sslRootCert {
-            caFile = try TrustStore.shared.file(for: pem, field: "sslrootcert")
+        var caFile: TrustFile?
+        if let anchors = settings.sslRootCert {
+            caFile = try TrustStore.shared.file(for: anchors, field: "sslrootcert")
         } else if settings.sslMode == .verifyCA || settings.sslMode == .verifyFull {
-            caFile = TrustStore.systemBundle
+            caFile = TrustFile(unmanaged: TrustStore.systemBundle)
         }
         let trust = caFile
         return ProbePlan(host: settings.host, hostAttr: settings.destinationField) { address in
@@ -29,14 +29,18 @@ final class PostgresProbe: Probe {
     private var machine: PostgresProbeMachine
     private var connection: PostgresConnection?
     private var answer: PostgresQueryResult?
+    /// Held until the probe is gone: libpq reads it during the handshake.
+    private let caFile: TrustFile?
 
-    init(settings: PostgresSettings, caFile: String?, address: IPAddress) {
+    init(settings: PostgresSettings, caFile: TrustFile?, address: IPAddress) {
         self.settings = settings
+        self.caFile = caFile
         self.machine = PostgresProbeMachine(settings: settings)
         var parameters: [(String, String)] = [
             ("host", settings.host), ("hostaddr", address.description), ("port", String(settings.port)),
             ("dbname", settings.database), ("user", settings.user), ("password", settings.password),
             ("sslmode", settings.sslMode.rawValue), ("gssencmode", "disable"),
+            ("channel_binding", settings.sslMode.requiresTLS ? "require" : "prefer"),
             ("application_name", "connector-engine"), ("connect_timeout", "0"),
         ]
         // A probe uses only what it was given: libpq would otherwise read ~/.pgpass and
@@ -46,7 +50,7 @@ final class PostgresProbe: Probe {
         let nowhere = "/nonexistent/connector-engine"
         parameters += [
             ("passfile", "\(nowhere)/pgpass"), ("sslcert", "\(nowhere)/client.crt"), ("sslkey", "\(nowhere)/client.key"),
-            ("sslcrl", "\(nowhere)/root.crl"), ("sslrootcert", caFile ?? "\(nowhere)/root.crt"),
+            ("sslcrl", "\(nowhere)/root.crl"), ("sslrootcert", caFile?.path ?? "\(nowhere)/root.crt"),
         ]
         self.parameters = parameters
     }

@@ -7,9 +7,9 @@ import SigV4
 
 /// Plans S3 probes from metadata.
 struct S3ProbeDriver: ProbeDriver {
-    func plan(for type: ConnectorType, metadata: JSONValue) throws(MetadataError) -> ProbePlan {
+    func plan(for type: ConnectorType, metadata: JSONValue, tenant: String) throws(MetadataError) -> ProbePlan {
         let settings = try S3Settings(metadata: metadata)
-        let caFile = try settings.caPEM.map { pem throws(MetadataError) in try TrustStore.shared.file(for: pem, field: "ssl_ca") }
+        let caFile = try settings.trustAnchors.map { anchors throws(MetadataError) in try TrustStore.shared.file(for: anchors, field: "ssl_ca") }
         return ProbePlan(host: settings.host, hostAttr: "endpoint_url") { address in
             S3Probe(settings: settings, address: address, caFile: caFile)
         }
@@ -22,11 +22,12 @@ struct S3ProbeDriver: ProbeDriver {
 final class S3Probe: Probe {
     private let settings: S3Settings
     private let address: IPAddress
-    private let caFile: String?
+    /// Held until the probe is gone: curl reads it during the handshake.
+    private let caFile: TrustFile?
     private let exchange = HTTPExchange()
     private var retried = false
 
-    init(settings: S3Settings, address: IPAddress, caFile: String? = nil) {
+    init(settings: S3Settings, address: IPAddress, caFile: TrustFile? = nil) {
         self.settings = settings
         self.address = address
         self.caFile = caFile
@@ -64,7 +65,7 @@ final class S3Probe: Probe {
         let queryText = SigV4Signer.canonicalQuery(query)
         let url = "\(settings.useTLS ? "https" : "http")://\(urlAuthority)\(SigV4Signer.encodePath(path))"
             + (queryText.isEmpty ? "" : "?" + queryText)
-        return HTTPRequestSpec(method: "GET", url: url, headers: signed.headers, address: address, caFile: caFile)
+        return HTTPRequestSpec(method: "GET", url: url, headers: signed.headers, address: address, caFile: caFile?.path)
     }
 
     private func advance(_ step: HTTPExchange.Step, context: ProbeContext) -> ProbeStep {

@@ -28,7 +28,7 @@ public struct SnowflakeEndpoints: Sendable {
 struct SnowflakeProbeDriver: ProbeDriver {
     let endpoints: SnowflakeEndpoints
 
-    func plan(for type: ConnectorType, metadata: JSONValue) throws(MetadataError) -> ProbePlan {
+    func plan(for type: ConnectorType, metadata: JSONValue, tenant: String) throws(MetadataError) -> ProbePlan {
         let settings = try SnowflakeSettings(metadata: metadata)
         if let key = settings.privateKeyPEM, !RS256JWT.isUsableKey(key) {
             throw MetadataError(attr: "private_key", "private_key is not a usable RSA key.")

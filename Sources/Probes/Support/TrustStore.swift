@@ -2,9 +2,32 @@ import ConnectorCore
 import Foundation
 import Synchronization
 
+/// A CA file a probe holds while its driver may read it. The store keeps the file at least as
+/// long as one of these exists.
+public final class TrustFile: Sendable {
+    /// The file's path, for the driver.
+    public let path: String
+    private let release: (@Sendable () -> Void)?
+
+    /// A file the store does not manage (the system's CA bundle).
+    public init(unmanaged path: String) {
+        self.path = path
+        self.release = nil
+    }
+
+    init(path: String, release: @escaping @Sendable () -> Void) {
+        self.path = path
+        self.release = release
+    }
+
+    deinit { release?() }
+}
+
 /// Files of CA certificates for drivers that take a path (libpq's `sslrootcert`, MariaDB's
-/// `ssl_ca`). Each distinct PEM text is written once, 0600 in a private 0700 directory, and
-/// shared by every probe that trusts the same CAs.
+/// `ssl_ca`, curl's `CAINFO`). Each distinct set of certificates (by ``TrustAnchors/digest``) is
+/// written once, 0600 in a private 0700 directory, and shared by every probe that trusts it. At
+/// most ``keptUnused`` files no probe holds stay on disk (least recently used go first), so the
+/// files number at most that plus the probes in flight, whatever callers send.
 public final class TrustStore: Sendable {
     /// The system CA bundle; loading it costs tens of milliseconds per connection, so prefer
     /// ``systemDirectory`` where a driver accepts a hashed directory.
@@ -14,78 +37,86 @@ public final class TrustStore: Sendable {
 
     public static let shared = TrustStore()
 
-    private let files = Mutex<[String: String]>([:])
-    private let directory: String
-    private let created = Mutex(false)
+    private struct Entry {
+        var path: String
+        var holders: Int
+        var lastUse: UInt64
+    }
 
-    init() {
+    private struct State {
+        var entries: [[UInt8]: Entry] = [:]
+        var directoryMade = false
+        var clock: UInt64 = 0
+    }
+
+    /// Files kept on disk while no probe holds them.
+    let keptUnused: Int
+    private let directory: String
+    private let state = Mutex(State())
+
+    init(keptUnused: Int = 64) {
+        self.keptUnused = keptUnused
         // An unpredictable name, created exclusively below: a directory someone else made first
         // is never used.
-        let base = FileManager.default.temporaryDirectory.path
-        directory = "\(base)/connector-engine-trust-\(UUID().uuidString)"
+        directory = "\(FileManager.default.temporaryDirectory.path)/connector-engine-trust-\(UUID().uuidString)"
     }
 
-    /// Removes the files written so far; call when the engine stops.
+    /// Removes every file and the directory; call when the engine stops.
     public func removeFiles() {
-        files.withLock { $0.removeAll() }
-        created.withLock { made in
-            if made { try? FileManager.default.removeItem(atPath: directory) }
-            made = false
+        state.withLock { state in
+            if state.directoryMade { try? FileManager.default.removeItem(atPath: directory) }
+            state = State()
         }
     }
 
-    /// The path of a file holding `pem`, written on first use.
-    /// - Throws: if the file cannot be written.
-    public func file(for pem: String) throws -> String {
-        let text = Self.normalized(pem)
-        if let known = files.withLock({ $0[text] }) { return known }
-        try created.withLock { made in
-            guard !made else { return }
-            try FileManager.default.createDirectory(
-                atPath: directory, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
-            made = true
-        }
-        let path = "\(directory)/ca-\(UUID().uuidString).pem"
-        guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
-        else { throw CocoaError(.fileWriteUnknown) }
-        return files.withLock { files in
-            if let existing = files[text] {
-                try? FileManager.default.removeItem(atPath: path)
-                return existing
-            }
-            files[text] = path
-            return path
-        }
-    }
-
-    /// The path of a file holding `pem` for the metadata field `field`.
-    /// - Throws: ``MetadataError`` naming the field when the file cannot be written.
-    public func file(for pem: String, field: String) throws(MetadataError) -> String {
+    /// A held file with the certificates of `anchors`, written on first use.
+    /// - Throws: ``MetadataError`` naming `field` when the file cannot be written.
+    public func file(for anchors: TrustAnchors, field: String) throws(MetadataError) -> TrustFile {
         do {
-            return try file(for: pem)
+            return try hold(anchors)
         } catch {
             throw MetadataError(attr: field, "'\(field)' could not be stored for the driver.")
         }
     }
 
-    /// Restores PEM line structure lost when a certificate is pasted into a one-line form field:
-    /// markers on their own lines, base64 wrapped at 64 columns.
-    static func normalized(_ pem: String) -> String {
-        let begin = "-----BEGIN CERTIFICATE-----"
-        let end = "-----END CERTIFICATE-----"
-        var output = ""
-        var rest = Substring(pem)
-        while let start = rest.range(of: begin), let stop = rest[start.upperBound...].range(of: end) {
-            let body = rest[start.upperBound..<stop.lowerBound].filter { !$0.isWhitespace }
-            output += begin + "\n"
-            var line = Substring(body)
-            while !line.isEmpty {
-                output += line.prefix(64) + "\n"
-                line = line.dropFirst(64)
+    /// Files on disk now (for tests).
+    var fileCount: Int { state.withLock { $0.entries.count } }
+
+    private func hold(_ anchors: TrustAnchors) throws -> TrustFile {
+        let key = anchors.digest
+        let path = try state.withLock { state throws -> String in
+            state.clock += 1
+            if var entry = state.entries[key] {
+                entry.holders += 1
+                entry.lastUse = state.clock
+                state.entries[key] = entry
+                return entry.path
             }
-            output += end + "\n"
-            rest = rest[stop.upperBound...]
+            if !state.directoryMade {
+                try FileManager.default.createDirectory(
+                    atPath: directory, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
+                state.directoryMade = true
+            }
+            // Written under the lock: files are small (64 KiB at most) and a new set is rare next
+            // to probes that reuse one.
+            let path = "\(directory)/ca-\(UUID().uuidString).pem"
+            guard FileManager.default.createFile(atPath: path, contents: Data(anchors.pemText.utf8), attributes: [.posixPermissions: 0o600])
+            else { throw CocoaError(.fileWriteUnknown) }
+            state.entries[key] = Entry(path: path, holders: 1, lastUse: state.clock)
+            return path
         }
-        return output.isEmpty ? pem : output
+        return TrustFile(path: path) { [self] in release(key) }
+    }
+
+    private func release(_ key: [UInt8]) {
+        state.withLock { state in
+            state.entries[key]?.holders -= 1
+            let unused = state.entries.filter { $0.value.holders == 0 }
+            guard unused.count > keptUnused else { return }
+            for (oldKey, entry) in unused.sorted(by: { $0.value.lastUse < $1.value.lastUse }).prefix(unused.count - keptUnused) {
+                try? FileManager.default.removeItem(atPath: entry.path)
+                state.entries[oldKey] = nil
+            }
+        }
     }
 }
