@@ -1,6 +1,7 @@
 import ConnectorStore
 import Hummingbird
 import Logging
+import NIOCore
 import ProbeEngine
 
 /// The API server's settings.
@@ -11,12 +12,25 @@ public struct APIConfiguration: Sendable {
     public var maxBodyBytes: Int
     /// Caps on tests running at once.
     public var limits: TestLimits
+    /// A connection with no traffic for this long is closed.
+    public var idleTimeout: Duration
+    /// A request must arrive whole within this long of the server waiting for it.
+    public var requestReadTimeout: Duration
+    /// The server's public base URL (`https://engine.example.com`), for absolute links in
+    /// responses; without it links are relative (never built from the client's Host header).
+    public var publicURL: String?
 
-    public init(host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 1 << 20, limits: TestLimits = TestLimits()) {
+    public init(
+        host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 1 << 20, limits: TestLimits = TestLimits(),
+        idleTimeout: Duration = .seconds(60), requestReadTimeout: Duration = .seconds(30), publicURL: String? = nil
+    ) {
         self.host = host
         self.port = port
         self.maxBodyBytes = maxBodyBytes
         self.limits = limits
+        self.idleTimeout = idleTimeout
+        self.requestReadTimeout = requestReadTimeout
+        self.publicURL = publicURL
     }
 }
 
@@ -31,7 +45,7 @@ public func buildRouter(
     router.add(middleware: ErrorBodyMiddleware())
     ConnectorRoutes(
         engine: engine, store: store, maxBodyBytes: configuration.maxBodyBytes,
-        admission: admission ?? TestAdmission(limits: configuration.limits)
+        admission: admission ?? TestAdmission(limits: configuration.limits), publicURL: configuration.publicURL
     )
     .register(on: router)
     return router
@@ -43,8 +57,13 @@ public func buildApplication(
     engine: ProbeEngine, store: ConnectorStore, configuration: APIConfiguration, logger: Logger,
     onServerRunning: @escaping @Sendable () -> Void = {}
 ) -> some ApplicationProtocol {
-    Application(
+    let readTimeout = TimeAmount.nanoseconds(Int64(configuration.requestReadTimeout.components.seconds) * 1_000_000_000)
+    return Application(
         router: buildRouter(engine: engine, store: store, configuration: configuration),
+        server: .http1(
+            configuration: .init(
+                additionalChannelHandlers: [RequestReadTimeout(timeout: readTimeout)],
+                idleTimeout: .nanoseconds(Int64(configuration.idleTimeout.components.seconds) * 1_000_000_000))),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "connector-engine"),
         onServerRunning: { _ in onServerRunning() },
         logger: logger)

@@ -76,7 +76,8 @@ extension ConnectorRoutes {
         return JSONResponse.make(status: .ok, bytes: body)
     }
 
-    /// The request's URL with `page` replaced, absolute when the Host header is known.
+    /// The request's URL with `page` replaced: relative, or absolute under the configured public
+    /// URL. Never built from the Host header, which the client controls.
     private func pageURL(_ request: Request, page: Int) -> String {
         var components = URLComponents()
         components.path = request.uri.path
@@ -85,8 +86,8 @@ extension ConnectorRoutes {
         items.append(URLQueryItem(name: "page", value: String(page)))
         components.queryItems = items
         let relative = components.string ?? request.uri.path
-        guard let host = request.head.authority else { return relative }
-        return "http://\(host)\(relative)"
+        guard let publicURL else { return relative }
+        return (publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL) + relative
     }
 
     // MARK: Create

@@ -12,6 +12,8 @@ struct ConnectorRoutes: Sendable {
     let store: ConnectorStore
     let maxBodyBytes: Int
     let admission: TestAdmission
+    /// The public base URL for absolute links, if configured.
+    let publicURL: String?
     let rendered = RenderedConnectors()
 
     var catalog: Catalog { engine.catalog }

@@ -27,8 +27,8 @@ struct Fixtures: AsyncParsableCommand {
         @Option(help: "Run the cases through this running server's API (e.g. http://127.0.0.1:8080) instead of in process.")
         var api: String?
 
-        @Option(help: "The API token, with --api.")
-        var token: String?
+        @Option(help: "The environment variable that holds the API token, with --api (never the token itself: `ps` shows arguments).")
+        var tokenEnv = "CONNECTOR_ENGINE_TOKEN"
 
         @OptionGroup var engineOptions: EngineOptions
 
@@ -48,8 +48,11 @@ struct Fixtures: AsyncParsableCommand {
             }
             let results: [FixtureResult]
             if let api {
-                guard let url = URL(string: api), url.scheme != nil, let token else {
-                    throw ValidationError("--api needs a URL such as http://127.0.0.1:8080 and --token")
+                guard let url = URL(string: api), url.scheme != nil else {
+                    throw ValidationError("--api needs a URL such as http://127.0.0.1:8080")
+                }
+                guard let token = ProcessInfo.processInfo.environment[tokenEnv], !token.isEmpty else {
+                    throw ValidationError("--api needs the API token in the environment variable \(tokenEnv) (or name another with --token-env)")
                 }
                 results = await FixtureRun.run(
                     cases, executor: APIExecutor(baseURL: url, token: token), concurrency: concurrency, progress: progress)

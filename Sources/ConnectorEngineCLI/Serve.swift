@@ -32,6 +32,15 @@ struct Serve: AsyncParsableCommand {
         help: "Seconds a valid token check or a connector read is reused; a change by another process (admin CLI, another replica) takes effect within this time (0: read every request).")
     var readCacheSeconds = 2
 
+    @Option(help: "The server's public base URL (e.g. https://engine.example.com) for absolute links; without it links are relative.")
+    var publicURL: String?
+
+    @Option(help: "Seconds a request may take to arrive whole (slow senders are cut off).")
+    var requestReadTimeout = 30
+
+    @Option(help: "Seconds a connection may stay idle before it is closed.")
+    var idleTimeout = 60
+
     @OptionGroup var storeOptions: StoreOptions
     @OptionGroup var engineOptions: EngineOptions
 
@@ -62,7 +71,17 @@ struct Serve: AsyncParsableCommand {
             Console.write(Self.firstStartLines(organization: organization.id, email: user.email, token: token.secret) + "\n")
         }
         let engine = try engineOptions.makeEngine()
-        let configuration = APIConfiguration(host: host, port: port)
+        if let publicURL {
+            guard let url = URL(string: publicURL), ["http", "https"].contains(url.scheme ?? ""), url.host != nil, url.query == nil else {
+                throw ValidationError("--public-url must be an http(s) URL without a query")
+            }
+        }
+        guard (1...3600).contains(requestReadTimeout), (1...3600).contains(idleTimeout) else {
+            throw ValidationError("--request-read-timeout and --idle-timeout must be 1...3600 seconds")
+        }
+        let configuration = APIConfiguration(
+            host: host, port: port, idleTimeout: .seconds(idleTimeout), requestReadTimeout: .seconds(requestReadTimeout),
+            publicURL: publicURL)
         let banner = Self.banner(
             host: host, port: port, organization: firstStart?.organization ?? bootstrapOrganization, token: firstStart?.token)
         let app = buildApplication(

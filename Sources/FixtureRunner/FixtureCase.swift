@@ -51,7 +51,8 @@ public enum FixtureLoader {
     public static func parse(_ text: String, file: String, environment: [String: String]) throws -> [FixtureCase] {
         let document: JSONValue
         do {
-            document = try json(from: Yams.load(yaml: text) as Any)
+            guard let root = try Yams.compose(yaml: text) else { throw FixtureError(description: "the file is empty") }
+            document = try json(from: root)
         } catch let error as FixtureError {
             throw FixtureError(description: "\(file): \(error.description)")
         } catch {
@@ -97,7 +98,12 @@ public enum FixtureLoader {
                 status: status, code: code, attr: expect["attr"]?.stringValue, stage: expect["stage"]?.stringValue))
     }
 
-    /// Replaces `${NAME}` in every string with the environment's value.
+    /// Variables a fixture may read: only these, so a fixture file from elsewhere cannot read
+    /// the runner's other environment (its tokens, its cloud credentials) into a request.
+    public static let variablePrefix = "CE_"
+
+    /// Replaces `${NAME}` in every string with the environment's value; `NAME` must start with
+    /// ``variablePrefix``.
     static func interpolate(_ value: JSONValue, environment: [String: String]) throws -> JSONValue {
         switch value {
         case .string(let text):
@@ -106,6 +112,9 @@ public enum FixtureLoader {
             while let open = rest.range(of: "${") {
                 guard let close = rest[open.upperBound...].firstIndex(of: "}") else { break }
                 let variable = String(rest[open.upperBound..<close])
+                guard variable.hasPrefix(variablePrefix) else {
+                    throw FixtureError(description: "${\(variable)}: fixtures may only read variables named \(variablePrefix)*")
+                }
                 guard let replacement = environment[variable] else {
                     throw FixtureError(description: "environment variable \(variable) is not set (run under scripts/services.sh env)")
                 }
@@ -122,21 +131,29 @@ public enum FixtureLoader {
         }
     }
 
-    private static func json(from value: Any) throws -> JSONValue {
-        switch value {
-        case is NSNull: return .null
-        case let flag as Bool: return .bool(flag)
-        case let number as Int: return .number(Double(number))
-        case let number as Double: return .number(number)
-        case let text as String: return .string(text)
-        case let items as [Any]: return .array(try items.map(json))
-        case let members as [String: Any]: return .object(try members.mapValues(json))
-        case let members as [AnyHashable: Any]:
-            return .object(
-                try Dictionary(uniqueKeysWithValues: members.map { (String(describing: $0.key), try json(from: $0.value)) }))
-        default:
-            if "\(value)" == "<null>" || "\(value)" == "nil" { return .null }
-            throw FixtureError(description: "unsupported YAML value \(type(of: value))")
+    /// The JSON form of a YAML node. A mapping that repeats a key is an error naming the key
+    /// (a dictionary would trap on it); aliases are refused, as fixtures need none.
+    private static func json(from node: Node) throws -> JSONValue {
+        switch node {
+        case .scalar(let scalar):
+            if scalar.style != .plain { return .string(scalar.string) }
+            if node.null != nil { return .null }
+            if let flag = node.bool { return .bool(flag) }
+            if let number = node.int { return .number(Double(number)) }
+            if let number = node.float { return .number(number) }
+            return .string(node.string ?? "")
+        case .sequence(let items):
+            return .array(try items.map(json))
+        case .mapping(let pairs):
+            var members: [String: JSONValue] = [:]
+            for (key, value) in pairs {
+                let name = key.string ?? ""
+                guard members[name] == nil else { throw FixtureError(description: "the key '\(name)' appears twice in one mapping") }
+                members[name] = try json(from: value)
+            }
+            return .object(members)
+        case .alias:
+            throw FixtureError(description: "YAML aliases are not supported")
         }
     }
 }

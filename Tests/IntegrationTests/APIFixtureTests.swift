@@ -10,7 +10,7 @@ import TestSupport
 import Testing
 
 extension LiveServiceTests {
-    /// The fixtures through a real HTTP server, as `fixtures run --api URL --token T` runs them.
+    /// The fixtures through a real HTTP server, as `fixtures run --api URL` runs them (token from $CONNECTOR_ENGINE_TOKEN).
     @Suite struct APIFixtureTests {
         @Test func fixturesPassThroughTheLiveAPI() async throws {
             _ = try LiveServices.value("CE_PG_PORT")

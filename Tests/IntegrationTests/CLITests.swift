@@ -11,13 +11,15 @@ extension LiveServiceTests {
                 .appendingPathComponent(".build/debug/connector-engine").path
         }
 
-        static func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        static func run(_ arguments: [String], environment extra: [String: String] = [:]) throws -> (status: Int32, output: String) {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: binary)
             process.arguments = arguments
             // The fake Google's OAuth client secret, where the CLI reads it.
             var environment = ProcessInfo.processInfo.environment
             environment["CONNECTOR_ENGINE_GOOGLE_CLIENT_SECRET"] = environment["CE_GOOGLE_OAUTH_CLIENT_SECRET"]
+            environment["CONNECTOR_ENGINE_TOKEN"] = nil
+            environment.merge(extra) { $1 }
             process.environment = environment
             let pipe = Pipe()
             process.standardOutput = pipe
@@ -56,6 +58,19 @@ extension LiveServiceTests {
             #expect(status == 1)
             #expect(output.contains("FAIL"))
             #expect(output.contains("connection_refused"))
+        }
+
+        /// Issue 8 §10: the API token comes from the environment, never from an argument `ps` shows.
+        @Test func fixturesThroughTheAPITakeTheTokenFromTheEnvironment() throws {
+            let directory = LiveServices.fixturesDirectory
+            let closed = "http://127.0.0.1:\(try LiveServices.value("CE_CLOSED_PORT"))"
+            let usage: Int32 = 64
+            #expect(try Self.run(["fixtures", "run", directory, "--api", closed, "--token", "T"]).status == usage)
+            #expect(try Self.run(["fixtures", "run", directory, "--api", closed]).status == usage)
+            // With the token in the environment the cases run (and fail: nothing listens there).
+            #expect(try Self.run(["fixtures", "run", directory, "--api", closed], environment: ["CONNECTOR_ENGINE_TOKEN": "T"]).status == 1)
+            #expect(
+                try Self.run(["fixtures", "run", directory, "--api", closed, "--token-env", "OTHER"], environment: ["OTHER": "T"]).status == 1)
         }
 
         @Test func testJSONIsTheAPIBodyWithStatus() throws {

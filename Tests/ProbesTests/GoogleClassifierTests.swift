@@ -15,6 +15,11 @@ import Testing
             OAuthToken.read(Self.answer(200, #"{"access_token": "ya29.x", "expires_in": 3599, "token_type": "Bearer"}"#))
                 == .success(.init(token: "ya29.x", expiresIn: 3599)))
         #expect(OAuthToken.read(Self.answer(200, #"{"access_token": "t", "expires_in": "60"}"#)) == .success(.init(token: "t", expiresIn: 60)))
+        // Issue 8 §10: absurd lifetimes are clamped to a day, never trap, never cache for ever.
+        for (lifetime, expected) in [("1e300", 86_400), ("-5", 0), ("\"1e300\"", 86_400), ("1e-300", 0), ("\"NaN\"", 0)] {
+            let answer = Self.answer(200, #"{"access_token": "t", "expires_in": "# + lifetime + "}")
+            #expect(OAuthToken.read(answer) == .success(.init(token: "t", expiresIn: expected)), "\(lifetime)")
+        }
         let cases: [(Int, String, OutcomeCode)] = [
             (400, #"{"error": "invalid_grant", "error_description": "Invalid JWT Signature."}"#, .authFailed),
             (401, #"{"error": "invalid_client", "error_description": "The OAuth client was not found."}"#, .authFailed),
