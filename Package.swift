@@ -45,10 +45,10 @@ let package = Package(
             providers: [.apt(["libcurl4-openssl-dev"])]),
 
         // MARK: Swift drivers over the C libraries.
-        .target(name: "LinuxIO", dependencies: ["CLinuxIO"], path: "Drivers/LinuxIO"),
+        .target(name: "LinuxIO", dependencies: ["CLinuxIO", "CResolver"], path: "Drivers/LinuxIO"),
         .target(name: "PostgresDriver", dependencies: ["CLibPQ"], path: "Drivers/PostgresDriver"),
-        .target(name: "CResolverPin", path: "Drivers/CResolverPin", linkerSettings: [.linkedLibrary("dl")]),
-        .target(name: "MariaDBDriver", dependencies: ["CMariaDB", "CResolverPin"], path: "Drivers/MariaDBDriver"),
+        .target(name: "CResolver", path: "Drivers/CResolver", linkerSettings: [.linkedLibrary("dl")]),
+        .target(name: "MariaDBDriver", dependencies: ["CMariaDB", "CResolver"], path: "Drivers/MariaDBDriver"),
         .target(name: "CurlDriver", dependencies: ["CCurl", "LinuxIO"], path: "Drivers/CurlDriver"),
 
         // MARK: The engine.

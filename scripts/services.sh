@@ -14,7 +14,7 @@
 #   - MariaDB with TLS (same CA / certificate), max_connections=2000, back_log=2000.
 #   - MariaDB without TLS (--skip-ssl), max_connections=100.
 #   - scripts/test_listeners.py: hold, pg-stall-tls, mysql-stall-auth, drip-pg,
-#     drip-mysql and blackhole endpoints, plus a closed port.
+#     drip-mysql, flood-headers and blackhole endpoints, plus a closed port.
 #   - scripts/s3_server.py: S3 (moto server, plain HTTP, path-style) that verifies SigV4
 #     signatures and IAM policies. Bucket ce-probe (us-east-1) with one object; IAM user
 #     probe-ok (s3:ListBucket, s3:ListAllMyBuckets), IAM user probe-denied (no policy).
@@ -502,7 +502,7 @@ cmd_start() {
   ports="$(python3 - <<'EOF'
 import socket
 socks = []
-for _ in range(16):
+for _ in range(17):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.bind(("127.0.0.1", 0))
     socks.append(s)
@@ -513,8 +513,8 @@ EOF
 )"
   read -r PG_PORT PG_PLAIN_PORT MARIADB_PORT MARIADB_PLAIN_PORT HOLD_PORT PG_STALL_TLS_PORT \
     MYSQL_STALL_AUTH_PORT DRIP_PG_PORT DRIP_MYSQL_PORT BLACKHOLE_PORT CLOSED_PORT S3_PORT \
-    S3_TLS_PORT GOOGLE_PORT DROPBOX_PORT SNOWFLAKE_PORT <<<"$ports"
-  [[ -n "${SNOWFLAKE_PORT:-}" ]] || die "could not pick free ports"
+    S3_TLS_PORT GOOGLE_PORT DROPBOX_PORT SNOWFLAKE_PORT FLOOD_HEADERS_PORT <<<"$ports"
+  [[ -n "${FLOOD_HEADERS_PORT:-}" ]] || die "could not pick free ports"
 
   local pws
   pws="$(python3 -c '
@@ -527,7 +527,7 @@ print(" ".join("".join(secrets.choice(a) for _ in range(24)) for _ in range(6)))
   local v
   for v in PG_PORT PG_PLAIN_PORT MARIADB_PORT MARIADB_PLAIN_PORT HOLD_PORT PG_STALL_TLS_PORT \
       MYSQL_STALL_AUTH_PORT DRIP_PG_PORT DRIP_MYSQL_PORT BLACKHOLE_PORT CLOSED_PORT S3_PORT \
-      S3_TLS_PORT GOOGLE_PORT DROPBOX_PORT SNOWFLAKE_PORT PG_PASSWORD PG_NOCONNECT_PASSWORD MARIADB_PASSWORD MARIADB_LOCKED_PASSWORD PG_STORE_PASSWORD; do
+      S3_TLS_PORT GOOGLE_PORT DROPBOX_PORT SNOWFLAKE_PORT FLOOD_HEADERS_PORT PG_PASSWORD PG_NOCONNECT_PASSWORD MARIADB_PASSWORD MARIADB_LOCKED_PASSWORD PG_STORE_PASSWORD; do
     state_set "$v" "${!v}"
   done
 
@@ -539,6 +539,7 @@ print(" ".join("".join(secrets.choice(a) for _ in range(24)) for _ in range(6)))
   setsid python3 "$LISTENERS_PY" \
     --hold "$HOLD_PORT" --pg-stall-tls "$PG_STALL_TLS_PORT" --mysql-stall-auth "$MYSQL_STALL_AUTH_PORT" \
     --drip-pg "$DRIP_PG_PORT" --drip-mysql "$DRIP_MYSQL_PORT" --blackhole "$BLACKHOLE_PORT" \
+    --flood-headers "$FLOOD_HEADERS_PORT" \
     --max-seconds "$LISTENERS_MAX_SECONDS" --pid-file "$ldir/pid" --ready-file "$ldir/ready" \
     </dev/null >>"$ldir/log" 2>&1 &
   LISTENERS_PID=$!
@@ -622,7 +623,7 @@ print(" ".join("".join(secrets.choice(a) for _ in range(24)) for _ in range(6)))
   log "mariadb ready: tls 127.0.0.1:$MARIADB_PORT (pid $MARIADB_PID), plain 127.0.0.1:$MARIADB_PLAIN_PORT (pid $MARIADB_PLAIN_PID)"
 
   wait_until test_listeners.py "$LISTENERS_PID" "$ldir/log" "" test -f "$ldir/ready"
-  log "listeners ready (pid $LISTENERS_PID): hold $HOLD_PORT, pg-stall-tls $PG_STALL_TLS_PORT, mysql-stall-auth $MYSQL_STALL_AUTH_PORT, drip-pg $DRIP_PG_PORT, drip-mysql $DRIP_MYSQL_PORT, blackhole $BLACKHOLE_PORT, closed $CLOSED_PORT"
+  log "listeners ready (pid $LISTENERS_PID): hold $HOLD_PORT, pg-stall-tls $PG_STALL_TLS_PORT, mysql-stall-auth $MYSQL_STALL_AUTH_PORT, drip-pg $DRIP_PG_PORT, drip-mysql $DRIP_MYSQL_PORT, blackhole $BLACKHOLE_PORT, flood-headers $FLOOD_HEADERS_PORT, closed $CLOSED_PORT"
 
   py_server_wait_ready "$S3_PY" "$S3_PID" "$s3dir" "moto[server] missing? run scripts/deps.sh"
   state_from_json "$s3dir/credentials.json" "$s3dir/log" \
@@ -703,6 +704,7 @@ cmd_env() {
   emit CE_PG_STALL_TLS_PORT "$PG_STALL_TLS_PORT"
   emit CE_MYSQL_STALL_AUTH_PORT "$MYSQL_STALL_AUTH_PORT"
   emit CE_DRIP_PG_PORT "$DRIP_PG_PORT"
+  emit CE_FLOOD_HEADERS_PORT "$FLOOD_HEADERS_PORT"
   emit CE_DRIP_MYSQL_PORT "$DRIP_MYSQL_PORT"
   emit CE_BLACKHOLE_PORT "$BLACKHOLE_PORT"
   emit CE_CLOSED_PORT "$CLOSED_PORT"

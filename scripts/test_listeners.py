@@ -17,6 +17,9 @@ One process, one asyncio loop, stdlib only. Each mode listens on its own port
                            then one byte 'x' per second
   --drip-mysql PORT        send a packet header announcing 65535 bytes
                            (ff ff 00, seq 00), then one byte per second
+  --flood-headers PORT     HTTP peer: after the request head, answer
+                           "HTTP/1.1 200 OK" and then 1 MiB of header lines
+                           (never the blank line that ends them)
   --blackhole PORT         listen(0), never accept(); the accept queue is
                            filled with the process's own connections, so new
                            clients' SYNs are dropped (SYN-SENT until timeout)
@@ -215,8 +218,27 @@ class DripMysql(Drip):
     length = DRIP_MYSQL_LENGTH
 
 
+class FloodHeaders(Base):
+    """An HTTP answer whose header section never ends: a client must cap it."""
+
+    def started(self):
+        self.buf = b""
+        self.done = False
+
+    def data_received(self, data):
+        if self.done:
+            return
+        self.buf += data
+        if b"\r\n\r\n" not in self.buf:
+            return
+        self.done = True
+        line = b"X-Flood: " + b"a" * 1000 + b"\r\n"
+        self.transport.write(b"HTTP/1.1 200 OK\r\n" + line * 1024)
+
+
 MODES = {
     "hold": Hold,
+    "flood-headers": FloodHeaders,
     "pg-stall-tls": PgStallTls,
     "mysql-stall-auth": MysqlStallAuth,
     "drip-pg": DripPg,

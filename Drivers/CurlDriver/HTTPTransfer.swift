@@ -102,6 +102,9 @@ public final class HTTPTransfer {
     fileprivate var responseHeaders: [(name: String, value: String)] = []
     fileprivate var addressRefused = false
     fileprivate static let maxBody = 256 * 1024
+    /// The most response header bytes read; past it the transfer fails (curl code 23).
+    public static let maxHeaderBytes = 32 * 1024
+    fileprivate var responseHeaderBytes = 0
 
     private var result: HTTPResult?
     private var closed = false
@@ -331,6 +334,9 @@ private let curlHeader: @convention(c) (UnsafeMutablePointer<CChar>?, Int, Int, 
     data, size, count, user in
     let length = size * count
     guard let owner = transfer(user), let data else { return length }
+    owner.responseHeaderBytes += length
+    // Returning less than was given makes curl stop with CURLE_WRITE_ERROR.
+    guard owner.responseHeaderBytes <= HTTPTransfer.maxHeaderBytes else { return 0 }
     let line = data.withMemoryRebound(to: UInt8.self, capacity: length) {
         String(decoding: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self)
     }.trimmingCharacters(in: .whitespacesAndNewlines)

@@ -1,5 +1,5 @@
 import CMariaDB
-import CResolverPin
+import CResolver
 import Glibc
 import Synchronization
 

@@ -103,6 +103,7 @@ struct ConnectorRoutes: Sendable {
         defer { admission.release(user: user, organization: caller.organizationID) }
         var probeRequest = probeRequest
         probeRequest.tenant = caller.organizationID
+        probeRequest.requester = user
         let report = await engine.test(probeRequest)
         context.logger.info(
             "connector test",

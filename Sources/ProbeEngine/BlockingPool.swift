@@ -1,14 +1,16 @@
 import Foundation
 import Synchronization
 
-/// A fixed set of threads for the few calls that block (name lookups, a driver that resolves a
-/// name itself), so that neither a reactor nor the cooperative pool ever waits on them.
+/// A fixed set of threads for the calls that block (name lookups), so that neither a reactor nor
+/// the cooperative pool ever waits on them. Jobs are served fairly between organizations and
+/// users (``LookupQueue``): one tenant's thousand lookups cannot hold every thread.
 final class BlockingPool: Sendable {
     private let condition = NSCondition()
-    private let queue = Mutex<[@Sendable () -> Void]>([])
+    private let queue: Mutex<LookupQueue>
     private let stopping = Atomic<Bool>(false)
 
-    init(threads: Int, name: String) {
+    init(threads: Int, name: String, limits: LookupLimits) {
+        queue = Mutex(LookupQueue(limits: limits))
         for index in 0..<threads {
             let thread = Thread { [self] in self.work() }
             thread.name = "\(name)-\(index)"
@@ -17,19 +19,20 @@ final class BlockingPool: Sendable {
         }
     }
 
-    /// Runs `job` on one of the pool's threads; after ``stop()``, on the caller's thread.
-    func submit(_ job: @escaping @Sendable () -> Void) {
+    /// Runs `job` on one of the pool's threads when its organization's and user's turn comes;
+    /// after ``stop()``, on the caller's thread.
+    func submit(organization: String, user: String, _ job: @escaping @Sendable () -> Void) {
         condition.lock()
         guard !stopping.load(ordering: .relaxed) else {
             condition.unlock()
             return job()
         }
-        queue.withLock { $0.append(job) }
+        queue.withLock { $0.enqueue(LookupQueue.Job(organization: organization, user: user, run: job)) }
         condition.signal()
         condition.unlock()
     }
 
-    /// Lets the threads end once the queue is empty.
+    /// Lets the threads end once no job may run.
     func stop() {
         condition.lock()
         stopping.store(true, ordering: .relaxed)
@@ -40,14 +43,23 @@ final class BlockingPool: Sendable {
     private func work() {
         while true {
             condition.lock()
-            var job = queue.withLock { $0.isEmpty ? nil : $0.removeFirst() }
+            var job = queue.withLock { $0.next() }
             while job == nil && !stopping.load(ordering: .relaxed) {
                 condition.wait()
-                job = queue.withLock { $0.isEmpty ? nil : $0.removeFirst() }
+                job = queue.withLock { $0.next() }
             }
             condition.unlock()
-            guard let job else { return }
-            job()
+            guard let job else {
+                // Stopping: what still waits runs now, so every waiter gets an answer.
+                for left in queue.withLock({ $0.drain() }) { left.run() }
+                return
+            }
+            job.run()
+            condition.lock()
+            queue.withLock { $0.finished(job) }
+            // A freed slot may let a job of this organization or user run.
+            condition.broadcast()
+            condition.unlock()
         }
     }
 }

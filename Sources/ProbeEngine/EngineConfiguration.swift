@@ -1,4 +1,5 @@
 import Foundation
+import LinuxIO
 
 /// How a ``ProbeEngine`` runs probes. The defaults suit a development machine and thousands of
 /// probes in flight.
@@ -15,6 +16,11 @@ public struct EngineConfiguration: Sendable {
     public var blockingThreads: Int
     /// Which resolved addresses probes may reach.
     public var egress: EgressPolicy
+    /// Name lookups in flight at once per organization and per user (see ``ProbeRequest/tenant``).
+    public var lookupLimits: LookupLimits
+    /// Looks a name up within a number of milliseconds; the system resolver unless a test
+    /// replaces it.
+    public var lookup: @Sendable (_ host: String, _ withinMilliseconds: Int) -> Resolution
 
     public init(
         maxInFlight: Int = 4096,
@@ -22,7 +28,9 @@ public struct EngineConfiguration: Sendable {
         maxTimeout: Duration = .seconds(60),
         reactorThreads: Int = ProcessInfo.processInfo.activeProcessorCount,
         blockingThreads: Int = 16,
-        egress: EgressPolicy = .development
+        egress: EgressPolicy = .development,
+        lookupLimits: LookupLimits = LookupLimits(),
+        lookup: @escaping @Sendable (_ host: String, _ withinMilliseconds: Int) -> Resolution = { NameResolver.resolve($0, within: $1) }
     ) {
         self.maxInFlight = max(1, maxInFlight)
         self.defaultTimeout = defaultTimeout
@@ -30,6 +38,8 @@ public struct EngineConfiguration: Sendable {
         self.reactorThreads = max(1, reactorThreads)
         self.blockingThreads = max(1, blockingThreads)
         self.egress = egress
+        self.lookupLimits = lookupLimits
+        self.lookup = lookup
     }
 }
 

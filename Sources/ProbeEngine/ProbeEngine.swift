@@ -10,14 +10,18 @@ public struct ProbeRequest: Sendable {
     /// The deadline over all stages; `nil` for the engine's default. Clamped to the maximum.
     public var timeout: Duration?
     /// Whose credentials these are (the organization, for API tests): state a probe shares
-    /// between tests, such as cached access tokens, is never shared across tenants.
+    /// between tests, such as cached access tokens, is never shared across tenants, and name
+    /// lookups are shared fairly between tenants.
     public var tenant: String
+    /// Who asked (a user id, for API tests): lookups are also capped per requester.
+    public var requester: String
 
-    public init(connectorID: String, metadata: JSONValue, timeout: Duration? = nil, tenant: String = "") {
+    public init(connectorID: String, metadata: JSONValue, timeout: Duration? = nil, tenant: String = "", requester: String = "") {
         self.connectorID = connectorID
         self.metadata = metadata
         self.timeout = timeout
         self.tenant = tenant
+        self.requester = requester
     }
 }
 
@@ -52,7 +56,7 @@ public final class ProbeEngine: Sendable {
             reactors.append(try Reactor(name: "probe-reactor-\(index)"))
         }
         self.reactors = reactors
-        self.blocking = BlockingPool(threads: configuration.blockingThreads, name: "probe-blocking")
+        self.blocking = BlockingPool(threads: configuration.blockingThreads, name: "probe-blocking", limits: configuration.lookupLimits)
         self.limiter = InFlightLimiter(limit: configuration.maxInFlight)
         self.keeper = Mutex(nil)
         let keeper = try DeadlineKeeper { ticket in
@@ -111,7 +115,7 @@ public final class ProbeEngine: Sendable {
         return await withCheckedContinuation { continuation in
             let ticket = ProbeTicket(id: id, timeout: timeout.nanoseconds, continuation: continuation)
             keeper.withLock { $0?.watch(ticket) }
-            launch(plan, ticket: ticket)
+            launch(plan, ticket: ticket, tenant: request.tenant, requester: request.requester)
         }
     }
 
@@ -123,15 +127,18 @@ public final class ProbeEngine: Sendable {
 
     // MARK: - Stages before the reactor
 
-    private func launch(_ plan: ProbePlan, ticket: ProbeTicket) {
+    private func launch(_ plan: ProbePlan, ticket: ProbeTicket, tenant: String, requester: String) {
         let hosts = [plan.host] + plan.otherHosts.map(\.host)
         let immediate = hosts.map(Self.resolveWithoutLookup)
         if immediate.allSatisfy({ $0 != nil }) {
             return proceed(plan, ticket: ticket, resolutions: immediate.map { $0! })
         }
-        blocking.submit { [self] in
+        blocking.submit(organization: tenant, user: requester) { [self] in
             guard !ticket.isFinished else { return retire(ticket) }
-            let resolutions = zip(hosts, immediate).map { host, known in known ?? NameResolver.resolve(host) }
+            // A lookup never outlives the probe's deadline on this thread.
+            let resolutions = zip(hosts, immediate).map { host, known in
+                known ?? configuration.lookup(host, ticket.remainingMilliseconds)
+            }
             proceed(plan, ticket: ticket, resolutions: resolutions)
         }
     }

@@ -21,6 +21,12 @@ final class ProbeTicket: Sendable {
 
     private let state: Mutex<State>
 
+    /// Time left until the deadline, in whole milliseconds (0 once it passed).
+    var remainingMilliseconds: Int {
+        let now = ProcessClock.now()
+        return now >= deadline ? 0 : Int((deadline - now) / 1_000_000)
+    }
+
     init(id: UInt64, timeout: UInt64, continuation: CheckedContinuation<ProbeReport, Never>) {
         let now = ProcessClock.now()
         self.id = id

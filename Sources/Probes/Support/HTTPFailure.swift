@@ -17,6 +17,10 @@ enum HTTPFailure {
                 return ProbeOutcome(.networkUnreachable, attr: attr, signal: signal, stage: .connect)
             }
             return ProbeOutcome(.connectionRefused, attr: attr, signal: signal, stage: .connect)
+        case 23:  // CURLE_WRITE_ERROR: only the header cap stops a transfer that way
+            return ProbeOutcome(
+                .protocolError, attr: attr, detail: "The server's response headers went past \(HTTPTransfer.maxHeaderBytes / 1024) KiB.",
+                signal: signal)
         case 28:  // CURLE_OPERATION_TIMEDOUT
             return ProbeOutcome(.timeout, signal: signal)
         case 35, 51, 53, 54, 58, 59, 60, 64, 66, 77, 80, 82, 83, 90, 91:  // TLS handshake and verification

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <strings.h>
 
-#include "resolver_pin.h"
+#include "resolver.h"
 
 typedef int (*getaddrinfo_function)(const char *, const char *, const struct addrinfo *, struct addrinfo **);
 
