@@ -29,11 +29,20 @@ struct Serve: AsyncParsableCommand {
     var notificationWebhook: String?
 
     @Option(
-        help: "Seconds a valid token check or a connector read is reused; a change by another process (admin CLI, another replica) takes effect within this time (0: read every request).")
+        help: "Seconds (0...\(Self.maxReadCacheSeconds)) a valid token check or a connector read is reused; a change by another process (admin CLI, another replica) takes effect within this time (0: read every request).")
     var readCacheSeconds = 2
+
+    /// A revoked token or a removed share may stay usable on other replicas this long at most.
+    static let maxReadCacheSeconds = 5
 
     @OptionGroup var storeOptions: StoreOptions
     @OptionGroup var engineOptions: EngineOptions
+
+    func validate() throws {
+        guard (0...Self.maxReadCacheSeconds).contains(readCacheSeconds) else {
+            throw ValidationError("--read-cache-seconds must be 0...\(Self.maxReadCacheSeconds)")
+        }
+    }
 
     func run() async throws {
         LoggingSystem.bootstrap { label in
@@ -49,7 +58,6 @@ struct Serve: AsyncParsableCommand {
             }
             webhook = url
         }
-        guard (0...300).contains(readCacheSeconds) else { throw ValidationError("--read-cache-seconds must be 0...300") }
         let store = try await storeOptions.open(
             production: engineOptions.production, logger: logger, queuesWebhooks: webhook != nil,
             readCacheTTL: .seconds(readCacheSeconds))

@@ -21,9 +21,10 @@ extension ConnectorStore {
     /// One connector of the organization, whoever may see it (the caller checks permissions).
     public func connector(id: UUID, organization: String) async throws -> StoredConnector? {
         let key = ConnectorKey(organization: organization, id: id)
-        if let cached = connectorCache.lookup(key) { return cached }
+        let (cached, generation) = connectorCache.lookup(key)
+        if let cached { return cached }
         let found = try await database.read { db in try await self.connector(id: id, organization: organization, db: db, lock: false) }
-        if let found { connectorCache.remember(found, for: key) }
+        if let found { connectorCache.remember(found, for: key, generation: generation) }
         return found
     }
 

@@ -62,6 +62,18 @@ extension LiveServiceTests {
             #expect(audit.status == 0)
         }
 
+        /// Issue 8: what another process changed shows within the read cache's time, so that time
+        /// is capped at a few seconds: a larger value is refused before anything is opened.
+        @Test func serveRefusesAReadCacheOfMoreThanFiveSeconds() throws {
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("serve-\(UUID().uuidString)").path
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            // An occupied port makes serve exit after bootstrap should the value be accepted.
+            let blocker = try ServerSocket()
+            let refused = try Self.run(["serve", "--port", String(blocker.port), "--data-dir", dir, "--read-cache-seconds", "6"])
+            #expect(refused.status != 0 && refused.output.contains("--read-cache-seconds must be 0...5"), "\(refused.output)")
+            #expect(!FileManager.default.fileExists(atPath: dir))
+        }
+
         @Test func serveOnAnEmptyStorePrintsTheFirstTokenOnce() throws {
             let dir = FileManager.default.temporaryDirectory.appendingPathComponent("serve-\(UUID().uuidString)").path
             defer { try? FileManager.default.removeItem(atPath: dir) }
