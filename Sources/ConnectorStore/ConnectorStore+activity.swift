@@ -208,8 +208,9 @@ extension ConnectorStore {
         for (id, organization) in pending {
             let context = Self.sealingContext(organization: organization, connector: id)
             try await database.write { db in
-                // Re-read under the write transaction: a concurrent update may have re-sealed it already.
-                guard let row = try await db.select().columns("metadata", "key_id").from("connectors").where("id", .equal, id).first(),
+                // Re-read under the write transaction, locked: a concurrent update may have re-sealed
+                // it already, and none may commit between this read and the write below.
+                guard let row = try await db.raw("SELECT metadata, key_id FROM connectors WHERE id = \(bind: id)\(unsafeRaw: self.rowLock)").first(),
                     try row.decode(column: "key_id", as: String.self) != primary
                 else { return }
                 let plaintext = try self.keyRing.open(try row.decode(column: "metadata", as: Data.self), context: context)

@@ -29,11 +29,9 @@ extension ConnectorStore {
     }
 
     func connector(id: UUID, organization: String, db: any SQLDatabase, lock: Bool) async throws -> StoredConnector? {
-        // FOR UPDATE serializes concurrent updates of one row on PostgreSQL; SQLite has one writer.
-        let forUpdate = lock && database.backend == .postgres ? " FOR UPDATE" : ""
         guard
             let row = try await db.raw(
-                "SELECT \(unsafeRaw: connectorColumns) FROM connectors c WHERE c.id = \(bind: Self.key(id)) AND c.organization_id = \(bind: organization)\(unsafeRaw: forUpdate)"
+                "SELECT \(unsafeRaw: connectorColumns) FROM connectors c WHERE c.id = \(bind: Self.key(id)) AND c.organization_id = \(bind: organization)\(unsafeRaw: lock ? rowLock : "")"
             ).first()
         else { return nil }
         return try decodeConnector(row)
@@ -224,6 +222,11 @@ extension ConnectorStore {
     }
 
     // MARK: Helpers
+
+    /// Appended to a SELECT inside ``StoreDatabase/write(_:)`` to lock the rows it reads until the
+    /// commit: `FOR UPDATE` on PostgreSQL; SQLite needs none, as `BEGIN IMMEDIATE` already
+    /// makes the transaction the only writer before it reads.
+    var rowLock: String { database.backend == .postgres ? " FOR UPDATE" : "" }
 
     func seal(_ metadata: JSONValue, organization: String, connector: UUID) throws -> Data {
         return try keyRing.seal(
