@@ -139,8 +139,9 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "ConnectorAPI", "ConnectorCore", "ConnectorStore", "ProbeEngine", "Probes", "FixtureRunner", "PostgresDriver",
-                "MariaDBDriver", "TestSupport",
+                "MariaDBDriver", "TestSupport", "Encryption",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
             ]),
     ]
 )
