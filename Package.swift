@@ -156,9 +156,10 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "ConnectorAPI", "ConnectorCore", "ConnectorStore", "ProbeEngine", "Probes", "FixtureRunner", "PostgresDriver",
-                "MariaDBDriver", "TestSupport",
+                "MariaDBDriver", "TestSupport", "Encryption",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
             ]),
     ]
 )

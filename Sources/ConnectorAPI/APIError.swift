@@ -8,6 +8,8 @@ import Logging
 public struct APIError: HTTPResponseError, Sendable {
     public var status: HTTPResponse.Status
     public var body: APIErrorBody
+    /// Members beside `type` and `errors` (e.g. the workflows that keep a connector in use).
+    public var extraMembers: [String: JSONValue] = [:]
     public var headers: HTTPFields = [:]
 
     public init(_ status: HTTPResponse.Status, code: String, detail: String, attr: String? = nil, type: String? = nil) {
@@ -17,7 +19,14 @@ public struct APIError: HTTPResponseError, Sendable {
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        JSONResponse.make(status: status, body: body.json, headers: headers)
+        JSONResponse.make(status: status, body: json, headers: headers)
+    }
+
+    /// The error body with the extra members.
+    var json: JSONValue {
+        guard case .object(var members) = body.json else { return body.json }
+        members.merge(extraMembers) { own, _ in own }
+        return .object(members)
     }
 
     static let unauthenticated = APIError(
@@ -71,7 +80,7 @@ struct ErrorBodyMiddleware<Context: RequestContext>: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch let error as APIError {
-            return JSONResponse.make(status: error.status, body: error.body.json, headers: error.headers)
+            return JSONResponse.make(status: error.status, body: error.json, headers: error.headers)
         } catch let error as any HTTPResponseError {
             let (code, detail) = Self.describe(error.status)
             return JSONResponse.make(

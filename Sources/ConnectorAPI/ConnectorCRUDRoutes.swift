@@ -196,7 +196,20 @@ extension ConnectorRoutes {
         do {
             try await store.deleteConnector(id: current.id, organization: caller.organizationID, by: caller.userID)
         } catch let error as ConnectorStoreError {
-            throw Self.apiError(error)
+            var refusal = Self.apiError(error)
+            if case .inUse = error {
+                // Name what pins it, so the owner can act: they may delete each of these workflows.
+                let using = try await store.workflows(
+                    organization: caller.organizationID, matching: WorkflowQuery(usingConnector: current.id, knownTo: caller.userID))
+                refusal.extraMembers["workflows"] = .array(
+                    using.map {
+                        [
+                            "id": .string($0.workflow.id.uuidString.lowercased()), "workflow_name": .string($0.workflow.name),
+                            "created_by_email": $0.creatorEmail.map(JSONValue.string) ?? .null,
+                        ]
+                    })
+            }
+            throw refusal
         }
         return Response(status: .noContent)
     }

@@ -95,19 +95,21 @@ struct ConnectorInput: Sendable {
         return input
     }
 
-    /// Unstract's name rules: trimmed, not empty, at most 128 characters, no markup.
-    static func validName(_ raw: String) throws -> String {
+    /// Unstract's name rules: trimmed, not empty, at most 128 characters, no markup, line breaks
+    /// or control characters (NUL included). Workflow names follow them too.
+    /// - Parameter attr: the field named in the error.
+    static func validName(_ raw: String, attr: String = "connector_name") throws -> String {
         let name = raw.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !name.isEmpty else { throw APIError.validation("This field may not be blank.", attr: "connector_name", code: "blank") }
+        guard !name.isEmpty else { throw APIError.validation("This field may not be blank.", attr: attr, code: "blank") }
         guard name.count <= 128 else {
-            throw APIError.validation("Ensure this field has no more than 128 characters.", attr: "connector_name", code: "max_length")
+            throw APIError.validation("Ensure this field has no more than 128 characters.", attr: attr, code: "max_length")
         }
         let lowered = name.lowercased()
         if name.contains(where: { $0 == "<" || $0 == ">" || $0.isNewline })
             || name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
             || lowered.contains("javascript:")
         {
-            throw APIError.validation("Must not contain markup, line breaks or control characters.", attr: "connector_name")
+            throw APIError.validation("Must not contain markup, line breaks or control characters.", attr: attr)
         }
         return name
     }

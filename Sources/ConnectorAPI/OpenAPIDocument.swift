@@ -782,11 +782,11 @@ enum OpenAPIDocument {
                 "$ref": "#/components/responses/NotFound"
               },
               "409": {
-                "description": "A workflow uses the connector (code `connector_in_use`).",
+                "description": "A workflow uses the connector (code `connector_in_use`); `workflows` names those the caller may know of (created by the caller, or using a connector the caller owns), which the connector's owner may delete.",
                 "content": {
                   "application/json": {
                     "schema": {
-                      "$ref": "#/components/schemas/ErrorBody"
+                      "$ref": "#/components/schemas/ConnectorInUse"
                     }
                   }
                 }
@@ -860,7 +860,7 @@ enum OpenAPIDocument {
             ],
             "responses": {
               "200": {
-                "description": "Every workflow of the organization.",
+                "description": "Every workflow of the organization; a connector id the caller may not see is null.",
                 "content": {
                   "application/json": {
                     "schema": {
@@ -1005,7 +1005,7 @@ enum OpenAPIDocument {
             "tags": [
               "workflows"
             ],
-            "description": "Only the workflow's creator may delete it.",
+            "description": "The workflow's creator and the owner of a connector it uses may delete it; other members get 403.",
             "responses": {
               "204": {
                 "description": "Deleted."
@@ -1302,6 +1302,48 @@ enum OpenAPIDocument {
                 "description": "The field at fault, e.g. `connector_name` or `connector_metadata.port`."
               }
             }
+          },
+          "ConnectorInUse": {
+            "description": "The error body of a connector still in use, with the workflows that use it.",
+            "allOf": [
+              {
+                "$ref": "#/components/schemas/ErrorBody"
+              },
+              {
+                "type": "object",
+                "required": [
+                  "workflows"
+                ],
+                "properties": {
+                  "workflows": {
+                    "type": "array",
+                    "items": {
+                      "type": "object",
+                      "required": [
+                        "id",
+                        "workflow_name",
+                        "created_by_email"
+                      ],
+                      "properties": {
+                        "id": {
+                          "type": "string",
+                          "format": "uuid"
+                        },
+                        "workflow_name": {
+                          "type": "string"
+                        },
+                        "created_by_email": {
+                          "type": [
+                            "string",
+                            "null"
+                          ]
+                        }
+                      }
+                    }
+                  }
+                }
+              }
+            ]
           },
           "ErrorBody": {
             "type": "object",
@@ -1888,7 +1930,7 @@ enum OpenAPIDocument {
             "properties": {
               "workflow_name": {
                 "type": "string",
-                "description": "Trimmed; 1 to 128 characters; unique within the organization."
+                "description": "The rules of `connector_name`: trimmed; 1 to 128 characters; no markup, line breaks or control characters; unique within the organization."
               },
               "source_connector": {
                 "type": [

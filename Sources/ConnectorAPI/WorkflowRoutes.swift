@@ -16,10 +16,12 @@ extension ConnectorRoutes {
         ]
     }
 
+    /// `GET workflow/`: the organization's workflows; a connector id the caller may not see is null.
     func listWorkflows(_ request: Request, context: APIRequestContext) async throws -> Response {
         let caller = try context.requireCaller()
-        let workflows = try await store.workflows(organization: caller.organizationID)
-        return JSONResponse.make(status: .ok, body: .array(workflows.map(Self.json)))
+        let workflows = try await store.workflows(
+            organization: caller.organizationID, matching: WorkflowQuery(connectorsVisibleTo: caller.userID))
+        return JSONResponse.make(status: .ok, body: .array(workflows.map { Self.json($0.workflow) }))
     }
 
     /// `POST workflow/` `{workflow_name, source_connector?, destination_connector?}`: the caller
@@ -32,10 +34,7 @@ extension ConnectorRoutes {
         guard case .string(let rawName)? = members["workflow_name"] else {
             throw APIError.validation("This field is required.", attr: "workflow_name", code: "required")
         }
-        let name = rawName.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !name.isEmpty, name.count <= 128 else {
-            throw APIError.validation("Must be 1 to 128 characters.", attr: "workflow_name")
-        }
+        let name = try ConnectorInput.validName(rawName, attr: "workflow_name")
         var ids: [String: UUID] = [:]
         for field in ["source_connector", "destination_connector"] {
             switch members[field] {
@@ -65,25 +64,33 @@ extension ConnectorRoutes {
     }
 
     func retrieveWorkflow(_ request: Request, context: APIRequestContext) async throws -> Response {
-        let workflow = try await ownWorkflow(context)
+        let workflow = try await namedWorkflow(context)
         return JSONResponse.make(status: .ok, body: Self.json(workflow))
     }
 
-    /// Only the workflow's creator may delete it.
+    /// The workflow's creator and the owner of a connector it uses may delete it (so a shared
+    /// user cannot pin the owner's connector); other members get 403.
     func deleteWorkflow(_ request: Request, context: APIRequestContext) async throws -> Response {
         let caller = try context.requireCaller()
-        let workflow = try await ownWorkflow(context)
-        guard workflow.createdBy == caller.userID else { throw APIError.permissionDenied }
-        guard try await store.deleteWorkflow(id: workflow.id, organization: caller.organizationID) else { throw APIError.notFound }
+        let workflow = try await namedWorkflow(context)
+        guard try await store.deleteWorkflow(id: workflow.id, organization: caller.organizationID, by: caller.userID) else {
+            // Not the caller's to delete, or gone meanwhile.
+            guard try await store.workflows(organization: caller.organizationID, matching: WorkflowQuery(id: workflow.id)).isEmpty
+            else { throw APIError.permissionDenied }
+            throw APIError.notFound
+        }
         return Response(status: .noContent)
     }
 
-    private func ownWorkflow(_ context: APIRequestContext) async throws -> Workflow {
+    /// The workflow named by `{id}`, connector ids the caller may not see as null; 404 when absent.
+    private func namedWorkflow(_ context: APIRequestContext) async throws -> Workflow {
         let caller = try context.requireCaller()
         guard let text = context.parameters.get("id"), let id = UUID(uuidString: text),
-            let workflow = try await store.workflow(id: id, organization: caller.organizationID)
+            let found = try await store.workflows(
+                organization: caller.organizationID, matching: WorkflowQuery(id: id, connectorsVisibleTo: caller.userID)
+            ).first
         else { throw APIError.notFound }
-        return workflow
+        return found.workflow
     }
 
     /// `GET notifications/`: the caller's share notices in this organization, newest first.

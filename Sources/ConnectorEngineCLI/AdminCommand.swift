@@ -4,11 +4,15 @@ import Encryption
 import Foundation
 import Logging
 
-/// `connector-engine admin`: organizations, users, memberships, tokens, key rotation, audit log.
+/// `connector-engine admin`: organizations, users, memberships, tokens, the connectors and
+/// workflows of users who left, key rotation, audit log.
 struct Admin: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Manage organizations, users, memberships and tokens; rotate keys; read the audit log.",
-        subcommands: [Org.self, UserGroup.self, Member.self, Token.self, RotateKeys.self, Audit.self])
+        abstract:
+            "Manage organizations, users, memberships and tokens, and the connectors and workflows of users who left; rotate keys; read the audit log.",
+        subcommands: [
+            Org.self, UserGroup.self, Member.self, Token.self, ConnectorGroup.self, WorkflowGroup.self, RotateKeys.self, Audit.self,
+        ])
 
     struct Org: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -25,6 +29,16 @@ struct Admin: AsyncParsableCommand {
     struct Token: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "token", abstract: "API tokens.", subcommands: [TokenCreate.self, TokenList.self, TokenRevoke.self])
+    }
+    struct ConnectorGroup: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "connector", abstract: "Connectors (audited): give away or delete those of users who left.",
+            subcommands: [ConnectorList.self, ConnectorTransfer.self, ConnectorDelete.self])
+    }
+    struct WorkflowGroup: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "workflow", abstract: "Workflows (audited): delete those that keep a connector in use.",
+            subcommands: [WorkflowList.self, WorkflowDelete.self])
     }
 }
 
@@ -55,6 +69,25 @@ struct AdminOptions: ParsableArguments {
         guard let user = try await store.user(email: email) else { throw ValidationError("no user with email \(email)") }
         return user
     }
+}
+
+/// Parses a connector or workflow id given on the command line.
+private func identifier(_ text: String, of what: String) throws -> UUID {
+    guard let id = UUID(uuidString: text) else { throw ValidationError("\(text) is not a \(what) id (a UUID)") }
+    return id
+}
+
+/// An owner or creator as the lists show them: the email, flagged when no longer a member.
+private func person(_ email: String?, isMember: Bool) -> String {
+    (email ?? "-") + (isMember ? "" : " (not a member)")
+}
+
+/// One line per workflow: id, name, source and destination connector ids, creator.
+private func describe(_ summary: WorkflowSummary) -> String {
+    let workflow = summary.workflow
+    let connectors = [workflow.sourceConnectorID, workflow.destinationConnectorID].map { $0?.uuidString.lowercased() ?? "-" }
+    return "\(workflow.id.uuidString.lowercased())\t\(workflow.name)\t\(connectors.joined(separator: "\t"))\t"
+        + person(summary.creatorEmail, isMember: summary.creatorIsMember) + "\n"
 }
 
 private func iso(_ date: Date) -> String { ISO8601DateFormatter().string(from: date) }
@@ -202,6 +235,104 @@ struct TokenRevoke: AsyncParsableCommand {
     }
 }
 
+struct ConnectorList: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list", abstract: "List an organization's connectors and their owners (never their credentials).")
+    @Option(help: "Organization id.") var org: String
+    @OptionGroup var options: AdminOptions
+
+    func run() async throws {
+        try await options.withStore { store in
+            for connector in try await store.connectorOwnership(organization: org) {
+                Console.write(
+                    "\(connector.id.uuidString.lowercased())\t\(connector.name)\t\(connector.typeID)\t"
+                        + person(connector.ownerEmail, isMember: connector.ownerIsMember) + "\n")
+            }
+        }
+    }
+}
+
+struct ConnectorTransfer: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "transfer", abstract: "Make another member of the organization the owner of a connector.")
+    @Option(help: "Organization id.") var org: String
+    @Argument(help: "Connector id.") var id: String
+    @Option(help: "Email of the new owner, a member of the organization.") var to: String
+    @OptionGroup var options: AdminOptions
+
+    func run() async throws {
+        let connector = try identifier(id, of: "connector")
+        try await options.withStore { store in
+            let user = try await options.user(to, in: store)
+            do {
+                try await store.transferConnector(id: connector, organization: org, to: user.id)
+            } catch ConnectorStoreError.notFound {
+                throw ValidationError("no connector \(id) in \(org)")
+            } catch ConnectorStoreError.notAMember {
+                throw ValidationError("\(user.email) is not a member of \(org)")
+            }
+            Console.write("\(user.email) now owns connector \(id)\n")
+        }
+    }
+}
+
+struct ConnectorDelete: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "delete", abstract: "Delete a connector; refused while a workflow uses it (the workflows are listed).")
+    @Option(help: "Organization id.") var org: String
+    @Argument(help: "Connector id.") var id: String
+    @OptionGroup var options: AdminOptions
+
+    func run() async throws {
+        let connector = try identifier(id, of: "connector")
+        try await options.withStore { store in
+            do {
+                try await store.deleteConnector(id: connector, organization: org, by: nil)
+            } catch ConnectorStoreError.notFound {
+                throw ValidationError("no connector \(id) in \(org)")
+            } catch ConnectorStoreError.inUse {
+                let using = try await store.workflows(organization: org, matching: WorkflowQuery(usingConnector: connector))
+                Console.write(using.map(describe).joined())
+                throw ValidationError("connector \(id) is used by the workflows above; delete them first (admin workflow delete)")
+            }
+            Console.write("deleted connector \(id)\n")
+        }
+    }
+}
+
+struct WorkflowList: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list", abstract: "List an organization's workflows: id, name, source, destination, creator.")
+    @Option(help: "Organization id.") var org: String
+    @Option(help: "Only the workflows that use this connector id.") var connector: String?
+    @OptionGroup var options: AdminOptions
+
+    func run() async throws {
+        let using = try connector.map { try identifier($0, of: "connector") }
+        try await options.withStore { store in
+            let workflows = try await store.workflows(organization: org, matching: WorkflowQuery(usingConnector: using))
+            Console.write(workflows.map(describe).joined())
+        }
+    }
+}
+
+struct WorkflowDelete: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "delete", abstract: "Delete a workflow.")
+    @Option(help: "Organization id.") var org: String
+    @Argument(help: "Workflow id.") var id: String
+    @OptionGroup var options: AdminOptions
+
+    func run() async throws {
+        let workflow = try identifier(id, of: "workflow")
+        try await options.withStore { store in
+            guard try await store.deleteWorkflow(id: workflow, organization: org, by: nil) else {
+                throw ValidationError("no workflow \(id) in \(org)")
+            }
+            Console.write("deleted workflow \(id)\n")
+        }
+    }
+}
+
 struct RotateKeys: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rotate-keys",
@@ -230,8 +361,9 @@ struct Audit: AsyncParsableCommand {
     func run() async throws {
         try await options.withStore { store in
             for entry in try await store.auditLog(organization: org, limit: limit) {
+                let actor = entry.actorUserID.map { "user \($0)" } ?? "operator"
                 Console.write(
-                    "\(iso(entry.at))\t\(entry.organizationID)\tuser \(entry.actorUserID.map(String.init) ?? "-")\t\(entry.action.rawValue)\t\(entry.connectorID ?? "-")\t\(entry.outcome)\n"
+                    "\(iso(entry.at))\t\(entry.organizationID)\t\(actor)\t\(entry.action.rawValue)\t\(entry.connectorID ?? "-")\t\(entry.outcome)\t\(entry.detail ?? "")\n"
                 )
             }
         }

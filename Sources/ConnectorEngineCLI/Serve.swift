@@ -29,7 +29,7 @@ struct Serve: AsyncParsableCommand {
     var notificationWebhook: String?
 
     @Option(
-        help: "Seconds a valid token check or a connector read is reused; a change by another process (admin CLI, another replica) takes effect within this time (0: read every request).")
+        help: "Seconds (0...\(Self.maxReadCacheSeconds)) a valid token check or a connector read is reused; a change by another process (admin CLI, another replica) takes effect within this time (0: read every request).")
     var readCacheSeconds = 2
 
     @Option(help: "The server's public base URL (e.g. https://engine.example.com) for absolute links; without it links are relative.")
@@ -41,8 +41,25 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds a connection may stay idle before it is closed.")
     var idleTimeout = 60
 
+    /// A revoked token or a removed share may stay usable on other replicas this long at most.
+    static let maxReadCacheSeconds = 5
+
     @OptionGroup var storeOptions: StoreOptions
     @OptionGroup var engineOptions: EngineOptions
+
+    func validate() throws {
+        guard (0...Self.maxReadCacheSeconds).contains(readCacheSeconds) else {
+            throw ValidationError("--read-cache-seconds must be 0...\(Self.maxReadCacheSeconds)")
+        }
+        if let publicURL {
+            guard let url = URL(string: publicURL), ["http", "https"].contains(url.scheme ?? ""), url.host != nil, url.query == nil else {
+                throw ValidationError("--public-url must be an http(s) URL without a query")
+            }
+        }
+        guard (1...3600).contains(requestReadTimeout), (1...3600).contains(idleTimeout) else {
+            throw ValidationError("--request-read-timeout and --idle-timeout must be 1...3600 seconds")
+        }
+    }
 
     func run() async throws {
         LoggingSystem.bootstrap { label in
@@ -58,7 +75,6 @@ struct Serve: AsyncParsableCommand {
             }
             webhook = url
         }
-        guard (0...300).contains(readCacheSeconds) else { throw ValidationError("--read-cache-seconds must be 0...300") }
         let store = try await storeOptions.open(
             production: engineOptions.production, logger: logger, queuesWebhooks: webhook != nil,
             readCacheTTL: .seconds(readCacheSeconds))
@@ -71,14 +87,6 @@ struct Serve: AsyncParsableCommand {
             Console.write(Self.firstStartLines(organization: organization.id, email: user.email, token: token.secret) + "\n")
         }
         let engine = try engineOptions.makeEngine()
-        if let publicURL {
-            guard let url = URL(string: publicURL), ["http", "https"].contains(url.scheme ?? ""), url.host != nil, url.query == nil else {
-                throw ValidationError("--public-url must be an http(s) URL without a query")
-            }
-        }
-        guard (1...3600).contains(requestReadTimeout), (1...3600).contains(idleTimeout) else {
-            throw ValidationError("--request-read-timeout and --idle-timeout must be 1...3600 seconds")
-        }
         let configuration = APIConfiguration(
             host: host, port: port, idleTimeout: .seconds(idleTimeout), requestReadTimeout: .seconds(requestReadTimeout),
             publicURL: publicURL)

@@ -90,12 +90,14 @@ extension ConnectorStore {
     // MARK: Audit log
 
     func recordAudit(
-        organization: String, actor: Int64?, action: AuditAction, connector: UUID?, outcome: String, db: any SQLDatabase
+        organization: String, actor: Int64?, action: AuditAction, connector: UUID?, outcome: String, detail: String? = nil,
+        db: any SQLDatabase
     ) async throws {
-        try await db.insert(into: "audit_log").columns("organization_id", "actor_user_id", "action", "connector_id", "outcome", "at")
+        try await db.insert(into: "audit_log")
+            .columns("organization_id", "actor_user_id", "action", "connector_id", "outcome", "at", "detail")
             .values(
                 SQLBind(organization), SQLBind(actor), SQLBind(action.rawValue), SQLBind(connector.map(Self.key)), SQLBind(outcome),
-                SQLBind(Timestamp.now())
+                SQLBind(Timestamp.now()), SQLBind(detail)
             ).run()
     }
 
@@ -119,7 +121,8 @@ extension ConnectorStore {
                     action: AuditAction(rawValue: try $0.decode(column: "action", as: String.self)) ?? .update,
                     connectorID: try $0.decode(column: "connector_id", as: String?.self),
                     outcome: try $0.decode(column: "outcome", as: String.self),
-                    at: Timestamp.date(try $0.decode(column: "at", as: Int64.self)))
+                    at: Timestamp.date(try $0.decode(column: "at", as: Int64.self)),
+                    detail: try $0.decode(column: "detail", as: String?.self))
             }
         }
     }
@@ -159,25 +162,65 @@ extension ConnectorStore {
             createdBy: userID, createdAt: Timestamp.date(now))
     }
 
-    public func workflows(organization: String) async throws -> [Workflow] {
-        try await database.read { db in
-            try await db.select().columns("*").from("workflows").where("organization_id", .equal, organization)
-                .orderBy("created_at").orderBy("id").all().map(Self.workflow)
+    /// The organization's workflows that match `query`, oldest first, with their creators' emails.
+    public func workflows(organization: String, matching query: WorkflowQuery = WorkflowQuery()) async throws -> [WorkflowSummary] {
+        func connectorColumn(_ column: String) -> SQLQueryString {
+            guard let viewer = query.connectorsVisibleTo else { return "workflows.\(unsafeRaw: column)" }
+            let visible = Self.connectorIsVisible("c", to: viewer)
+            return "(SELECT c.id FROM connectors c WHERE c.id = workflows.\(unsafeRaw: column) AND \(visible))"
+        }
+        var select: SQLQueryString = """
+            SELECT workflows.id, workflows.organization_id, workflows.name, workflows.created_by, workflows.created_at, \
+            \(connectorColumn("source_connector_id")) AS source_connector_id, \
+            \(connectorColumn("destination_connector_id")) AS destination_connector_id, \
+            u.email AS creator_email, \(unsafeRaw: Self.isMember("workflows.created_by", of: "workflows.organization_id")) AS creator_is_member
+            FROM workflows LEFT JOIN users u ON u.id = workflows.created_by WHERE workflows.organization_id = \(bind: organization)
+            """
+        if let id = query.id { select += " AND workflows.id = \(bind: Self.key(id))" }
+        if let connector = query.usingConnector {
+            select += " AND \(bind: Self.key(connector)) IN (workflows.source_connector_id, workflows.destination_connector_id)"
+        }
+        if let user = query.knownTo { select += " AND " + Self.workflowIsKnown(to: user) }
+        select += " ORDER BY workflows.created_at, workflows.id"
+        let listQuery = select
+        return try await database.read { db in
+            try await db.raw(listQuery).all().map { row in
+                WorkflowSummary(
+                    workflow: try Self.workflow(row), creatorEmail: try row.decode(column: "creator_email", as: String?.self),
+                    creatorIsMember: try row.decode(column: "creator_is_member", as: Bool.self))
+            }
         }
     }
 
-    public func workflow(id: UUID, organization: String) async throws -> Workflow? {
-        try await database.read { db in
-            try await db.select().columns("*").from("workflows").where("id", .equal, Self.key(id))
-                .where("organization_id", .equal, organization).first().map(Self.workflow)
+    /// Deletes a workflow, with its audit entry. A user may delete the workflows they created and
+    /// those that use a connector they own; the operator (`actor` nil, the `admin` CLI) any.
+    /// - Returns: false when there is no such workflow or `actor` may not delete it.
+    public func deleteWorkflow(id: UUID, organization: String, by actor: Int64?) async throws -> Bool {
+        var delete: SQLQueryString = "DELETE FROM workflows WHERE id = \(bind: Self.key(id)) AND organization_id = \(bind: organization)"
+        if let actor { delete += " AND " + Self.workflowIsKnown(to: actor) }
+        delete += " RETURNING name"
+        let statement = delete
+        return try await database.write { db in
+            guard let name = try await db.raw(statement).first(decodingColumn: "name", as: String.self) else { return false }
+            try await self.recordAudit(
+                organization: organization, actor: actor, action: .deleteWorkflow, connector: nil, outcome: "ok",
+                detail: "workflow \(Self.key(id)) '\(name)'", db: db)
+            return true
         }
     }
 
-    public func deleteWorkflow(id: UUID, organization: String) async throws -> Bool {
-        try await database.write { db in
-            try await !db.delete(from: "workflows").where("id", .equal, Self.key(id)).where("organization_id", .equal, organization)
-                .returning("id").all().isEmpty
-        }
+    /// SQL true when `user` created the row of `workflows` or owns a connector it uses: the
+    /// workflows a user may know of (listed in a 409) and delete.
+    static func workflowIsKnown(to user: Int64) -> SQLQueryString {
+        """
+        (workflows.created_by = \(bind: user) OR EXISTS (SELECT 1 FROM connectors o \
+        WHERE o.id IN (workflows.source_connector_id, workflows.destination_connector_id) AND o.created_by = \(bind: user)))
+        """
+    }
+
+    /// SQL true when the user in `userColumn` is a member of the organization in `organizationColumn`.
+    static func isMember(_ userColumn: String, of organizationColumn: String) -> String {
+        "EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = \(userColumn) AND m.organization_id = \(organizationColumn))"
     }
 
     static func workflow(_ row: any SQLRow) throws -> Workflow {
@@ -208,8 +251,9 @@ extension ConnectorStore {
         for (id, organization) in pending {
             let context = Self.sealingContext(organization: organization, connector: id)
             try await database.write { db in
-                // Re-read under the write transaction: a concurrent update may have re-sealed it already.
-                guard let row = try await db.select().columns("metadata", "key_id").from("connectors").where("id", .equal, id).first(),
+                // Re-read under the write transaction, locked: a concurrent update may have re-sealed
+                // it already, and none may commit between this read and the write below.
+                guard let row = try await db.raw("SELECT metadata, key_id FROM connectors WHERE id = \(bind: id)\(unsafeRaw: self.rowLock)").first(),
                     try row.decode(column: "key_id", as: String.self) != primary
                 else { return }
                 let plaintext = try self.keyRing.open(try row.decode(column: "metadata", as: Data.self), context: context)

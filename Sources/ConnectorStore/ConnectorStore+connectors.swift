@@ -21,18 +21,17 @@ extension ConnectorStore {
     /// One connector of the organization, whoever may see it (the caller checks permissions).
     public func connector(id: UUID, organization: String) async throws -> StoredConnector? {
         let key = ConnectorKey(organization: organization, id: id)
-        if let cached = connectorCache.lookup(key) { return cached }
+        let (cached, generation) = connectorCache.lookup(key)
+        if let cached { return cached }
         let found = try await database.read { db in try await self.connector(id: id, organization: organization, db: db, lock: false) }
-        if let found { connectorCache.remember(found, for: key) }
+        if let found { connectorCache.remember(found, for: key, generation: generation) }
         return found
     }
 
     func connector(id: UUID, organization: String, db: any SQLDatabase, lock: Bool) async throws -> StoredConnector? {
-        // FOR UPDATE serializes concurrent updates of one row on PostgreSQL; SQLite has one writer.
-        let forUpdate = lock && database.backend == .postgres ? " FOR UPDATE" : ""
         guard
             let row = try await db.raw(
-                "SELECT \(unsafeRaw: connectorColumns) FROM connectors c WHERE c.id = \(bind: Self.key(id)) AND c.organization_id = \(bind: organization)\(unsafeRaw: forUpdate)"
+                "SELECT \(unsafeRaw: connectorColumns) FROM connectors c WHERE c.id = \(bind: Self.key(id)) AND c.organization_id = \(bind: organization)\(unsafeRaw: lock ? rowLock : "")"
             ).first()
         else { return nil }
         return try decodeConnector(row)
@@ -41,10 +40,7 @@ extension ConnectorStore {
     /// The connectors `userID` may see (owner, shared user, or shared to the organization),
     /// filtered, ordered (ties broken by id) and optionally paged.
     public func connectors(organization: String, visibleTo userID: Int64, query: ConnectorQuery) async throws -> ConnectorPage {
-        var filter: SQLQueryString = """
-            WHERE c.organization_id = \(bind: organization) AND (c.created_by = \(bind: userID) OR c.shared_to_org = \(true)
-            OR EXISTS (SELECT 1 FROM connector_shares s WHERE s.connector_id = c.id AND s.user_id = \(bind: userID)))
-            """
+        var filter: SQLQueryString = "WHERE c.organization_id = \(bind: organization) AND \(Self.connectorIsVisible("c", to: userID))"
         if let typeIDs = query.typeIDs {
             if typeIDs.isEmpty {
                 filter += " AND 1 = 0"
@@ -78,6 +74,37 @@ extension ConnectorStore {
             let connectors = try await db.raw(listQuery).all().map(self.decodeConnector)
             let count = paged ? try await db.raw(countQuery).first()?.decode(column: "n", as: Int.self) ?? 0 : connectors.count
             return ConnectorPage(count: count, connectors: connectors)
+        }
+    }
+
+    /// SQL true when `userID` may see the connector row `alias` (IsOwnerOrSharedUserOrSharedToOrg,
+    /// for a user already known to be in its organization).
+    static func connectorIsVisible(_ alias: String, to userID: Int64) -> SQLQueryString {
+        """
+        (\(unsafeRaw: alias).created_by = \(bind: userID) OR \(unsafeRaw: alias).shared_to_org = \(true) \
+        OR EXISTS (SELECT 1 FROM connector_shares s WHERE s.connector_id = \(unsafeRaw: alias).id AND s.user_id = \(bind: userID)))
+        """
+    }
+
+    /// Every connector of the organization with its owner, for the operator: no metadata is opened.
+    public func connectorOwnership(organization: String) async throws -> [ConnectorOwnership] {
+        try await database.read { db in
+            try await db.raw(
+                """
+                SELECT c.id, c.connector_name, c.connector_type, c.created_by, u.email, \
+                \(unsafeRaw: Self.isMember("c.created_by", of: "c.organization_id")) AS owner_is_member
+                FROM connectors c LEFT JOIN users u ON u.id = c.created_by
+                WHERE c.organization_id = \(bind: organization) ORDER BY c.connector_name
+                """
+            ).all().map {
+                ConnectorOwnership(
+                    id: try Self.uuid(try $0.decode(column: "id", as: String.self)),
+                    name: try $0.decode(column: "connector_name", as: String.self),
+                    typeID: try $0.decode(column: "connector_type", as: String.self),
+                    ownerID: try $0.decode(column: "created_by", as: Int64?.self),
+                    ownerEmail: try $0.decode(column: "email", as: String?.self),
+                    ownerIsMember: try $0.decode(column: "owner_is_member", as: Bool.self))
+            }
         }
     }
 
@@ -205,7 +232,8 @@ extension ConnectorStore {
     }
 
     /// Deletes a connector. The workflows' foreign keys (NO ACTION: checked at the statement) decide whether it is in use.
-    public func deleteConnector(id: UUID, organization: String, by userID: Int64) async throws {
+    /// - Parameter userID: the owner, or nil for the operator (`admin` CLI).
+    public func deleteConnector(id: UUID, organization: String, by userID: Int64?) async throws {
         let key = ConnectorKey(organization: organization, id: id)
         defer { connectorCache.forget(key) }
         do {
@@ -222,7 +250,31 @@ extension ConnectorStore {
         }
     }
 
+    /// Gives a connector to another member of its organization (the operator's remedy for a
+    /// connector whose owner left), with its audit entry. Name and organization stay as they are.
+    /// - Throws: ``ConnectorStoreError/notFound``, ``ConnectorStoreError/notAMember(_:)``.
+    public func transferConnector(id: UUID, organization: String, to newOwner: Int64) async throws {
+        let key = ConnectorKey(organization: organization, id: id)
+        defer { connectorCache.forget(key) }
+        try await database.write { db in
+            guard let current = try await self.connector(id: id, organization: organization, db: db, lock: true) else {
+                throw ConnectorStoreError.notFound
+            }
+            try await self.requireMembers([newOwner], organization: organization, db: db)
+            try await db.update("connectors").set("created_by", to: newOwner).set("modified_at", to: Timestamp.now())
+                .where("id", .equal, Self.key(id)).where("organization_id", .equal, organization).run()
+            try await self.recordAudit(
+                organization: organization, actor: nil, action: .transfer, connector: id, outcome: "ok",
+                detail: "owner \(current.createdBy.map(String.init) ?? "none") -> \(newOwner)", db: db)
+        }
+    }
+
     // MARK: Helpers
+
+    /// Appended to a SELECT inside ``StoreDatabase/write(_:)`` to lock the rows it reads until the
+    /// commit: `FOR UPDATE` on PostgreSQL; SQLite needs none, as `BEGIN IMMEDIATE` already
+    /// makes the transaction the only writer before it reads.
+    var rowLock: String { database.backend == .postgres ? " FOR UPDATE" : "" }
 
     func seal(_ metadata: JSONValue, organization: String, connector: UUID) throws -> Data {
         return try keyRing.seal(

@@ -191,7 +191,8 @@ extension ConnectorStore {
     public func authenticate(token: String, organization: String) async throws -> Authentication {
         let hash = Self.tokenHash(token)
         let key = TokenKey(tokenHash: hash, organization: organization)
-        if let known = authentications.lookup(key) { return known }
+        let (known, generation) = authentications.lookup(key)
+        if let known { return known }
         let row = try await database.read { db in
             try await db.raw(
                 """
@@ -208,7 +209,7 @@ extension ConnectorStore {
         } else {
             answer = .notMember
         }
-        if answer != .invalidToken { authentications.remember(answer, for: key) }
+        if answer != .invalidToken { authentications.remember(answer, for: key, generation: generation) }
         return answer
     }
 

@@ -136,6 +136,9 @@ enum Migrations {
                 """,
                 "CREATE INDEX audit_log_org ON audit_log(organization_id, id)",
             ]),
+        Migration(
+            version: 4, name: "audit detail",
+            statements: ["ALTER TABLE audit_log ADD COLUMN detail TEXT"]),
     ]
 
     /// Applies every migration newer than the database's version, each in its own transaction.

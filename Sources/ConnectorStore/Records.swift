@@ -174,6 +174,41 @@ public struct Workflow: Sendable, Equatable {
     public let createdAt: Date
 }
 
+/// A workflow as listed: with its creator's email, and whether the creator is still a member.
+public struct WorkflowSummary: Sendable, Equatable {
+    public let workflow: Workflow
+    public let creatorEmail: String?
+    public let creatorIsMember: Bool
+}
+
+/// Which workflows ``ConnectorStore/workflows(organization:matching:)`` lists, and how.
+public struct WorkflowQuery: Sendable {
+    public var id: UUID?
+    /// Only the workflows that use this connector.
+    public var usingConnector: UUID?
+    /// Only the workflows this user may know of: they created it, or it uses a connector they own.
+    public var knownTo: Int64?
+    /// Connector ids this user may not see are listed as nil.
+    public var connectorsVisibleTo: Int64?
+
+    public init(id: UUID? = nil, usingConnector: UUID? = nil, knownTo: Int64? = nil, connectorsVisibleTo: Int64? = nil) {
+        self.id = id
+        self.usingConnector = usingConnector
+        self.knownTo = knownTo
+        self.connectorsVisibleTo = connectorsVisibleTo
+    }
+}
+
+/// A connector as the operator lists it: no metadata, the owner's email and membership.
+public struct ConnectorOwnership: Sendable, Equatable {
+    public let id: UUID
+    public let name: String
+    public let typeID: String
+    public let ownerID: Int64?
+    public let ownerEmail: String?
+    public let ownerIsMember: Bool
+}
+
 /// A notice to one user that a resource was shared with them.
 public struct ShareNotification: Sendable, Equatable {
     public let id: UUID
@@ -196,10 +231,16 @@ public struct AuditEntry: Sendable, Equatable {
     public let connectorID: String?
     public let outcome: String
     public let at: Date
+    /// What else identifies the action: the workflow deleted, the owners of a transfer.
+    public let detail: String?
 }
 
+/// What an audit entry records. An entry without an actor is the operator's (`admin` CLI).
 public enum AuditAction: String, Sendable, Codable, CaseIterable {
     case create, update, delete, share, test
+    /// A connector given to another member of its organization.
+    case transfer
+    case deleteWorkflow = "delete_workflow"
 }
 
 /// Why a connector write was refused.

@@ -83,14 +83,18 @@ struct CRUDWorld: Sendable {
     }
 }
 
+/// The elements of a JSON array (none for anything else).
+private func rows(_ json: JSONValue?) -> [JSONValue] {
+    guard case .array(let rows)? = json else { return [] }
+    return rows
+}
+
 private func names(_ json: JSONValue) -> [String] {
-    guard case .array(let rows) = json else { return [] }
-    return rows.compactMap { $0["connector_name"]?.stringValue }
+    rows(json).compactMap { $0["connector_name"]?.stringValue }
 }
 
 private func firstErrorAttr(_ json: JSONValue) -> String? {
-    guard case .array(let errors)? = json["errors"] else { return nil }
-    return errors.first?["attr"]?.stringValue
+    rows(json["errors"]).first?["attr"]?.stringValue
 }
 
 @Suite struct ConnectorCRUDTests {
@@ -196,6 +200,51 @@ private func firstErrorAttr(_ json: JSONValue) -> String? {
             let sneaky = try await world.call(
                 .post, "/workflow/", token: world.member.1, body: ["workflow_name": "sneaky", "source_connector": .string(hidden)])
             #expect(sneaky.status == 400 && firstErrorAttr(sneaky.json) == "source_connector")
+        }
+    }
+
+    /// Issue 6: a shared user's workflow no longer pins the owner's connector for good. The 409
+    /// names the workflow; after un-sharing, the shared user's workflow list hides the connector's
+    /// id; the owner may delete the workflow, then the connector.
+    @Test func theOwnerCanFreeAConnectorASharedUsersWorkflowUses() async throws {
+        try await CRUDWorld.run { world in
+            let (bob, bobToken) = world.sharedUser
+            let id = try await world.create("pinned", sharedUsers: [bob.id])
+            let created = try await world.call(
+                .post, "/workflow/", token: bobToken, body: ["workflow_name": "bobs flow", "source_connector": .string(id)])
+            #expect(created.status == 201, "\(created.text)")
+            let workflowID = try #require(created.json["id"]?.stringValue)
+
+            let refused = try await world.call(.delete, "/connector/\(id)/", token: world.owner)
+            #expect(refused.status == 409)
+            let errors = rows(refused.json["errors"])
+            #expect(refused.json["type"] == "client_error" && errors.count == 1)
+            #expect(errors.first?["code"] == "connector_in_use" && errors.first?["attr"] == .null)
+            let expected: JSONValue = [["id": .string(workflowID), "workflow_name": "bobs flow", "created_by_email": .string(bob.email)]]
+            #expect(refused.json["workflows"] == expected, "\(refused.text)")
+
+            // Un-shared, bob still sees his workflow but no longer the connector's id.
+            #expect(try await world.call(.patch, "/connector/\(id)/", token: world.owner, body: ["shared_users": []]).status == 200)
+            let bobsList = rows(try await world.call(.get, "/workflow/", token: bobToken).json)
+            #expect(bobsList.map { $0["id"] } == [.string(workflowID)] && bobsList.first?["source_connector"] == .null)
+            #expect(try await world.call(.get, "/workflow/\(workflowID)/", token: bobToken).json["source_connector"] == .null)
+            #expect(!(try await world.call(.get, "/workflow/", token: world.member.1).text.contains(id)))
+            #expect(rows(try await world.call(.get, "/workflow/", token: world.owner).json).first?["source_connector"] == .string(id))
+
+            // Carol neither created it nor owns its connector; the connector's owner may delete it.
+            #expect(try await world.call(.delete, "/workflow/\(workflowID)/", token: world.member.1).status == 403)
+            #expect(try await world.call(.delete, "/workflow/\(workflowID)/", token: world.owner).status == 204)
+            #expect(try await world.call(.delete, "/workflow/\(workflowID)/", token: world.owner).status == 404)
+            #expect(try await world.call(.delete, "/connector/\(id)/", token: world.owner).status == 204)
+        }
+    }
+
+    /// `workflow_name` follows the connector name rules (NUL was a 500 on PostgreSQL).
+    @Test(arguments: ["nul\u{0}name", "<b>bold</b>", "line\nbreak", "   ", String(repeating: "w", count: 129)])
+    func workflowNamesFollowTheConnectorNameRules(_ name: String) async throws {
+        try await CRUDWorld.run { world in
+            let response = try await world.call(.post, "/workflow/", token: world.owner, body: ["workflow_name": .string(name)])
+            #expect(response.status == 400 && firstErrorAttr(response.json) == "workflow_name", "\(response.text)")
         }
     }
 

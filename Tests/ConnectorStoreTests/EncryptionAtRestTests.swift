@@ -67,20 +67,31 @@ import Testing
         await store.close()
     }
 
-    @Test(arguments: Backend.allCases)
-    func rotationResealsEveryRowAndIsSafeToRepeat(_ backend: Backend) async throws {
-        let harness = try await StoreHarness.make(backend)
-        defer { Task { await harness.destroy() } }
+    /// A fresh store of organization `acme` whose admin owns `count` connectors `c0`, `c1`, …
+    /// (passwords `pw0`, `pw1`, …), all sealed under the key `old`; `new` is a second key.
+    private static func storeSealedUnderOldKey(
+        _ harness: StoreHarness, count: Int
+    ) async throws -> (old: EncryptionKey, new: EncryptionKey, owner: User, ids: [UUID]) {
         let old = try EncryptionKey.generate(id: "old")
         let new = try EncryptionKey.generate(id: "new")
         let before = try await harness.open(try KeyRing(primary: old))
         _ = try await before.createOrganization(id: "acme", name: "Acme")
         let owner = try await before.createUser(email: "owner@acme.test", name: "Owner")
         try await before.setMembership(organization: "acme", userID: owner.id, role: .admin)
-        for index in 0..<7 {
-            _ = try await before.createConnector(Self.connector("c\(index)", secret: "pw\(index)"), organization: "acme", by: owner.id)
+        var ids: [UUID] = []
+        for index in 0..<count {
+            ids.append(
+                try await before.createConnector(connector("c\(index)", secret: "pw\(index)"), organization: "acme", by: owner.id).id)
         }
         await before.close()
+        return (old, new, owner, ids)
+    }
+
+    @Test(arguments: Backend.allCases)
+    func rotationResealsEveryRowAndIsSafeToRepeat(_ backend: Backend) async throws {
+        let harness = try await StoreHarness.make(backend)
+        defer { Task { await harness.destroy() } }
+        let (old, new, owner, _) = try await Self.storeSealedUnderOldKey(harness, count: 7)
 
         // Without the old key the store refuses to start, naming the missing key id.
         do {
@@ -105,6 +116,48 @@ import Testing
         #expect(page.connectors.count == 7)
         #expect(Set(page.connectors.compactMap { $0.metadata["password"]?.stringValue }) == Set((0..<7).map { "pw\($0)" }))
         await after.close()
+    }
+
+    /// Issue 7: updates while `rotate-keys` runs. Each row's update starts as the rotation
+    /// reaches that row (from its progress callback): the interleaving in which a re-read without
+    /// a row lock let the rotation write the old plaintext back over a committed update. Every
+    /// row must end with the value of its update.
+    @Test(arguments: Backend.allCases)
+    func rotationDoesNotUndoConcurrentUpdates(_ backend: Backend) async throws {
+        let harness = try await StoreHarness.make(backend)
+        defer { Task { await harness.destroy() } }
+        let (old, new, owner, created) = try await Self.storeSealedUnderOldKey(harness, count: 24)
+        // The order in which the rotation visits the rows.
+        let ids = created.sorted { $0.uuidString.lowercased() < $1.uuidString.lowercased() }
+
+        let store = try await harness.open(try KeyRing(primary: new, others: [old]))
+        let updates = Mutex<[Task<(UUID, String), any Error>]>([])
+        @Sendable func update(_ index: Int) {
+            guard index < ids.count else { return }
+            let id = ids[index]
+            let value = "after-\(index)"
+            let task = Task {
+                _ = try await store.updateConnector(id: id, organization: "acme", by: owner.id, change: ConnectorChange()) { _ in
+                    Self.connector("c\(index)", secret: value).metadata
+                }
+                return (id, value)
+            }
+            updates.withLock { $0.append(task) }
+        }
+        update(0)
+        try await store.rotateKeys { done, _ in update(done) }
+        var expected: [UUID: String] = [:]
+        for task in updates.withLock({ $0 }) {
+            let (id, value) = try await task.value
+            expected[id] = value
+        }
+        #expect(expected.count == ids.count)
+        for id in ids {
+            let stored = try await store.connector(id: id, organization: "acme")?.metadata["password"]?.stringValue
+            #expect(stored == expected[id], "\(backend): the rotation undid the update of \(id)")
+        }
+        #expect(try await store.keyUsage() == ["new": ids.count])
+        await store.close()
     }
 
     @Test(arguments: Backend.allCases)

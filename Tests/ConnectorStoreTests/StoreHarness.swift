@@ -56,8 +56,9 @@ struct StoreHarness: Sendable {
             "CE_STORE_PG_URL is not set: run the tests with `make test`, which starts scripts/services.sh")
     }
 
-    func open(_ ring: KeyRing, queuesWebhooks: Bool = false) async throws -> ConnectorStore {
-        try await ConnectorStore.open(location, keyRing: ring, logger: Self.logger, queuesWebhooks: queuesWebhooks)
+    func open(_ ring: KeyRing, queuesWebhooks: Bool = false, readCacheTTL: Duration = .zero) async throws -> ConnectorStore {
+        try await ConnectorStore.open(
+            location, keyRing: ring, logger: Self.logger, queuesWebhooks: queuesWebhooks, readCacheTTL: readCacheTTL)
     }
 
     /// Removes the file or database.
@@ -73,12 +74,14 @@ struct StoreHarness: Sendable {
 
     /// Runs `body` with an opened store and a fresh organization `acme` with users alice
     /// (admin), bob and carol (members); then closes and destroys everything.
+    /// - Parameter readCacheTTL: how long the store reuses token checks and connector reads.
     static func withPopulatedStore(
-        _ backend: Backend, queuesWebhooks: Bool = false, _ body: (ConnectorStore, Population) async throws -> Void
+        _ backend: Backend, queuesWebhooks: Bool = false, readCacheTTL: Duration = .zero,
+        _ body: (ConnectorStore, Population) async throws -> Void
     ) async throws {
         let harness = try await make(backend)
         do {
-            let store = try await harness.open(try ring("k1"), queuesWebhooks: queuesWebhooks)
+            let store = try await harness.open(try ring("k1"), queuesWebhooks: queuesWebhooks, readCacheTTL: readCacheTTL)
             do {
                 let population = try await Population.create(in: store)
                 try await body(store, population)

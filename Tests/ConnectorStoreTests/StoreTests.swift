@@ -179,7 +179,7 @@ private func pgConnector(_ name: String, password: String = "s3cret", shared: [I
                 }
             }
             #expect(try await store.connector(id: source.id, organization: "acme") != nil)
-            #expect(try await store.deleteWorkflow(id: workflow.id, organization: "acme"))
+            #expect(try await store.deleteWorkflow(id: workflow.id, organization: "acme", by: people.alice.id))
             try await store.deleteConnector(id: source.id, organization: "acme", by: people.alice.id)
             #expect(try await store.connector(id: source.id, organization: "acme") == nil)
             await #expect(throws: ConnectorStoreError.notFound) {
@@ -191,6 +191,61 @@ private func pgConnector(_ name: String, password: String = "s3cret", shared: [I
                 _ = try await store.createWorkflow(
                     name: "sneaky", source: foreign.id, destination: nil, organization: "acme", by: people.alice.id)
             }
+        }
+    }
+
+    /// Issue 6: a shared user's workflow pins the owner's connector. The owner learns which
+    /// workflows pin it and may delete them; the operator may give away or delete what a user who
+    /// left owned; every such act is audited; workflow lists hide connector ids the viewer cannot see.
+    @Test(arguments: Backend.allCases)
+    func aConnectorPinnedByAnotherUsersWorkflowCanBeFreed(_ backend: Backend) async throws {
+        try await StoreHarness.withPopulatedStore(backend) { store, people in
+            let (alice, bob, carol) = (people.alice.id, people.bob.id, people.carol.id)
+            let pinned = try await store.createConnector(pgConnector("pinned", shared: [bob]), organization: "acme", by: alice)
+            let bobs = try await store.createWorkflow(name: "bobs", source: pinned.id, destination: nil, organization: "acme", by: bob)
+            await #expect(throws: ConnectorStoreError.inUse(name: "pinned")) {
+                try await store.deleteConnector(id: pinned.id, organization: "acme", by: alice)
+            }
+            // The owner may know of the workflow (it uses her connector); carol may not.
+            let using = try await store.workflows(organization: "acme", matching: WorkflowQuery(usingConnector: pinned.id, knownTo: alice))
+            #expect(using.map(\.workflow.id) == [bobs.id] && using.first?.creatorEmail == "bob@acme.test")
+            #expect(try await store.workflows(organization: "acme", matching: WorkflowQuery(usingConnector: pinned.id, knownTo: carol)).isEmpty)
+            // After un-sharing, bob's list no longer shows the connector's id; the owner's does.
+            _ = try await store.updateConnector(
+                id: pinned.id, organization: "acme", by: alice, change: ConnectorChange(sharedUsers: []), merge: { _ in nil })
+            let bobSees = try await store.workflows(organization: "acme", matching: WorkflowQuery(connectorsVisibleTo: bob))
+            #expect(bobSees.map(\.workflow.id) == [bobs.id] && bobSees.first?.workflow.sourceConnectorID == nil)
+            let aliceSees = try await store.workflows(organization: "acme", matching: WorkflowQuery(connectorsVisibleTo: alice))
+            #expect(aliceSees.first?.workflow.sourceConnectorID == pinned.id)
+            // Carol may not delete bob's workflow; the connector's owner may, and then delete the connector.
+            #expect(try await store.deleteWorkflow(id: bobs.id, organization: "acme", by: carol) == false)
+            #expect(try await store.deleteWorkflow(id: bobs.id, organization: "acme", by: alice))
+            try await store.deleteConnector(id: pinned.id, organization: "acme", by: alice)
+
+            // Bob leaves, owning a connector and a workflow that uses it.
+            let orphan = try await store.createConnector(pgConnector("orphan"), organization: "acme", by: bob)
+            let left = try await store.createWorkflow(name: "left", source: nil, destination: orphan.id, organization: "acme", by: bob)
+            #expect(try await store.removeMembership(organization: "acme", userID: bob))
+            let owners = try await store.connectorOwnership(organization: "acme")
+            #expect(owners.map(\.name) == ["orphan"] && owners.first?.ownerEmail == "bob@acme.test" && owners.first?.ownerIsMember == false)
+            #expect(try await store.workflows(organization: "acme").first?.creatorIsMember == false)
+            // The operator gives the connector to a member (not to a stranger) and deletes the workflow.
+            await #expect(throws: ConnectorStoreError.notAMember(people.mallory.id)) {
+                try await store.transferConnector(id: orphan.id, organization: "acme", to: people.mallory.id)
+            }
+            try await store.transferConnector(id: orphan.id, organization: "acme", to: carol)
+            let transferred = try #require(try await store.connector(id: orphan.id, organization: "acme"))
+            #expect(transferred.createdBy == carol && transferred.name == "orphan")
+            #expect(try await store.deleteWorkflow(id: left.id, organization: "acme", by: nil))
+            try await store.deleteConnector(id: orphan.id, organization: "acme", by: nil)
+
+            let entries = try await store.auditLog(organization: "acme", limit: 4)
+            #expect(entries.map(\.action) == [.delete, .deleteWorkflow, .transfer, .create])
+            #expect(entries.prefix(3).allSatisfy { $0.actorUserID == nil })
+            #expect(entries[1].detail?.contains(left.id.uuidString.lowercased()) == true)
+            #expect(entries[2].detail == "owner \(bob) -> \(carol)")
+            let ownerDeleted = try await store.auditLog(organization: "acme").first { $0.action == .deleteWorkflow && $0.actorUserID == alice }
+            #expect(ownerDeleted?.detail?.contains(bobs.id.uuidString.lowercased()) == true)
         }
     }
 

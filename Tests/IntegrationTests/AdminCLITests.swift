@@ -1,4 +1,8 @@
+import ConnectorCore
+import ConnectorStore
+import Encryption
 import Foundation
+import Logging
 import Testing
 
 extension LiveServiceTests {
@@ -60,6 +64,77 @@ extension LiveServiceTests {
             #expect(rotated.output.contains("already under 'k2'") || rotated.output.contains("re-encrypted under 'k2'"))
             let audit = try Self.run(["admin", "audit"] + data)
             #expect(audit.status == 0)
+        }
+
+        /// Issue 6: what a user who left owned no longer stays stuck. The operator lists the
+        /// organization's connectors and workflows, deletes the workflow that pins a connector,
+        /// deletes that connector, gives the other one to a member; every act is in the audit log.
+        @Test func adminFreesTheConnectorsAndWorkflowsOfAUserWhoLeft() async throws {
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("admin-\(UUID().uuidString)").path
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            let key = try EncryptionKey.generate(id: "cli")
+            let keys = ["CONNECTOR_ENGINE_KEYS": key.specification]
+            func admin(_ arguments: String...) throws -> (status: Int32, output: String) {
+                try Self.run(["admin"] + arguments + ["--data-dir", dir], environment: keys)
+            }
+            #expect(try admin("org", "create", "acme").status == 0)
+            for email in ["ann@acme.test", "leaver@acme.test"] {
+                #expect(try admin("user", "create", email).status == 0)
+                #expect(try admin("member", "add", "--org", "acme", "--email", email).status == 0)
+            }
+            // The leaver owns two connectors and a workflow that uses one of them.
+            var logger = Logger(label: "admin-cli-test")
+            logger.logLevel = .warning
+            let store = try await ConnectorStore.open(
+                .sqlite(path: dir + "/connector-engine.sqlite"), keyRing: try KeyRing(primary: key), logger: logger)
+            let leaver = try #require(try await store.user(email: "leaver@acme.test"))
+            func connector(_ name: String) async throws -> String {
+                let new = NewConnector(
+                    name: name, typeID: "postgresql|6db35f45-be11-4fd5-80c5-85c48183afbb", mode: "DATABASE",
+                    metadata: ["host": "db.example", "port": "5432", "user": "app", "password": "pw", "database": "app"])
+                return try await store.createConnector(new, organization: "acme", by: leaver.id).id.uuidString.lowercased()
+            }
+            let kept = try await connector("kept")
+            let pinned = try await connector("pinned")
+            let workflow = try await store.createWorkflow(
+                name: "nightly", source: UUID(uuidString: pinned), destination: nil, organization: "acme", by: leaver.id
+            ).id.uuidString.lowercased()
+            await store.close()
+            #expect(try admin("member", "remove", "--org", "acme", "--email", "leaver@acme.test").status == 0)
+
+            let connectors = try admin("connector", "list", "--org", "acme")
+            #expect(connectors.output.contains("\(kept)\tkept\t") && connectors.output.contains("\(pinned)\tpinned\t"))
+            #expect(connectors.output.contains("leaver@acme.test (not a member)"), "\(connectors.output)")
+            let refused = try admin("connector", "delete", "--org", "acme", pinned)
+            #expect(refused.status != 0 && refused.output.contains("\(workflow)\tnightly\t\(pinned)"), "\(refused.output)")
+            #expect(try admin("workflow", "list", "--org", "acme", "--connector", kept).output.isEmpty)
+            #expect(try admin("workflow", "list", "--org", "acme", "--connector", pinned).output.contains(workflow))
+            #expect(try admin("workflow", "delete", "--org", "acme", workflow).status == 0)
+            #expect(try admin("workflow", "delete", "--org", "acme", workflow).status != 0)
+            #expect(try admin("connector", "delete", "--org", "acme", pinned).status == 0)
+            // Only a member may receive a connector.
+            #expect(try admin("connector", "transfer", "--org", "acme", kept, "--to", "leaver@acme.test").status != 0)
+            #expect(try admin("connector", "transfer", "--org", "acme", kept, "--to", "ann@acme.test").status == 0)
+            #expect(try admin("connector", "list", "--org", "acme").output.contains("\(kept)\tkept\tpostgresql|6db35f45-be11-4fd5-80c5-85c48183afbb\tann@acme.test\n"))
+
+            let audit = try admin("audit", "--org", "acme", "--limit", "3").output.split(separator: "\n")
+            try #require(audit.count == 3)
+            #expect(audit.allSatisfy { $0.contains("\toperator\t") }, "\(audit)")
+            #expect(audit[0].contains("\ttransfer\t\(kept)\t"))
+            #expect(audit[1].contains("\tdelete\t\(pinned)\t"))
+            #expect(audit[2].contains("\tdelete_workflow\t-\tok\tworkflow \(workflow) 'nightly'"))
+        }
+
+        /// Issue 8: what another process changed shows within the read cache's time, so that time
+        /// is capped at a few seconds: a larger value is refused before anything is opened.
+        @Test func serveRefusesAReadCacheOfMoreThanFiveSeconds() throws {
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("serve-\(UUID().uuidString)").path
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            // An occupied port makes serve exit after bootstrap should the value be accepted.
+            let blocker = try ServerSocket()
+            let refused = try Self.run(["serve", "--port", String(blocker.port), "--data-dir", dir, "--read-cache-seconds", "6"])
+            #expect(refused.status != 0 && refused.output.contains("--read-cache-seconds must be 0...5"), "\(refused.output)")
+            #expect(!FileManager.default.fileExists(atPath: dir))
         }
 
         @Test func serveOnAnEmptyStorePrintsTheFirstTokenOnce() throws {
