@@ -2,6 +2,7 @@ import ConnectorCore
 import ConnectorStore
 import Foundation
 import Logging
+import ProbeEngine
 import ServiceLifecycle
 
 #if canImport(FoundationNetworking)
@@ -21,6 +22,10 @@ public struct WebhookDelivery: Service {
         public var maxAttempts = 10
         public var requestTimeout: Duration = .seconds(10)
         public var pollInterval: Duration = .seconds(1)
+        /// Posts in flight at once, so one slow answer does not hold up the rest.
+        public var concurrency = 8
+        /// Delivered outbox rows are removed after this long.
+        public var keepDelivered: Duration = .seconds(86_400)
 
         public init() {}
 
@@ -48,7 +53,9 @@ public struct WebhookDelivery: Service {
     public func run() async throws {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
-                _ = try await deliverDue(now: Date())
+                let now = Date()
+                _ = try await deliverDue(now: now)
+                try await store.pruneDeliveredWebhooks(before: now.addingTimeInterval(-Double(policy.keepDelivered.components.seconds)))
             } catch {
                 logger.warning("webhook outbox pass failed", metadata: ["error.type": "\(type(of: error))"])
             }
@@ -60,9 +67,12 @@ public struct WebhookDelivery: Service {
     /// - Returns: how many were delivered.
     @discardableResult
     public func deliverDue(now: Date) async throws -> Int {
+        let due = try await store.dueWebhooks(now: now)
+        // Posted `concurrency` at a time; each outcome is recorded as it comes.
+        let outcomes = boundedConcurrently(due.count, limit: policy.concurrency) { index in await post(due[index].notification) }
         var delivered = 0
-        for (note, attempts) in try await store.dueWebhooks(now: now) {
-            let failure = await post(note)
+        for await (index, failure) in outcomes {
+            let (note, attempts) = due[index]
             if failure == nil { delivered += 1 }
             let retry = failure == nil ? nil : policy.retryDate(after: attempts + 1, from: now)
             try await store.recordWebhookAttempt(notification: note.id, delivered: failure == nil, error: failure, retryAt: retry)

@@ -6,10 +6,19 @@ import SQLKit
 extension ConnectorStore {
     // MARK: Notifications
 
+    /// A user told of a share is not told again of the same connector within this window, so
+    /// toggling `shared_users` cannot flood them (or the webhook).
+    public static let shareNotificationWindow: Duration = .seconds(3600)
+
     func notifyShared(
         users: [Int64], connector: UUID, name: String, organization: String, by sharer: Int64, now: Int64, db: any SQLDatabase
     ) async throws {
-        for user in users {
+        guard !users.isEmpty else { return }
+        let since = now - Int64(Self.shareNotificationWindow.components.seconds) * 1_000_000
+        let recent = Set(
+            try await db.select().column("user_id").from("notifications").where("resource_id", .equal, Self.key(connector))
+                .where("created_at", .greaterThan, since).all().map { try $0.decode(column: "user_id", as: Int64.self) })
+        for user in users where !recent.contains(user) {
             let id = Self.key(UUID())
             try await db.insert(into: "notifications")
                 .columns(
@@ -74,6 +83,20 @@ extension ConnectorStore {
                     .set("next_attempt_at", to: Timestamp.from(retryAt ?? Date.distantFuture))
             }
             try await update.where("notification_id", .equal, Self.key(notification)).run()
+        }
+    }
+
+    /// Removes outbox rows delivered before `date`: the notification stays, its delivery record
+    /// goes. - Returns: how many rows went.
+    @discardableResult
+    public func pruneDeliveredWebhooks(before date: Date) async throws -> Int {
+        try await database.write { db in
+            let rows = try await db.raw(
+                "SELECT COUNT(*) AS n FROM webhook_outbox WHERE delivered_at IS NOT NULL AND delivered_at < \(bind: Timestamp.from(date))"
+            ).first()
+            try await db.delete(from: "webhook_outbox").where("delivered_at", .isNot, SQLLiteral.null)
+                .where("delivered_at", .lessThan, Timestamp.from(date)).run()
+            return try rows?.decode(column: "n", as: Int.self) ?? 0
         }
     }
 
