@@ -221,19 +221,18 @@ class DripMysql(Drip):
 class FloodHeaders(Base):
     """An HTTP answer whose header section never ends: a client must cap it."""
 
+    LINE = b"X-Flood: " + b"a" * 1000 + b"\r\n"
+
     def started(self):
-        self.buf = b""
-        self.done = False
+        self.head = b""
 
     def data_received(self, data):
-        if self.done:
+        if self.head is None:
             return
-        self.buf += data
-        if b"\r\n\r\n" not in self.buf:
-            return
-        self.done = True
-        line = b"X-Flood: " + b"a" * 1000 + b"\r\n"
-        self.transport.write(b"HTTP/1.1 200 OK\r\n" + line * 1024)
+        self.head += data
+        if b"\r\n\r\n" in self.head:
+            self.head = None
+            self.transport.write(b"HTTP/1.1 200 OK\r\n" + self.LINE * 1024)
 
 
 MODES = {

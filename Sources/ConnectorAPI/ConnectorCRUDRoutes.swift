@@ -221,7 +221,7 @@ extension ConnectorRoutes {
         let timeout = try TestRequestParser.parseTimeout(
             request.uri.queryParameters.get("timeout"), maximum: engine.configuration.maxTimeout)
         let probe = ProbeRequest(connectorID: connector.typeID, metadata: connector.metadata, timeout: timeout)
-        let report = try await runTest(probe, caller: caller, connector: connector.id, context: context)
+        let report = try await runTest(probe, caller: caller, audit: .connector(connector.id), context: context)
         return JSONResponse.make(status: HTTPResponse.Status(code: report.status), body: report.responseBody)
     }
 
@@ -245,7 +245,8 @@ extension ConnectorRoutes {
         let timeout = try TestRequestParser.parseTimeout(
             request.uri.queryParameters.get("timeout"), maximum: engine.configuration.maxTimeout)
         let report = try await runTest(
-            ProbeRequest(connectorID: typeID, metadata: metadata, timeout: timeout), caller: caller, connector: connector, context: context)
+            ProbeRequest(connectorID: typeID, metadata: metadata, timeout: timeout), caller: caller,
+            audit: connector.map { .connector($0) } ?? .beforeCreate, context: context)
         guard !report.isValid else { return nil }
         return JSONResponse.make(status: HTTPResponse.Status(code: report.status), body: report.responseBody)
     }

@@ -84,14 +84,22 @@ struct ConnectorRoutes: Sendable {
         let probeRequest = try TestRequestParser.parse(
             body: Data(buffer.readableBytesView), timeout: request.uri.queryParameters.get("timeout"),
             maxTimeout: engine.configuration.maxTimeout)
-        let report = try await runTest(probeRequest, caller: try context.requireCaller(), connector: nil, context: context)
+        let report = try await runTest(probeRequest, caller: try context.requireCaller(), audit: .none, context: context)
         return JSONResponse.make(status: HTTPResponse.Status(code: report.status), body: report.responseBody)
     }
 
-    /// Runs one probe under the caller's admission caps, logs it without secrets, and audits
-    /// tests of stored connectors.
+    /// Which audit entry a test leaves: none for unsaved credentials (`test_connectors/`), one
+    /// for a stored connector, one (without a connector id) for a create's `?test=true`.
+    enum TestAudit {
+        case none
+        case connector(UUID)
+        case beforeCreate
+    }
+
+    /// Runs one probe under the caller's admission caps, logs it without secrets, and audits it
+    /// as `audit` says.
     /// - Throws: ``APIError`` 429 with `Retry-After` when the caller or organization is at its cap.
-    func runTest(_ probeRequest: ProbeRequest, caller: Caller, connector: UUID?, context: APIRequestContext) async throws -> ProbeReport {
+    func runTest(_ probeRequest: ProbeRequest, caller: Caller, audit: TestAudit, context: APIRequestContext) async throws -> ProbeReport {
         let user = String(caller.userID)
         guard admission.admit(user: user, organization: caller.organizationID) else {
             var error = APIError(
@@ -112,10 +120,15 @@ struct ConnectorRoutes: Sendable {
                 "probe.code": "\(report.code)", "probe.stage": "\(report.stage?.rawValue ?? "-")",
                 "probe.ms": "\(Int(report.elapsedMilliseconds))",
             ])
-        if let connector {
+        switch audit {
+        case .none: break
+        case .connector(let id):
             try await store.recordAudit(
-                organization: caller.organizationID, actor: caller.userID, action: .test, connector: connector,
-                outcome: report.code.rawValue)
+                organization: caller.organizationID, actor: caller.userID, action: .test, connector: id, outcome: report.code.rawValue)
+        case .beforeCreate:
+            try await store.recordAudit(
+                organization: caller.organizationID, actor: caller.userID, action: .test, connector: nil, outcome: report.code.rawValue,
+                detail: "create?test=true (\(probeRequest.connectorID.split(separator: "|").first ?? ""))")
         }
         return report
     }

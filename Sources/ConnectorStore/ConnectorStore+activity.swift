@@ -125,9 +125,29 @@ extension ConnectorStore {
     }
 
     /// Records an action outside a store write (a connector test), with its outcome code.
-    public func recordAudit(organization: String, actor: Int64?, action: AuditAction, connector: UUID?, outcome: String) async throws {
+    public func recordAudit(
+        organization: String, actor: Int64?, action: AuditAction, connector: UUID?, outcome: String, detail: String? = nil
+    ) async throws {
         try await database.write { db in
-            try await self.recordAudit(organization: organization, actor: actor, action: action, connector: connector, outcome: outcome, db: db)
+            try await self.recordAudit(
+                organization: organization, actor: actor, action: action, connector: connector, outcome: outcome, detail: detail, db: db)
+        }
+    }
+
+    /// Records a refused request (``AuditAction/denied``) with its status and what was asked;
+    /// nothing is written for an organization that does not exist, so unknown ids cannot fill
+    /// the log.
+    public func recordDenial(organization: String, actor: Int64?, status: Int, detail: String) async throws {
+        guard Self.isValidOrganizationID(organization) else { return }
+        try await database.write { db in
+            try await db.raw(
+                """
+                INSERT INTO audit_log (organization_id, actor_user_id, action, connector_id, outcome, at, detail)
+                SELECT \(bind: organization), \(bind: actor), \(bind: AuditAction.denied.rawValue), NULL, \(bind: String(status)), \
+                \(bind: Timestamp.now()), \(bind: String(detail.prefix(300)))
+                WHERE EXISTS (SELECT 1 FROM organizations WHERE id = \(bind: organization))
+                """
+            ).run()
         }
     }
 

@@ -157,6 +157,10 @@ extension ConnectorStore {
                 try await self.insertShares(shares, connector: id, db: db)
                 try await self.recordAudit(
                     organization: organization, actor: userID, action: .create, connector: id, outcome: "ok", db: db)
+                if !shares.isEmpty || new.sharedToOrg {
+                    try await self.recordAudit(
+                        organization: organization, actor: userID, action: .share, connector: id, outcome: "ok", db: db)
+                }
                 if !shares.isEmpty {
                     try await self.notifyShared(
                         users: shares, connector: id, name: new.name, organization: organization, by: userID, now: now, db: db)

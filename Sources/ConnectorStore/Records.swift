@@ -235,12 +235,15 @@ public struct AuditEntry: Sendable, Equatable {
     public let detail: String?
 }
 
-/// What an audit entry records. An entry without an actor is the operator's (`admin` CLI).
+/// What an audit entry records. An entry without an actor is the operator's (`admin` CLI), or a
+/// request refused before its caller was known (``denied`` with 401).
 public enum AuditAction: String, Sendable, Codable, CaseIterable {
     case create, update, delete, share, test
     /// A connector given to another member of its organization.
     case transfer
     case deleteWorkflow = "delete_workflow"
+    /// A request refused with 401, 403 or 404 on a connector route (the status is the outcome).
+    case denied
 }
 
 /// Why a connector write was refused.

@@ -111,6 +111,23 @@ import Testing
         }
     }
 
+    /// Issue 8 §3: a CA field holds certificates only, checked when the connector is saved.
+    @Test(arguments: [
+        ("postgresql|6db35f45-be11-4fd5-80c5-85c48183afbb", "sslrootcert"), ("mysql|db709852-fa51-4aa6-9b91-afc45f111bec", "ssl_ca"),
+        ("minio|c799f6e3-2b57-434e-aaac-b5daa415da19", "ssl_ca"),
+    ])
+    func aCAFieldThatIsNotCertificatesIsRefusedOnSave(typeID: String, field: String) async throws {
+        let type = try #require(Catalog.builtin.type(id: typeID))
+        let metadata = Self.with(Self.baseMetadata(type), field, "-----BEGIN PRIVATE KEY-----\nQUJD\n-----END PRIVATE KEY-----\n")
+        try await CRUDWorld.run { world in
+            let result = try await world.call(
+                .post, "/connector/", token: world.owner,
+                body: ["connector_id": .string(typeID), "connector_name": "ca", "connector_metadata": metadata])
+            #expect(result.status == 400, "\(result.text)")
+            #expect(result.json["errors"]?[0]?["attr"] == .string("connector_metadata.\(field)"), "\(result.text)")
+        }
+    }
+
     @Test func theMaskIsNotANewSecret() async throws {
         try await CRUDWorld.run { world in
             for (field, value) in [("password", ConnectorType.secretMask), ("connection_url", "postgresql://app:********@db.invalid/app")] {

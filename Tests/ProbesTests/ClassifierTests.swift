@@ -1,5 +1,5 @@
 import ConnectorCore
-import MariaDBDriver
+@testable import MariaDBDriver
 import PostgresDriver
 import ProbeEngine
 import Testing
@@ -42,6 +42,20 @@ import Testing
         #expect(PostgresClassifier.connectFailure(stage: .auth, sqlState: nil, needsPassword: true, settings: params).code == .authFailed)
         #expect(PostgresClassifier.connectFailure(stage: .auth, sqlState: nil, needsPassword: false, settings: params).code == .protocolError)
         #expect(PostgresClassifier.connectFailure(stage: .connect, sqlState: nil, needsPassword: false, settings: params).code == .connectionRefused)
+        // Issue 8 §4: with sslmode require or stronger, libpq refuses a login not bound to the TLS
+        // channel; that is a TLS verdict on sslmode, not the server's protocol error.
+        var required = params
+        required.sslMode = .require
+        let unbound = PostgresClassifier.connectFailure(stage: .auth, sqlState: nil, needsPassword: false, settings: required)
+        #expect(unbound.code == .tlsFailure && unbound.attr == "sslmode" && unbound.stage == .auth)
+    }
+
+    /// Issue 8 §4: `sha256_password` fetches the server's RSA key over the connection when there
+    /// is no TLS, so it is offered only with TLS.
+    @Test func sha256PasswordOnlyOverTLS() {
+        #expect(!MariaDBConnection.allowedAuthPlugins(tls: false).contains("sha256_password"))
+        #expect(MariaDBConnection.allowedAuthPlugins(tls: true).split(separator: ",").contains("sha256_password"))
+        #expect(MariaDBConnection.allowedAuthPlugins(tls: false).split(separator: ",").contains("caching_sha2_password"))
     }
 
     @Test func phasesMapToStages() {

@@ -101,7 +101,8 @@ extension ConnectorType {
         switch family {
         case .postgresql: _ = try PostgresSettings(metadata: metadata)
         case .mysql, .mariadb: _ = try MySQLSettings(metadata: metadata)
-        case .snowflake, .bigquery, .s3, .gcs, .dropbox, .googleDrive: break
+        case .s3: _ = try S3Settings(metadata: metadata)
+        case .snowflake, .bigquery, .gcs, .dropbox, .googleDrive: break
         }
     }
 }
