@@ -25,6 +25,18 @@ import Testing
         }
     }
 
+    @Test func theMaskWithNothingStoredIsRefused() throws {
+        let error = try #require(throws: MetadataError.self) {
+            try mysql.merging(update: ["host": "db", "password": .string(ConnectorType.secretMask)], stored: ["host": "db"])
+        }
+        #expect(error.attr == "password")
+    }
+
+    @Test(arguments: [-9.223372036854775808e18, 9.007199254740994e15, 1e300])
+    func aNumberTooLargeToKeepExactlyIsRefused(number: Double) {
+        #expect(throws: MetadataError.self) { try mysql.normalizingSecrets(["password": .number(number)], allowingMask: true) }
+    }
+
     @Test func aNumericSecretBecomesItsDecimalText() throws {
         let normalized = try mysql.normalizingSecrets(["password": 739_140_825_573, "port": 3306], allowingMask: false)
         #expect(normalized["password"] == "739140825573")

@@ -50,7 +50,7 @@ extension ConnectorType {
             case .number(let number):
                 // Only a whole number below 2^53 has one exact decimal text; anything else would be
                 // stored as a different secret than the one sent.
-                guard let whole = Int64(exactly: number), abs(whole) <= 1 << 53 else {
+                guard let whole = Int64(exactly: number), whole.magnitude <= 1 << 53 else {
                     throw MetadataError(attr: field, "'\(field)' must be a string; send this number in quotes.")
                 }
                 text = String(whole)
@@ -73,7 +73,11 @@ extension ConnectorType {
         var kept: [String] = []
         for field in secretFields {
             guard case .string(let value)? = members[field] else { continue }
-            if value == Self.secretMask, let previous = old[field] {
+            if value == Self.secretMask {
+                // The mask keeps a stored secret; with none stored it would become the secret.
+                guard let previous = old[field] else {
+                    throw MetadataError(attr: field, "'\(field)' is the mask \(Self.secretMask) but no value is stored: send the real value.")
+                }
                 members[field] = previous
                 kept.append(field)
             } else if Self.isURLField(field), Self.password(inURL: value) == Self.secretMask,
