@@ -24,7 +24,8 @@ public struct APIRequestContext: RequestContext {
 
 /// Checks `Authorization: Bearer` against the store's hashed tokens and membership of
 /// `{org_id}`: a missing, unknown or revoked token is a 401; an organization the caller is not in
-/// is a 404, so organization ids do not leak.
+/// is a 404, so organization ids do not leak. Refusals on connector routes (401, 403, 404) are
+/// written to the audit log.
 struct TenantAuthMiddleware: RouterMiddleware {
     typealias Context = APIRequestContext
     let store: ConnectorStore

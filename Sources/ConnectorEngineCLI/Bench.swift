@@ -59,7 +59,7 @@ struct Bench: AsyncParsableCommand {
         }
         let wall = Double(ProcessClock.now() - started) / 1e9
         let cpu = ProcessClock.cpuSeconds() - cpuBefore
-        engine.shutdownAndRemoveFiles()
+        await engine.shutdownAndRemoveFiles()
         latencies.sort()
         func percentile(_ p: Double) -> Double {
             latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int((Double(latencies.count) * p).rounded(.up)) - 1)]

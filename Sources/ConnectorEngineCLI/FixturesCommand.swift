@@ -59,7 +59,7 @@ struct Fixtures: AsyncParsableCommand {
             } else {
                 let engine = try engineOptions.makeEngine()
                 results = await FixtureRun.run(cases, engine: engine, concurrency: concurrency, progress: progress)
-                engine.shutdownAndRemoveFiles()
+                await engine.shutdownAndRemoveFiles()
             }
             if onTerminal { Output.error("") }
             let failed = results.filter { !$0.passed }

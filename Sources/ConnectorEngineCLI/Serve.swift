@@ -100,7 +100,7 @@ struct Serve: AsyncParsableCommand {
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
-        engine.shutdownAndRemoveFiles()
+        await engine.shutdownAndRemoveFiles()
         await store.close()
     }
 

@@ -34,7 +34,7 @@ struct TestCommand: AsyncParsableCommand {
         } else {
             print(Self.describe(report))
         }
-        engine.shutdownAndRemoveFiles()
+        await engine.shutdownAndRemoveFiles()
         if !report.isValid { throw ExitCode(1) }
     }
 

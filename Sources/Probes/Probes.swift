@@ -39,10 +39,13 @@ extension ProbeEngine {
 }
 
 extension ProbeEngine {
-    /// Shuts the engine down and removes the CA files its probes wrote. For a process's only
-    /// engine: the trust store is shared by every engine in the process.
-    public func shutdownAndRemoveFiles() {
+    /// Shuts the engine down, waits until every probe has closed what it opened (a process that
+    /// exits while a reactor is still inside a driver call crashes in the C library's exit
+    /// handlers), then removes the CA files its probes wrote. For a process's only engine: the
+    /// trust store is shared by every engine in the process.
+    public func shutdownAndRemoveFiles() async {
         shutdown()
+        await waitUntilIdle()
         TrustStore.shared.removeFiles()
     }
 }

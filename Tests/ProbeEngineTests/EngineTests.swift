@@ -195,6 +195,9 @@ final class PipeDriver: ProbeDriver, @unchecked Sendable {
         for _ in 0..<20 { #expect(await closes.next() != nil) }
         let late = await engine.test(ProbeRequest(connectorID: EngineTests.postgres, metadata: EngineTests.metadata))
         #expect(late.code == .serverError)
+        // Every slot comes back: a process may wait for this before it exits.
+        await engine.waitUntilIdle()
+        #expect(engine.probesInFlight == 0)
     }
 }
 
