@@ -68,6 +68,7 @@ let package = Package(
                 .product(name: "CryptoExtras", package: "swift-crypto"),
             ]),
         .target(name: "SigV4", dependencies: ["ConnectorCore", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "OAuthFlow", dependencies: ["ConnectorCore", .product(name: "Crypto", package: "swift-crypto")]),
         .target(
             name: "ConnectorStore",
             dependencies: [
@@ -146,6 +147,7 @@ let package = Package(
                 .product(name: "SwiftASN1", package: "swift-asn1"),
             ]),
         .testTarget(name: "FixtureRunnerTests", dependencies: ["FixtureRunner", "ConnectorCore"]),
+        .testTarget(name: "OAuthFlowTests", dependencies: ["OAuthFlow", "ConnectorCore"]),
         .testTarget(
             name: "ConnectorAPITests",
             dependencies: [
