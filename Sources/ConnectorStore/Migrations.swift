@@ -139,6 +139,17 @@ enum Migrations {
         Migration(
             version: 4, name: "audit detail",
             statements: ["ALTER TABLE audit_log ADD COLUMN detail TEXT"]),
+        Migration(
+            version: 5, name: "oauth token cache",
+            statements: [
+                """
+                CREATE TABLE oauth_cache (
+                    cache_key TEXT PRIMARY KEY,
+                    sealed {BYTES} NOT NULL,
+                    expires_at BIGINT NOT NULL)
+                """,
+                "CREATE INDEX oauth_cache_expiry ON oauth_cache(expires_at)",
+            ]),
     ]
 
     /// Applies every migration newer than the database's version, each in its own transaction.
