@@ -11,20 +11,48 @@ public struct LookupLimits: Sendable, Equatable {
 
 /// Name lookups waiting for a blocking thread, served so that no tenant starves another: each
 /// organization has its own queue, the queues take turns (round-robin), and an organization
-/// and a user each have at most a few lookups in flight. A pure value: the pool that owns it
-/// holds the lock.
+/// and a user each have at most a few lookups in flight. Within an organization the oldest job
+/// whose user is below the limit goes first. Each user's jobs wait in their own line, so taking
+/// the next job costs the organization's number of waiting users, not its number of jobs (a
+/// batch of 10,000 names stays linear). A pure value: the pool that owns it holds the lock.
 struct LookupQueue {
     struct Job {
         var organization: String
         var user: String
         var run: @Sendable () -> Void
+        /// Arrival order, set by ``LookupQueue/enqueue(_:)``.
+        fileprivate(set) var sequence: UInt64 = 0
+    }
+
+    /// One user's waiting jobs, oldest first; taken from the front without moving the rest.
+    private struct Line {
+        private var jobs: [Job] = []
+        private var head = 0
+
+        var first: Job? { head < jobs.count ? jobs[head] : nil }
+        var remaining: ArraySlice<Job> { jobs[head...] }
+
+        mutating func append(_ job: Job) { jobs.append(job) }
+
+        mutating func removeFirst() -> Job {
+            let job = jobs[head]
+            head += 1
+            // Drop the taken prefix once it is most of the storage: amortized O(1).
+            if head > 32, head * 2 > jobs.count {
+                jobs.removeFirst(head)
+                head = 0
+            }
+            return job
+        }
     }
 
     let limits: LookupLimits
-    private var queues: [String: [Job]] = [:]
+    /// Waiting jobs by organization, then by user.
+    private var queues: [String: [String: Line]] = [:]
     /// Organizations with waiting jobs, in turn order; `cursor` is the next one's index.
     private var turns: [String] = []
     private var cursor = 0
+    private var arrivals: UInt64 = 0
     private var inFlightByOrganization: [String: Int] = [:]
     private var inFlightByUser: [String: Int] = [:]
 
@@ -35,8 +63,14 @@ struct LookupQueue {
     var isEmpty: Bool { turns.isEmpty }
 
     mutating func enqueue(_ job: Job) {
-        if queues[job.organization, default: []].isEmpty { turns.append(job.organization) }
-        queues[job.organization, default: []].append(job)
+        var job = job
+        arrivals += 1
+        job.sequence = arrivals
+        if queues[job.organization] == nil {
+            queues[job.organization] = [:]
+            turns.append(job.organization)
+        }
+        queues[job.organization]![job.user, default: Line()].append(job)
     }
 
     /// The next job whose organization and user are below their limits, taking organizations in
@@ -46,9 +80,10 @@ struct LookupQueue {
             let index = (cursor + step) % turns.count
             let organization = turns[index]
             guard inFlightByOrganization[organization, default: 0] < limits.perOrganization,
-                let position = queues[organization]?.firstIndex(where: { inFlightByUser[key($0), default: 0] < limits.perUser })
+                let user = oldestEligibleUser(in: organization)
             else { continue }
-            let job = queues[organization]!.remove(at: position)
+            let job = queues[organization]![user]!.removeFirst()
+            if queues[organization]![user]!.first == nil { queues[organization]![user] = nil }
             inFlightByOrganization[organization, default: 0] += 1
             inFlightByUser[key(job), default: 0] += 1
             if queues[organization]!.isEmpty {
@@ -63,10 +98,23 @@ struct LookupQueue {
         return nil
     }
 
-    /// Every waiting job, limits aside (the pool is stopping), in turn order.
+    /// The user of `organization` below the per-user limit whose waiting job arrived first.
+    private func oldestEligibleUser(in organization: String) -> String? {
+        var best: (user: String, sequence: UInt64)?
+        for (user, line) in queues[organization] ?? [:] {
+            guard let first = line.first, inFlightByUser[key(first), default: 0] < limits.perUser else { continue }
+            if best == nil || first.sequence < best!.sequence { best = (user, first.sequence) }
+        }
+        return best?.user
+    }
+
+    /// Every waiting job, limits aside (the pool is stopping): organizations in turn order, each
+    /// organization's jobs in arrival order.
     mutating func drain() -> [Job] {
         defer { (queues, turns, cursor) = ([:], [], 0) }
-        return turns.flatMap { queues[$0] ?? [] }
+        return turns.flatMap { organization in
+            (queues[organization] ?? [:]).values.flatMap(\.remaining).sorted { $0.sequence < $1.sequence }
+        }
     }
 
     mutating func finished(_ job: Job) {

@@ -39,6 +39,22 @@ import Testing
         #expect(queue.next() == nil)
     }
 
+    /// A long line keeps its order through the front being dropped as it is served.
+    @Test func oneUsersLongLineIsServedInArrivalOrder() {
+        var queue = LookupQueue(limits: LookupLimits(perOrganization: 8, perUser: 1))
+        let order = Mutex<[Int]>([])
+        for index in 0..<1000 {
+            queue.enqueue(LookupQueue.Job(organization: "a", user: "1", run: { order.withLock { $0.append(index) } }))
+        }
+        while let job = queue.next() {
+            #expect(queue.next() == nil)
+            job.run()
+            queue.finished(job)
+        }
+        #expect(order.withLock { $0 } == Array(0..<1000))
+        #expect(queue.isEmpty)
+    }
+
     @Test func drainingReturnsEveryWaitingJob() {
         var queue = LookupQueue(limits: LookupLimits(perOrganization: 1, perUser: 1))
         for organization in ["a", "a", "b"] { queue.enqueue(Self.job(organization, "u")) }

@@ -111,6 +111,8 @@ public final class TrustStore: Sendable {
     private func release(_ key: [UInt8]) {
         state.withLock { state in
             state.entries[key]?.holders -= 1
+            // Nothing to evict while every file could be kept (the common case: one CA set).
+            guard state.entries.count > keptUnused else { return }
             let unused = state.entries.filter { $0.value.holders == 0 }
             guard unused.count > keptUnused else { return }
             for (oldKey, entry) in unused.sorted(by: { $0.value.lastUse < $1.value.lastUse }).prefix(unused.count - keptUnused) {
