@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""Loopback stand-in for Google's OAuth token endpoint, GCS JSON API and BigQuery that checks
-credentials the way the real services do.
+"""Loopback stand-in for Google's OAuth endpoints (token, authorization-code consent,
+revocation), GCS JSON API, BigQuery and Drive about that checks credentials the way the real
+services do.
 
     python3 scripts/fake_google.py --port PORT --dir DIR [--host 127.0.0.1] [--max-seconds N]
-                                   [--bench-accounts N]
+                                   [--bench-accounts N] [--oauth-access-seconds N]
 
 Needs PyJWT 2.x and cryptography (scripts/deps.sh installs them); the HTTP server is the
 standard library's ThreadingHTTPServer. At start it generates an RSA key per service account and
@@ -18,9 +19,10 @@ here (http://HOST:PORT/token):
   bench-K.json     with --bench-accounts N, for K = 0 .. N-1: ce-bench-K@..., more accounts
                    with the rights of ok (for benchmarks that spread probes over accounts);
   oauth_client.json  an `authorized_user` file (client_id, client_secret, refresh_token,
-                   token_uri) for the refresh-token grant;
+                   token_uri) for the refresh-token grant; the same client is the one the
+                   authorization-code flow below knows;
   fake_google.json   everything services.sh needs (URLs, e-mails, client id/secret, a valid and a
-                   revoked refresh token);
+                   revoked refresh token, the flow's authorize and revoke URLs);
 
 then prints the line
 
@@ -31,15 +33,51 @@ shared/reference/protocols.md sections 2-5 and 7):
 
   POST /token                              form-encoded; grant_type=
                                            urn:ietf:params:oauth:grant-type:jwt-bearer (RS256
-                                           assertion) or grant_type=refresh_token
+                                           assertion), refresh_token or authorization_code
+  GET  /o/oauth2/v2/auth                   authorization-code consent page (see below)
+  POST /o/oauth2/v2/auth/decision          the page's form: request_id, decision=allow|deny
+  POST /revoke                             form token=...: revokes a flow grant
   GET  /storage/v1/b/{bucket}[?fields=...] GCS buckets.get
   GET  /storage/v1/b?project=P[&fields=...] GCS buckets.list
   POST /bigquery/v2/projects/{p}/jobs      BigQuery jobs.insert (query jobs, dryRun or not)
   POST /bigquery/v2/projects/{p}/queries   BigQuery jobs.query
-  GET  /drive/v3/about?fields=user         Drive about.get (for the refresh-token user)
-  GET  /_stats                             token requests per service account / OAuth client
+  GET  /drive/v3/about?fields=user         Drive about.get (for the refresh-token user and the
+                                           flow's user)
+  GET  /_stats                             token requests per service account / OAuth client;
+                                           "oauth_flow": the flow's counters (authorize,
+                                           decision, token by grant type, revoke, and per flow
+                                           by its `state`)
   POST /_stats/reset                       zero the counters
-  POST /_tokens/expire[?principal=EMAIL]   expire issued access tokens (all, or one principal's)
+  POST /_tokens/expire[?principal=EMAIL]   expire issued access tokens (all, or one principal's;
+                                           the flow's are oauth-user@example.com's)
+  POST /_oauth/rotate                      test hook, form or query [enabled=true|false]
+                                           [refresh_token=...]: refresh-token rotation on or off
+                                           (toggled without `enabled`) for every flow grant, or
+                                           for one grant; answers {"rotate_refresh_tokens": B}
+  POST /_oauth/expire_codes                test hook: expire every unredeemed code
+
+Authorization-code flow (scripts/fake_oauth.py does the common part). GET /o/oauth2/v2/auth with
+client_id (the OAuth client above), redirect_uri (http or https on 127.0.0.0/8, [::1] or
+localhost, any port and path), response_type=code, scope (space-separated
+https://www.googleapis.com/auth/... or openid/email/profile), state, code_challenge with
+code_challenge_method=S256 (optional, but a challenge must be S256), access_type=offline|online,
+prompt, include_granted_scopes answers a consent page for oauth-user@example.com with the
+buttons Allow (id "allow") and Deny (id "deny"); a bad request answers an HTML error page, status
+400, and no redirect. Allow redirects (302) to redirect_uri?state=S&code=C&scope=..., Deny to
+redirect_uri?error=access_denied&state=S. A code is single use, lives 60 s and is bound to the
+client, redirect_uri, challenge, scopes and access_type. POST /token
+grant_type=authorization_code (code, redirect_uri, client_id and client_secret in the form or as
+HTTP Basic, code_verifier) answers {"access_token", "expires_in", "refresh_token" (offline only),
+"scope", "token_type": "Bearer"}, or: 401 invalid_client (wrong client or secret), 400
+invalid_grant (code unknown, expired or reused: a reuse also revokes the grant; verifier missing
+or not matching), 400 redirect_uri_mismatch. A refusal for the redirect_uri or verifier leaves
+the code unused. grant_type=refresh_token takes the flow's refresh tokens too: a new access token
+and, only when rotation is on, a new refresh token that replaces the old one (using a replaced
+one answers invalid_grant and revokes the grant). Access tokens from the flow live
+--oauth-access-seconds (default 3599). POST /revoke token=T revokes the grant of a flow refresh
+or access token (all its tokens, as Google revokes the refresh token behind an access token) or
+drops one other access token issued here: 200 {}; unknown token: 400 {"error": "invalid_token"}. The run's fixed refresh tokens cannot be revoked (400
+invalid_request): other tests share them.
 
 Checks on a JWT assertion, in this order (first failure answers): decodable; `iss` a known
 account; `alg` RS256 and the signature valid for the key named by `kid` (any enabled key of the
@@ -50,8 +88,8 @@ A bucket or project other than ce-probe / ce-project is 404 for every authentica
 noaccess account gets 403 on the existing ones. Tokens carry their scopes: GCS wants a
 devstorage or cloud-platform scope, BigQuery bigquery or cloud-platform, else 403.
 
-Access tokens live 3599 s. Requests are logged to stderr (method, path, status; never bodies or
-tokens). It serves until SIGTERM/SIGINT/SIGHUP or --max-seconds.
+Access tokens live 3599 s. Requests are logged to stderr (method, path, status; never bodies,
+query strings, tokens or codes). It serves until SIGTERM/SIGINT/SIGHUP or --max-seconds.
 """
 
 import base64
@@ -69,6 +107,7 @@ import jwt  # PyJWT 2.x (with cryptography for RS256); scripts/deps.sh installs 
 
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))  # fake_common.py is next to us
 import fake_common  # noqa: E402
+import fake_oauth  # noqa: E402
 
 PROJECT = "ce-project"
 PROJECT_NUMBER = "104729000113"
@@ -86,6 +125,27 @@ ACCOUNTS = {  # file stem -> (account name, may access bucket / project, key ena
 }
 USER_EMAIL = "ce-user@example.com"
 USER_SCOPE = "https://www.googleapis.com/auth/drive.readonly"
+
+# The authorization-code flow: its user, paths and consent page.
+FLOW_USER = "oauth-user@example.com"
+FLOW_ACCESS_SECONDS = 3599
+AUTHORIZE_PATH = "/o/oauth2/v2/auth"
+PROVIDER = {"name": "Google", "color": "#1a73e8"}
+APP_NAME = "Connector Engine (test client)"
+SCOPE_TEXT = {
+    "https://www.googleapis.com/auth/drive":
+        "See, edit, create, and delete all of your Google Drive files",
+    "https://www.googleapis.com/auth/drive.readonly":
+        "See and download all your Google Drive files",
+    "https://www.googleapis.com/auth/userinfo.profile":
+        "See your personal info, including any personal info you've made publicly available",
+    "https://www.googleapis.com/auth/userinfo.email":
+        "See your primary Google Account email address",
+    "openid": "Associate you with your personal info on Google",
+    "email": "See your primary Google Account email address",
+    "profile": "See your personal info, including any personal info you've made publicly "
+               "available",
+}
 
 AUTH = "https://www.googleapis.com/auth/"
 GCS_SCOPES = {AUTH + s for s in ("cloud-platform", "cloud-platform.read-only",
@@ -123,9 +183,14 @@ def parse_args():
     p.add_argument("--bench-accounts", type=int, default=0, metavar="N",
                    help="also create N service accounts with the rights of `ok`, key files "
                         "bench-0.json .. bench-{N-1}.json (default 0)")
+    p.add_argument("--oauth-access-seconds", type=int, default=FLOW_ACCESS_SECONDS, metavar="N",
+                   help="lifetime of the access tokens of the authorization-code flow "
+                        "(default %d)" % FLOW_ACCESS_SECONDS)
     args = p.parse_args()
     if args.bench_accounts < 0:
         p.error("--bench-accounts must be 0 or more")
+    if args.oauth_access_seconds < 1:
+        p.error("--oauth-access-seconds must be 1 or more")
     return args
 
 
@@ -204,7 +269,7 @@ def select_fields(obj, tree):
 # ------------------------------------------------------------------------------- state
 
 class State:
-    def __init__(self, base_url, accounts, oauth):
+    def __init__(self, base_url, accounts, oauth, flow_access_seconds=FLOW_ACCESS_SECONDS):
         self.base_url = base_url
         self.token_url = base_url + "/token"
         # email -> {"keys": {kid: (public_key, enabled)}, "access": bool}
@@ -215,9 +280,16 @@ class State:
         self.lock = threading.Lock()
         # access token -> {"principal", "scopes", "expires_at", "kind"}
         self.tokens = {}
+        # the authorization-code flow: its grants and tokens (for the OAuth client above)
+        self.flow = fake_oauth.Flow(
+            access_seconds=flow_access_seconds,
+            make_code=lambda: "4/0" + secrets.token_urlsafe(54),
+            make_access=lambda: "ya29.a0" + secrets.token_urlsafe(96),
+            make_refresh=lambda: "1//0" + secrets.token_urlsafe(75))
         self.reset_stats()
 
     def reset_stats(self):
+        self.flow.reset_stats()
         with self.lock:
             self.stats = {
                 "service_accounts": {e: {"token_requests": 0, "tokens_issued": 0, "errors": {}}
@@ -260,9 +332,13 @@ class State:
     def lookup(self, token):
         with self.lock:
             info = self.tokens.get(token)
-            if info is None or info["expires_at"] <= time.time():
-                return None
-            return dict(info)
+            if info is not None:
+                return None if info["expires_at"] <= time.time() else dict(info)
+        flow = self.flow.lookup(token)
+        if flow is None or flow["expires_at"] <= time.time():
+            return None
+        return {"principal": FLOW_USER, "scopes": set(flow["scopes"]),
+                "expires_at": flow["expires_at"], "kind": "oauth_flow"}
 
     def expire(self, principal=None):
         with self.lock:
@@ -272,11 +348,20 @@ class State:
                         info["expires_at"] > 0:
                     info["expires_at"] = 0
                     n += 1
-            return n
+        if principal is None or principal == FLOW_USER:
+            n += self.flow.expire_access()
+        return n
+
+    def revoke_issued(self, token):
+        """Drops one access token issued here (not by the flow); False when there is none."""
+        with self.lock:
+            return self.tokens.pop(token, None) is not None
 
     def snapshot(self):
         with self.lock:
-            return json.loads(json.dumps(self.stats))
+            out = json.loads(json.dumps(self.stats))
+        out["oauth_flow"] = self.flow.snapshot()
+        return out
 
 
 def make_accounts(base_url, token_url, bench_accounts=0):
@@ -343,6 +428,7 @@ STATUS_TEXT = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION
 class Handler(fake_common.FakeHandler):
     server_version = "fake_google"
     log_size = True
+    grant_type = None  # of the token request being answered (for the flow's counters)
 
     # ---- plumbing
 
@@ -456,6 +542,18 @@ class Handler(fake_common.FakeHandler):
             if only("POST"):
                 self.token_endpoint(body)
             return
+        if path == AUTHORIZE_PATH:
+            if only("GET"):
+                self.authorize(query)
+            return
+        if path == AUTHORIZE_PATH + "/decision":
+            if only("POST"):
+                self.decision(body)
+            return
+        if path == "/revoke":
+            if only("POST"):
+                self.revoke(body)
+            return
         if path == "/storage/v1/b":
             if only("GET"):
                 self.gcs_list(query)
@@ -487,13 +585,29 @@ class Handler(fake_common.FakeHandler):
             if only("POST"):
                 self.send_json(200, {"expired": self.st.expire(query.get("principal") or None)})
             return
+        if path == "/_oauth/rotate":
+            if only("POST"):
+                self.rotate_hook(body)
+            return
+        if path == "/_oauth/expire_codes":
+            if only("POST"):
+                self.send_json(200, {"expired": self.st.flow.expire_codes()})
+            return
         self.send_text(404, "Not Found\n")
 
     # ---- token endpoint
 
     def oauth_error(self, code, error, description, section, key):
         self.st.count_token(section, key, error=error)
+        if self.grant_type in fake_oauth.GRANT_TYPES:
+            self.st.flow.count(self.grant_type, error)
         self.send_json(code, {"error": error, "error_description": description})
+
+    def oauth_issued(self, client_id, answer):
+        """Counts and answers a token issued to the OAuth client (refresh or code grant)."""
+        self.st.count_token("oauth_clients", client_id, issued=True)
+        self.st.flow.count(self.grant_type, "ok", issued=True)
+        self.send_json(200, answer)
 
     def token_endpoint(self, body):
         ctype = self.headers.get("Content-Type", "").split(";")[0].strip().lower()
@@ -506,10 +620,13 @@ class Handler(fake_common.FakeHandler):
             params = {k: v[0] for k, v in
                       urllib.parse.parse_qs(text, keep_blank_values=True).items()}
         grant = params.get("grant_type", "")
+        self.grant_type = grant
         if grant == JWT_GRANT:
             self.jwt_grant(params)
         elif grant == "refresh_token":
             self.refresh_grant(params)
+        elif grant == "authorization_code":
+            self.code_grant(params)
         else:
             self.oauth_error(400, "unsupported_grant_type", "Invalid grant_type: %s" % grant,
                              "unidentified", None)
@@ -576,8 +693,10 @@ class Handler(fake_common.FakeHandler):
         self.send_json(200, {"access_token": token, "expires_in": TOKEN_LIFETIME,
                              "token_type": "Bearer"})
 
-    def refresh_grant(self, params):
-        st, oauth = self.st, self.st.oauth
+    def oauth_client(self, params):
+        """The authenticated OAuth client of a refresh or code grant (form fields or HTTP
+        Basic); None after answering 400 or 401."""
+        oauth = self.st.oauth
         client_id = params.get("client_id", "")
         client_secret = params.get("client_secret")
         auth = self.headers.get("Authorization", "")
@@ -590,29 +709,178 @@ class Handler(fake_common.FakeHandler):
             except (ValueError, UnicodeDecodeError):
                 pass
         if not client_id:
-            return self.oauth_error(400, "invalid_request",
-                                    "Could not determine client ID from request.",
-                                    "unidentified", None)
+            self.oauth_error(400, "invalid_request", "Could not determine client ID from request.",
+                             "unidentified", None)
+            return None
         if client_id != oauth["client_id"]:
-            return self.oauth_error(401, "invalid_client", "The OAuth client was not found.",
-                                    "unidentified", None)
+            self.oauth_error(401, "invalid_client", "The OAuth client was not found.",
+                             "unidentified", None)
+            return None
+        if client_secret != oauth["client_secret"]:
+            self.oauth_error(401, "invalid_client", "Unauthorized", "oauth_clients", client_id)
+            return None
+        return client_id
+
+    def refresh_grant(self, params):
+        st, oauth = self.st, self.st.oauth
+        client_id = self.oauth_client(params)
+        if client_id is None:
+            return
 
         def fail(code, error, description):
             self.oauth_error(code, error, description, "oauth_clients", client_id)
 
-        if client_secret != oauth["client_secret"]:
-            return fail(401, "invalid_client", "Unauthorized")
         refresh = params.get("refresh_token", "")
         if not refresh:
             return fail(400, "invalid_request", "Missing required parameter: refresh_token")
         if secrets.compare_digest(refresh, oauth["revoked_refresh_token"]):
             return fail(400, "invalid_grant", E_REVOKED)
         if not secrets.compare_digest(refresh, oauth["refresh_token"]):
+            outcome, answer = st.flow.refresh(refresh, client_id=client_id)
+            if outcome == "ok":
+                return self.oauth_issued(client_id, dict(answer, token_type="Bearer"))
+            if outcome == "revoked":
+                return fail(400, "invalid_grant", E_REVOKED)
             return fail(400, "invalid_grant", "Bad Request")
         token = st.issue(USER_EMAIL, [USER_SCOPE], "user", "ya29.a0")
-        st.count_token("oauth_clients", client_id, issued=True)
-        self.send_json(200, {"access_token": token, "expires_in": TOKEN_LIFETIME,
-                             "scope": USER_SCOPE, "token_type": "Bearer"})
+        self.oauth_issued(client_id, {"access_token": token, "expires_in": TOKEN_LIFETIME,
+                                      "scope": USER_SCOPE, "token_type": "Bearer"})
+
+    def code_grant(self, params):
+        client_id = self.oauth_client(params)
+        if client_id is None:
+            return
+
+        def fail(code, error, description):
+            self.oauth_error(code, error, description, "oauth_clients", client_id)
+
+        code = params.get("code", "")
+        if not code:
+            return fail(400, "invalid_request", "Missing required parameter: code")
+        redirect_uri = params.get("redirect_uri", "")
+        if not redirect_uri:
+            return fail(400, "invalid_request", "Missing required parameter: redirect_uri")
+        outcome, answer = self.st.flow.redeem(code, client_id=client_id, redirect_uri=redirect_uri,
+                                              verifier=params.get("code_verifier") or None)
+        if outcome == "ok":
+            return self.oauth_issued(client_id, dict(answer, token_type="Bearer"))
+        if outcome == "redirect_uri_mismatch":
+            return fail(400, "redirect_uri_mismatch", "Bad Request")
+        if outcome == "verifier_missing":
+            return fail(400, "invalid_grant", "Missing code verifier.")
+        if outcome.startswith("verifier_"):
+            return fail(400, "invalid_grant", "Invalid code verifier.")
+        if outcome == "unknown_code" and not code.startswith("4/"):
+            return fail(400, "invalid_grant", "Malformed auth code.")
+        fail(400, "invalid_grant", "Bad Request")  # unknown, expired or reused code
+
+    def revoke(self, body):
+        """POST /revoke token=T (form or query), as https://oauth2.googleapis.com/revoke."""
+        st = self.st
+        token = fake_oauth.form_fields(body, self.path).get("token", "")
+
+        def answer(code, outcome, obj):
+            st.flow.count("revoke", outcome)
+            self.send_json(code, obj)
+
+        if not token:
+            return answer(400, "invalid_request", {"error": "invalid_request",
+                                                   "error_description": "Bad Request"})
+        if token in (st.oauth["refresh_token"], st.oauth["revoked_refresh_token"]):
+            return answer(400, "fixed_token", {
+                "error": "invalid_request",
+                "error_description": "fake_google: the run's fixed refresh tokens are shared by "
+                                     "all tests and cannot be revoked"})
+        if st.flow.revoke(token) or st.revoke_issued(token):
+            return answer(200, "ok", {})
+        answer(400, "invalid_token", {"error": "invalid_token",
+                                      "error_description": "Token expired or revoked"})
+
+    # ---- authorization-code consent
+
+    def authorize(self, query):
+        """GET /o/oauth2/v2/auth: the consent page, or an error page (400, no redirect)."""
+        st = self.st
+
+        def bad(error, message):
+            st.flow.count("authorize", error)
+            fake_oauth.send_html(self, 400, fake_oauth.error_page(PROVIDER, 400, error, message))
+
+        client_id = query.get("client_id", "")
+        if not client_id:
+            return bad("invalid_request", "Missing required parameter: client_id")
+        if client_id != st.oauth["client_id"]:
+            return bad("invalid_client", "The OAuth client was not found.")
+        redirect_uri = query.get("redirect_uri", "")
+        problem = fake_oauth.redirect_uri_problem(redirect_uri)
+        if problem:
+            return bad("redirect_uri_mismatch" if redirect_uri else "invalid_request", problem)
+        response_type = query.get("response_type")
+        if not response_type:
+            return bad("invalid_request", "Required parameter is missing: response_type")
+        if response_type != "code":
+            return bad("unsupported_response_type",
+                       "Unsupported response_type: %s (this client may only use code)"
+                       % response_type)
+        scopes = list(dict.fromkeys(query.get("scope", "").split()))
+        if not scopes:
+            return bad("invalid_request", "Missing required parameter: scope")
+        unknown = [sc for sc in scopes
+                   if not sc.startswith(AUTH) and sc not in ("openid", "email", "profile")]
+        if unknown:
+            return bad("invalid_scope", "Some requested scopes were invalid. {invalid=[%s]}"
+                       % ", ".join(unknown))
+        problem = fake_oauth.pkce_problem(query.get("code_challenge"),
+                                          query.get("code_challenge_method"))
+        if problem:
+            return bad("invalid_request", problem)
+        access_type = query.get("access_type", "online")
+        if access_type not in ("online", "offline"):
+            return bad("invalid_request", "Invalid access_type: %s" % access_type)
+        if query.get("include_granted_scopes", "true") not in ("true", "false"):
+            return bad("invalid_request", "Invalid include_granted_scopes: %s"
+                       % query["include_granted_scopes"])
+        rid = st.flow.begin(client_id=client_id, redirect_uri=redirect_uri, scopes=scopes,
+                            state=query.get("state"), challenge=query.get("code_challenge"),
+                            offline=access_type == "offline")
+        st.flow.count("authorize", "ok")
+        fake_oauth.send_html(self, 200, fake_oauth.consent_page(
+            PROVIDER, client_id=client_id, app_name=APP_NAME, account=FLOW_USER,
+            scopes=[(sc, SCOPE_TEXT.get(sc)) for sc in scopes],
+            offline=access_type == "offline", redirect_uri=redirect_uri,
+            action=AUTHORIZE_PATH + "/decision", request_id=rid))
+
+    def decision(self, body):
+        """POST /o/oauth2/v2/auth/decision: Allow or Deny, then back to the redirect_uri."""
+        st = self.st
+        form = fake_oauth.form_fields(body, "")
+        choice = form.get("decision")
+        got = st.flow.decide(form.get("request_id"), choice == "allow") \
+            if choice in ("allow", "deny") else None
+        if got is None:
+            st.flow.count("decision", "invalid_request")
+            return fake_oauth.send_html(self, 400, fake_oauth.error_page(
+                PROVIDER, 400, "invalid_request", "This consent request is unknown, was already "
+                "answered or has expired; start again from the app."))
+        req, code = got
+        st.flow.count("decision", choice)
+        if code is None:
+            fields = [("error", "access_denied"), ("state", req["state"])]
+        else:
+            fields = [("state", req["state"]), ("code", code), ("scope", " ".join(req["scopes"]))]
+        fake_oauth.send_redirect(self, fake_oauth.add_query(req["redirect_uri"], fields))
+
+    def rotate_hook(self, body):
+        """POST /_oauth/rotate [enabled=true|false] [refresh_token=T]."""
+        form = fake_oauth.form_fields(body, self.path)
+        enabled = fake_oauth.parse_flag(form["enabled"]) if "enabled" in form else None
+        if "enabled" in form and enabled is None:
+            return self.send_json(400, {"error": "enabled must be true or false"})
+        value = self.st.flow.set_rotation(enabled, form.get("refresh_token") or None)
+        if value is None:
+            return self.send_json(404, {"error": "not a live refresh token of the flow"})
+        self.send_json(200, {"rotate_refresh_tokens": value,
+                             "applies_to": "grant" if form.get("refresh_token") else "all"})
 
     # ---- APIs
 
@@ -840,7 +1108,7 @@ class Handler(fake_common.FakeHandler):
         self.send_selected(query, {"kind": "drive#about", "user": user}, with_status=True)
 
 
-def setup_for(bench_accounts):
+def setup_for(bench_accounts, flow_access_seconds=FLOW_ACCESS_SECONDS):
     """fake_common.run_fake's setup: writes the key files and fake_google.json."""
     def setup(at):
         base_url, out_dir = at.base_url, at.out_dir
@@ -868,14 +1136,18 @@ def setup_for(bench_accounts):
                                  for stem, d in files.items()},
             "oauth": dict(oauth, file=os.path.join(out_dir, "oauth_client.json"),
                           user_email=USER_EMAIL, scope=USER_SCOPE),
+            "oauth_flow": {"authorize_url": base_url + AUTHORIZE_PATH,
+                           "revoke_url": base_url + "/revoke", "user_email": FLOW_USER,
+                           "access_seconds": flow_access_seconds},
         })
-        return State(base_url, accounts, oauth), {"token_url": token_url}
+        return State(base_url, accounts, oauth, flow_access_seconds), {"token_url": token_url}
     return setup
 
 
 def main():
     args = parse_args()
-    return fake_common.run_fake("fake_google", args, Handler, setup_for(args.bench_accounts))
+    return fake_common.run_fake("fake_google", args, Handler,
+                                setup_for(args.bench_accounts, args.oauth_access_seconds))
 
 
 if __name__ == "__main__":
