@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
-"""Loopback stand-in for the Dropbox API v2 account probe and OAuth refresh endpoint, answering
-with the status codes, content types and error bodies of the real service.
+"""Loopback stand-in for the Dropbox API v2 account probe and OAuth endpoints (token, the
+authorization-code consent, revocation), answering with the status codes, content types and
+error bodies of the real service.
 
     python3 scripts/fake_dropbox.py --port PORT --dir DIR [--host 127.0.0.1] [--max-seconds N]
+                                    [--oauth-access-seconds N]
 
 Standard library only (ThreadingHTTPServer). At start it generates random credentials and writes
 DIR/dropbox.json (mode 0600, atomically):
@@ -14,6 +16,7 @@ DIR/dropbox.json (mode 0600, atomically):
   noscope_access_token      valid, without account_info.read -> 401 missing_scope
   refresh_token             valid for app_key
   revoked_refresh_token     known here but revoked      -> 400 invalid_grant
+  authorize_url, revoke_url, uid   for the authorization-code flow below
 
 then prints the line
 
@@ -25,10 +28,22 @@ Endpoints (see shared/reference/protocols.md section 6):
                                       Content-Type: application/json, or no body and no type
   POST /oauth2/token                  form grant_type=refresh_token&refresh_token=...&
                                       client_id=KEY[&client_secret=SECRET], or HTTP Basic
-                                      KEY:SECRET; optional scope (must be a subset)
-  GET  /_stats                        request counts per endpoint and outcome
+                                      KEY:SECRET; optional scope (must be a subset); or
+                                      grant_type=authorization_code (see below)
+  GET  /oauth2/authorize              authorization-code consent page (see below)
+  POST /oauth2/authorize/decision     the page's form: request_id, decision=allow|deny
+  POST /2/auth/token/revoke           Authorization: Bearer TOKEN, body as for
+                                      get_current_account: 200 `null`, revokes TOKEN
+  GET  /_stats                        request counts per endpoint and outcome; "oauth_flow":
+                                      the flow's counters (authorize, decision, token by grant
+                                      type, revoke, and per flow by its `state`)
   POST /_stats/reset                  zero the counters
   POST /_tokens/expire                expire all access tokens issued by /oauth2/token
+  POST /_oauth/rotate                 test hook, form or query [enabled=true|false]
+                                      [refresh_token=...]: refresh-token rotation on or off
+                                      (toggled without `enabled`) for every flow grant, or for
+                                      one grant; answers {"rotate_refresh_tokens": B}
+  POST /_oauth/expire_codes           test hook: expire every unredeemed code
 
 get_current_account checks, in this order: Authorization header present and of the form
 `Bearer <token>` with a well-formed token (else 400 text/plain); Content-Type and body (400
@@ -37,9 +52,33 @@ account_info.read (401 missing_scope). 401 bodies are JSON
 {"error_summary": "<tag>/..", "error": {".tag": "<tag>", ...}}; like the real service the number
 of dots after the slash varies, so match on error[".tag"], not on error_summary.
 
+Authorization-code flow (scripts/fake_oauth.py does the common part). GET /oauth2/authorize
+with client_id=KEY, response_type=code, redirect_uri (http or https on 127.0.0.0/8, [::1] or
+localhost, any port and path), state, token_access_type=offline|online|legacy, scope (optional,
+a subset of the app's scopes; default all of them), code_challenge with
+code_challenge_method=S256 (optional, but a challenge must be S256) answers a consent page for
+ce-user@example.com with the buttons Allow (id "allow") and Deny (id "deny"); a bad request
+answers an HTML error page, status 400, and no redirect. Allow redirects (302) to
+redirect_uri?code=C&state=S, Deny to redirect_uri?error=access_denied&error_description=...&
+state=S. A code is single use, lives 60 s and is bound to the app, redirect_uri, challenge,
+scopes and token_access_type. POST /oauth2/token grant_type=authorization_code (code,
+redirect_uri, code_verifier, client_id [+ client_secret] or HTTP Basic KEY:SECRET; the secret may
+be left out only for a code with a PKCE challenge) answers {"access_token": "sl...",
+"token_type": "bearer", "expires_in", "refresh_token" (offline only), "scope", "uid",
+"account_id"}, or 400 {"error", "error_description"}: invalid_client, invalid_grant "code
+doesn't exist or has expired" (also for a reused code, which revokes the grant), invalid_grant
+"redirect_uri mismatch", invalid_grant "invalid code verifier". A refusal for the redirect_uri
+or verifier leaves the code unused. grant_type=refresh_token takes the flow's refresh tokens too:
+a new access token and, only when rotation is on, a new refresh token that replaces the old one
+(using a replaced one answers invalid_grant and revokes the grant). The flow's access tokens live
+--oauth-access-seconds (default 14400) and are accepted by get_current_account (same account).
+/2/auth/token/revoke with a flow token revokes its grant (the refresh token and every access
+token from it, as Dropbox does); with a token from the fixed refresh token, only that token; the
+run's fixed access tokens cannot be revoked (400): other tests share them.
+
 Tokens issued by /oauth2/token are "sl." tokens that live 14400 s. Requests are logged to stderr
-(method, path, status; never bodies or tokens). It serves until SIGTERM/SIGINT/SIGHUP or
---max-seconds.
+(method, path, status; never bodies, query strings, tokens or codes). It serves until
+SIGTERM/SIGINT/SIGHUP or --max-seconds.
 """
 
 import base64
@@ -56,13 +95,14 @@ import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))  # fake_common.py is next to us
 import fake_common  # noqa: E402
+import fake_oauth  # noqa: E402
 
 TOKEN_LIFETIME = 14400
 SCOPE_ACCOUNT = "account_info.read"
 # What the app is allowed (scopes granted to the valid refresh token).
 APP_SCOPES = ["account_info.read", "files.metadata.read", "files.content.read"]
 ROUTE = "users/get_current_account"
-API_PREFIX = 'Error in call to API function "%s": ' % ROUTE
+API_PREFIX = 'Error in call to API function "%s": '
 JSON_TYPES = ("application/json", "application/json; charset=utf-8",
               "text/plain; charset=dropbox-cors-hack")
 TOKEN_RE = re.compile(r"^[A-Za-z0-9._~+/=-]+$")
@@ -80,6 +120,22 @@ E_INVALID_CLIENT = "Invalid client_id or client_secret"
 E_NO_AUTH_FN = "No auth function available for given request"
 E_GRANT_REVOKED = "refresh token is invalid or revoked"
 E_GRANT_MALFORMED = "refresh token is malformed"
+E_CODE = "code doesn't exist or has expired"
+EMAIL = "ce-user@example.com"
+
+# The authorization-code flow's consent page.
+PROVIDER = {"name": "Dropbox", "color": "#0061fe"}
+APP_NAME = "Connector Engine (test app)"
+SCOPE_TEXT = {
+    "account_info.read": "View basic information about your Dropbox account",
+    "files.metadata.read": "View information about your Dropbox files and folders",
+    "files.content.read": "View content of your Dropbox files and folders",
+}
+AUTHORIZE_ERRORS = {  # fake_oauth.authorize_problem() kinds -> the error the page names
+    "client_id_missing": "invalid_request", "client_unknown": "invalid_client",
+    "redirect_uri_missing": "invalid_request", "redirect_uri": "invalid_redirect_uri",
+    "response_type": "unsupported_response_type", "pkce": "invalid_request"}
+E_DENIED = "The user chose not to give your app access to their Dropbox account."
 
 
 def rand_chars(n, alphabet=string.ascii_lowercase + string.digits):
@@ -95,12 +151,13 @@ def summary(tag):
 
 
 class State:
-    def __init__(self):
+    def __init__(self, flow_access_seconds=TOKEN_LIFETIME):
         self.app_key = rand_chars(15)
         self.app_secret = rand_chars(15)
         self.account_id = "dbid:" + base64.urlsafe_b64encode(secrets.token_bytes(26)) \
             .decode().rstrip("=")
         self.team_ns = str(1000000000 + secrets.randbelow(9000000000))
+        self.uid = str(100000000 + secrets.randbelow(900000000))
         self.referral = "AA" + secrets.token_urlsafe(24) + "?src=global9"
         self.lock = threading.Lock()
         now = time.time()
@@ -129,6 +186,11 @@ class State:
             "get_current_account": {"requests": 0, "outcomes": {}},
             "oauth2_token": {"requests": 0, "tokens_issued": 0, "outcomes": {}},
             "other": {"requests": 0}})
+        # the authorization-code flow: its grants and tokens (for the app above)
+        self.flow = fake_oauth.Flow(access_seconds=flow_access_seconds,
+                                    make_code=lambda: secrets.token_urlsafe(32),
+                                    make_access=short_lived_token,
+                                    make_refresh=lambda: secrets.token_urlsafe(48))
 
     def credentials(self, base_url):
         return {
@@ -143,8 +205,12 @@ class State:
             "refresh_token": self.refresh_token,
             "revoked_refresh_token": self.revoked_refresh_token,
             "account_id": self.account_id,
-            "email": "ce-user@example.com",
+            "email": EMAIL,
             "scopes": APP_SCOPES,
+            "authorize_url": base_url + "/oauth2/authorize",
+            "revoke_url": base_url + "/2/auth/token/revoke",
+            "uid": self.uid,
+            "oauth_access_seconds": self.flow.access_seconds,
         }
 
     def issue(self, scopes):
@@ -161,7 +227,12 @@ class State:
     def lookup(self, token):
         with self.lock:
             info = self.tokens.get(token)
-            return None if info is None else dict(info)
+            if info is not None:
+                return dict(info)
+        flow = self.flow.lookup(token)
+        return None if flow is None else {"scopes": set(flow["scopes"]),
+                                          "expires_at": flow["expires_at"],
+                                          "source": "authorization_code"}
 
     def expire_issued(self):
         with self.lock:
@@ -170,7 +241,22 @@ class State:
                 if info["source"] == "refresh" and info["expires_at"] > 0:
                     info["expires_at"] = 0
                     n += 1
-            return n
+        return n + self.flow.expire_access()
+
+    def revoke_issued(self, token):
+        """Drops one access token issued from the fixed refresh token; False when it is not
+        one (the fixed access tokens stay)."""
+        with self.lock:
+            info = self.tokens.get(token)
+            if info is None or info["source"] != "refresh":
+                return False
+            del self.tokens[token]
+            return True
+
+    def snapshot(self):
+        out = self.stats.snapshot()
+        out["oauth_flow"] = self.flow.snapshot()
+        return out
 
 
 class Handler(fake_common.FakeHandler):
@@ -198,7 +284,9 @@ class Handler(fake_common.FakeHandler):
     def do_GET(self):
         path = self.path.split("?", 1)[0]
         if path == "/_stats":
-            return self.send_json(200, self.st.stats.snapshot())
+            return self.send_json(200, self.st.snapshot())
+        if path == "/oauth2/authorize":
+            return self.authorize()
         self.other(path)
 
     def do_POST(self):
@@ -212,11 +300,20 @@ class Handler(fake_common.FakeHandler):
             return self.get_current_account(body)
         if path == "/oauth2/token":
             return self.oauth_token(body)
+        if path == "/oauth2/authorize/decision":
+            return self.decision(body)
+        if path == "/2/auth/token/revoke":
+            return self.token_revoke(body)
         if path == "/_stats/reset":
             self.st.stats.reset()
+            self.st.flow.reset_stats()
             return self.send_json(200, {"reset": True})
         if path == "/_tokens/expire":
             return self.send_json(200, {"expired": self.st.expire_issued()})
+        if path == "/_oauth/rotate":
+            return self.send_json(*fake_oauth.rotate_hook(self.st.flow, body, self.path))
+        if path == "/_oauth/expire_codes":
+            return self.send_json(200, {"expired": self.st.flow.expire_codes()})
         self.other(path)
 
     def other(self, path):
@@ -225,18 +322,23 @@ class Handler(fake_common.FakeHandler):
             return self.send_text(404, 'Unknown API function: "%s"' % path[3:])
         self.send_text(404, "Not Found")
 
-    # ---- /2/users/get_current_account
+    # ---- /2/users/get_current_account, /2/auth/token/revoke
 
-    def get_current_account(self, body):
+    def auth_error(self, tag, **extra):
+        err = {".tag": tag}
+        err.update(extra)
+        self.send_json(401, {"error_summary": summary(tag), "error": err})
+
+    def rpc_auth(self, route, count, body):
+        """The checks of an RPC call without arguments up to the token (see the module doc)
+        -> (token, token info); None after answering. count(outcome) counts a refusal."""
         def fail_text(outcome, text):
-            self.st.stats.count("get_current_account", outcome)
-            self.send_text(400, API_PREFIX + text)
+            count(outcome)
+            self.send_text(400, API_PREFIX % route + text)
 
-        def fail_auth(tag, **extra):
-            self.st.stats.count("get_current_account", tag)
-            err = {".tag": tag}
-            err.update(extra)
-            self.send_json(401, {"error_summary": summary(tag), "error": err})
+        def fail_auth(tag):
+            count(tag)
+            self.auth_error(tag)
 
         auth = self.headers.get("Authorization")
         if auth is None:
@@ -271,16 +373,27 @@ class Handler(fake_common.FakeHandler):
             return fail_auth("invalid_access_token")
         if info["expires_at"] is not None and info["expires_at"] <= time.time():
             return fail_auth("expired_access_token")
+        return token, info
+
+    def get_current_account(self, body):
+        def count(outcome):
+            self.st.stats.count("get_current_account", outcome)
+
+        got = self.rpc_auth(ROUTE, count, body)
+        if got is None:
+            return
+        _, info = got
         if SCOPE_ACCOUNT not in info["scopes"]:
-            return fail_auth("missing_scope", required_scope=SCOPE_ACCOUNT)
-        self.st.stats.count("get_current_account", "ok")
+            count("missing_scope")
+            return self.auth_error("missing_scope", required_scope=SCOPE_ACCOUNT)
+        count("ok")
         st = self.st
         self.send_json(200, {
             "account_id": st.account_id,
             "name": {"given_name": "Connector", "surname": "Engine",
                      "familiar_name": "Connector", "display_name": "Connector Engine",
                      "abbreviated_name": "CE"},
-            "email": "ce-user@example.com",
+            "email": EMAIL,
             "email_verified": True,
             "disabled": False,
             "country": "US",
@@ -295,9 +408,18 @@ class Handler(fake_common.FakeHandler):
     # ---- /oauth2/token
 
     def oauth_token(self, body):
+        grant_type = None
+
         def fail(error, description):
             self.st.stats.count("oauth2_token", error)
+            if grant_type in fake_oauth.GRANT_TYPES:
+                self.st.flow.count(grant_type, error)
             self.send_json(400, {"error": error, "error_description": description})
+
+        def issued(out):
+            self.st.stats.count("oauth2_token", "ok", tokens_issued=1)
+            self.st.flow.count(grant_type, "ok", issued=True)
+            self.send_json(200, out)
 
         try:
             form = urllib.parse.parse_qs(body.decode("utf-8"), keep_blank_values=True)
@@ -338,7 +460,7 @@ class Handler(fake_common.FakeHandler):
                 client_secret.encode(), self.st.app_secret.encode()):
             return fail("invalid_client", E_INVALID_CLIENT)
         if grant_type == "authorization_code":
-            return fail("invalid_grant", "code doesn't exist or has expired")
+            return self.code_grant(field, client_id, client_secret is not None, fail, issued)
 
         rt = field("refresh_token")
         if rt is None:
@@ -346,10 +468,12 @@ class Handler(fake_common.FakeHandler):
         if not REFRESH_RE.match(rt):
             return fail("invalid_grant", E_GRANT_MALFORMED)
         entry = self.st.refresh.get(rt)
-        if entry is None or entry["revoked"] or entry["app_key"] != client_id:
+        req_scope = field("scope")
+        if entry is None:
+            return self.flow_refresh(rt, client_id, req_scope, fail, issued)
+        if entry["revoked"] or entry["app_key"] != client_id:
             return fail("invalid_grant", E_GRANT_REVOKED)
         scopes = entry["scopes"]
-        req_scope = field("scope")
         if req_scope is not None:
             wanted = req_scope.split()
             bad = [s for s in wanted if s not in scopes]
@@ -358,16 +482,124 @@ class Handler(fake_common.FakeHandler):
                             "refresh token: %s" % " ".join(bad or [req_scope]))
             scopes = wanted
         token = self.st.issue(scopes)
-        self.st.stats.count("oauth2_token", "ok", tokens_issued=1)
         out = {"access_token": token, "token_type": "bearer", "expires_in": TOKEN_LIFETIME}
         if req_scope is not None:
             out["scope"] = " ".join(scopes)
-        self.send_json(200, out)
+        issued(out)
+
+    def flow_refresh(self, rt, client_id, req_scope, fail, issued):
+        """grant_type=refresh_token with a refresh token of the authorization-code flow."""
+        outcome, answer = self.st.flow.refresh(
+            rt, client_id=client_id, scopes=None if req_scope is None else req_scope.split())
+        if outcome == "invalid_scope":
+            return fail("invalid_scope", "The following scopes are not granted to the refresh "
+                        "token: %s" % " ".join(answer["not_granted"] or [req_scope]))
+        if outcome != "ok":
+            return fail("invalid_grant", E_GRANT_REVOKED)
+        out = {"access_token": answer["access_token"], "token_type": "bearer",
+               "expires_in": answer["expires_in"]}
+        if "refresh_token" in answer:  # rotation on
+            out["refresh_token"] = answer["refresh_token"]
+        if req_scope is not None:
+            out["scope"] = answer["scope"]
+        issued(out)
+
+    def code_grant(self, field, client_id, with_secret, fail, issued):
+        """grant_type=authorization_code, the app already identified (and its secret, if sent,
+        checked)."""
+        code = field("code")
+        if not code:
+            return fail("invalid_request", 'missing required field "code"')
+        outcome, answer = self.st.flow.redeem(
+            code, client_id=client_id, redirect_uri=field("redirect_uri"),
+            verifier=field("code_verifier") or None, client_authenticated=with_secret)
+        if outcome == "client_unauthenticated":
+            return fail("invalid_request", E_NO_AUTH_FN)
+        if outcome == "redirect_uri_mismatch":
+            return fail("invalid_grant", "redirect_uri mismatch")
+        if outcome.startswith("verifier_"):
+            return fail("invalid_grant", "invalid code verifier")
+        if outcome != "ok":
+            return fail("invalid_grant", E_CODE)
+        out = {"access_token": answer["access_token"], "token_type": "bearer",
+               "expires_in": answer["expires_in"]}
+        if "refresh_token" in answer:
+            out["refresh_token"] = answer["refresh_token"]
+        out.update(scope=answer["scope"], uid=self.st.uid, account_id=self.st.account_id)
+        issued(out)
+
+    # ---- /2/auth/token/revoke
+
+    def token_revoke(self, body):
+        def count(outcome):
+            self.st.flow.count("revoke", outcome)
+
+        got = self.rpc_auth("auth/token/revoke", count, body)
+        if got is None:
+            return
+        token, _ = got
+        if self.st.flow.revoke(token) or self.st.revoke_issued(token):
+            count("ok")
+            return self.send(200, "null", "application/json")
+        count("fixed_token")
+        self.send_text(400, API_PREFIX % "auth/token/revoke" + "fake_dropbox: the run's fixed "
+                       "access tokens are shared by all tests and cannot be revoked")
+
+    # ---- /oauth2/authorize (consent)
+
+    def authorize(self):
+        """GET /oauth2/authorize: the consent page, or an error page (400, no redirect)."""
+        st = self.st
+        query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(self.path).query,
+                                            keep_blank_values=True)[::-1])  # first value wins
+
+        def bad(error, message):
+            st.flow.count("authorize", error)
+            fake_oauth.send_html(self, 400, fake_oauth.error_page(PROVIDER, 400, error, message))
+
+        problem = fake_oauth.authorize_problem(query, st.app_key)
+        if problem:
+            kind, message = problem
+            return bad(AUTHORIZE_ERRORS[kind], message)
+        access = query.get("token_access_type", "legacy")
+        if access not in ("offline", "online", "legacy"):
+            return bad("invalid_request", 'Invalid token_access_type: %s. Expected one of '
+                       '"offline", "online", "legacy".' % json.dumps(access))
+        scopes = list(dict.fromkeys(query.get("scope", "").split())) or list(APP_SCOPES)
+        unknown = [sc for sc in scopes if sc not in APP_SCOPES]
+        if unknown:
+            return bad("invalid_scope", "Your app is not permitted to request these scopes: %s"
+                       % " ".join(unknown))
+        redirect_uri = query["redirect_uri"]
+        rid = st.flow.begin(client_id=st.app_key, redirect_uri=redirect_uri, scopes=scopes,
+                            state=query.get("state"), challenge=query.get("code_challenge"),
+                            offline=access == "offline")
+        st.flow.count("authorize", "ok")
+        fake_oauth.send_html(self, 200, fake_oauth.consent_page(
+            PROVIDER, client_id=st.app_key, app_name=APP_NAME, account=EMAIL,
+            scopes=[(sc, SCOPE_TEXT.get(sc)) for sc in scopes], offline=access == "offline",
+            redirect_uri=redirect_uri, action="/oauth2/authorize/decision", request_id=rid))
+
+    def decision(self, body):
+        """POST /oauth2/authorize/decision: Allow or Deny, then back to the redirect_uri."""
+        def fields(req, code):
+            if code is None:
+                return [("error", "access_denied"), ("error_description", E_DENIED),
+                        ("state", req["state"])]
+            return [("code", code), ("state", req["state"])]
+
+        fake_oauth.answer_decision(self, self.st.flow, PROVIDER, body, fields)
 
 
 def main():
-    args = fake_common.arg_parser(__doc__, "dropbox.json (0600) is written there").parse_args()
-    setup = fake_common.credentials_setup(State, "dropbox.json")
+    p = fake_common.arg_parser(__doc__, "dropbox.json (0600) is written there")
+    p.add_argument("--oauth-access-seconds", type=int, default=TOKEN_LIFETIME, metavar="N",
+                   help="lifetime of the access tokens of the authorization-code flow "
+                        "(default %d)" % TOKEN_LIFETIME)
+    args = p.parse_args()
+    if args.oauth_access_seconds < 1:
+        p.error("--oauth-access-seconds must be 1 or more")
+    setup = fake_common.credentials_setup(lambda: State(args.oauth_access_seconds), "dropbox.json")
     return fake_common.run_fake("fake_dropbox", args, Handler, setup)
 
 

@@ -76,8 +76,9 @@ and, only when rotation is on, a new refresh token that replaces the old one (us
 one answers invalid_grant and revokes the grant). Access tokens from the flow live
 --oauth-access-seconds (default 3599). POST /revoke token=T revokes the grant of a flow refresh
 or access token (all its tokens, as Google revokes the refresh token behind an access token) or
-drops one other access token issued here: 200 {}; unknown token: 400 {"error": "invalid_token"}. The run's fixed refresh tokens cannot be revoked (400
-invalid_request): other tests share them.
+drops one other access token issued here: 200 {}; unknown token: 400 {"error":
+"invalid_token"}. The run's fixed refresh tokens cannot be revoked (400 invalid_request): other
+tests share them.
 
 Checks on a JWT assertion, in this order (first failure answers): decodable; `iss` a known
 account; `alg` RS256 and the signature valid for the key named by `kid` (any enabled key of the
@@ -132,6 +133,10 @@ FLOW_ACCESS_SECONDS = 3599
 AUTHORIZE_PATH = "/o/oauth2/v2/auth"
 PROVIDER = {"name": "Google", "color": "#1a73e8"}
 APP_NAME = "Connector Engine (test client)"
+AUTHORIZE_ERRORS = {  # fake_oauth.authorize_problem() kinds -> the error Google's page names
+    "client_id_missing": "invalid_request", "client_unknown": "invalid_client",
+    "redirect_uri_missing": "invalid_request", "redirect_uri": "redirect_uri_mismatch",
+    "response_type": "unsupported_response_type", "pkce": "invalid_request"}
 SCOPE_TEXT = {
     "https://www.googleapis.com/auth/drive":
         "See, edit, create, and delete all of your Google Drive files",
@@ -587,7 +592,7 @@ class Handler(fake_common.FakeHandler):
             return
         if path == "/_oauth/rotate":
             if only("POST"):
-                self.rotate_hook(body)
+                self.send_json(*fake_oauth.rotate_hook(self.st.flow, body, self.path))
             return
         if path == "/_oauth/expire_codes":
             if only("POST"):
@@ -806,22 +811,11 @@ class Handler(fake_common.FakeHandler):
             st.flow.count("authorize", error)
             fake_oauth.send_html(self, 400, fake_oauth.error_page(PROVIDER, 400, error, message))
 
-        client_id = query.get("client_id", "")
-        if not client_id:
-            return bad("invalid_request", "Missing required parameter: client_id")
-        if client_id != st.oauth["client_id"]:
-            return bad("invalid_client", "The OAuth client was not found.")
-        redirect_uri = query.get("redirect_uri", "")
-        problem = fake_oauth.redirect_uri_problem(redirect_uri)
+        problem = fake_oauth.authorize_problem(query, st.oauth["client_id"])
         if problem:
-            return bad("redirect_uri_mismatch" if redirect_uri else "invalid_request", problem)
-        response_type = query.get("response_type")
-        if not response_type:
-            return bad("invalid_request", "Required parameter is missing: response_type")
-        if response_type != "code":
-            return bad("unsupported_response_type",
-                       "Unsupported response_type: %s (this client may only use code)"
-                       % response_type)
+            kind, message = problem
+            return bad(AUTHORIZE_ERRORS[kind], message)
+        client_id, redirect_uri = query["client_id"], query["redirect_uri"]
         scopes = list(dict.fromkeys(query.get("scope", "").split()))
         if not scopes:
             return bad("invalid_request", "Missing required parameter: scope")
@@ -830,10 +824,6 @@ class Handler(fake_common.FakeHandler):
         if unknown:
             return bad("invalid_scope", "Some requested scopes were invalid. {invalid=[%s]}"
                        % ", ".join(unknown))
-        problem = fake_oauth.pkce_problem(query.get("code_challenge"),
-                                          query.get("code_challenge_method"))
-        if problem:
-            return bad("invalid_request", problem)
         access_type = query.get("access_type", "online")
         if access_type not in ("online", "offline"):
             return bad("invalid_request", "Invalid access_type: %s" % access_type)
@@ -852,35 +842,12 @@ class Handler(fake_common.FakeHandler):
 
     def decision(self, body):
         """POST /o/oauth2/v2/auth/decision: Allow or Deny, then back to the redirect_uri."""
-        st = self.st
-        form = fake_oauth.form_fields(body, "")
-        choice = form.get("decision")
-        got = st.flow.decide(form.get("request_id"), choice == "allow") \
-            if choice in ("allow", "deny") else None
-        if got is None:
-            st.flow.count("decision", "invalid_request")
-            return fake_oauth.send_html(self, 400, fake_oauth.error_page(
-                PROVIDER, 400, "invalid_request", "This consent request is unknown, was already "
-                "answered or has expired; start again from the app."))
-        req, code = got
-        st.flow.count("decision", choice)
-        if code is None:
-            fields = [("error", "access_denied"), ("state", req["state"])]
-        else:
-            fields = [("state", req["state"]), ("code", code), ("scope", " ".join(req["scopes"]))]
-        fake_oauth.send_redirect(self, fake_oauth.add_query(req["redirect_uri"], fields))
+        def fields(req, code):
+            if code is None:
+                return [("error", "access_denied"), ("state", req["state"])]
+            return [("state", req["state"]), ("code", code), ("scope", " ".join(req["scopes"]))]
 
-    def rotate_hook(self, body):
-        """POST /_oauth/rotate [enabled=true|false] [refresh_token=T]."""
-        form = fake_oauth.form_fields(body, self.path)
-        enabled = fake_oauth.parse_flag(form["enabled"]) if "enabled" in form else None
-        if "enabled" in form and enabled is None:
-            return self.send_json(400, {"error": "enabled must be true or false"})
-        value = self.st.flow.set_rotation(enabled, form.get("refresh_token") or None)
-        if value is None:
-            return self.send_json(404, {"error": "not a live refresh token of the flow"})
-        self.send_json(200, {"rotate_refresh_tokens": value,
-                             "applies_to": "grant" if form.get("refresh_token") else "all"})
+        fake_oauth.answer_decision(self, self.st.flow, PROVIDER, body, fields)
 
     # ---- APIs
 

@@ -5,20 +5,21 @@ access tokens (Flow).
 
 How a flow goes through a fake:
 
-  1. GET <authorize URL>: the fake checks the request with the helpers here (client id, response
-     type, loopback redirect_uri, PKCE parameters; its own scope and offline parameters) and
-     answers a bad one with error_page() (400, never a redirect). A good one is recorded with
-     Flow.begin(), which returns an unguessable request id, and answered with consent_page():
-     a form with the request id hidden in it and the buttons Allow (id "allow") and Deny (id
-     "deny") that POSTs to <authorize URL>/decision.
-  2. POST <authorize URL>/decision (request_id, decision=allow|deny): Flow.decide() consumes the
-     request; Allow mints a code (single use, CODE_SECONDS, bound to the client, redirect_uri,
-     PKCE challenge, scopes and offline access). The fake redirects (302) to the redirect_uri
-     with the code or the provider's access_denied error.
+  1. GET <authorize URL>: the fake checks the request with authorize_problem() (client id,
+     loopback redirect_uri, response type, PKCE parameters), then its own scope and offline
+     parameters, and answers a bad one with error_page() (400, never a redirect). A good one
+     is recorded with Flow.begin(), which returns an unguessable request id, and answered with
+     consent_page(): a form with the request id hidden in it and the buttons Allow (id
+     "allow") and Deny (id "deny") that POSTs to <authorize URL>/decision.
+  2. POST <authorize URL>/decision (request_id, decision=allow|deny), answer_decision():
+     Flow.decide() consumes the request; Allow mints a code (single use, CODE_SECONDS, bound to
+     the client, redirect_uri, PKCE challenge, scopes and offline access). The fake redirects
+     (302) to the redirect_uri with the code or the provider's access_denied error.
   3. Token endpoint, grant_type=authorization_code: after authenticating the client the fake
      calls Flow.redeem(); grant_type=refresh_token with a token it does not know itself:
      Flow.refresh(). Both give (outcome, answer); the fake maps outcomes to its error shapes.
-  4. API calls look tokens up with Flow.lookup(); revocation is Flow.revoke().
+  4. API calls look tokens up with Flow.lookup(); revocation is Flow.revoke(). The test hook
+     POST /_oauth/rotate is rotate_hook(); POST /_oauth/expire_codes is Flow.expire_codes().
 
 Every consent that is allowed starts a grant: its code, its refresh tokens and every access
 token issued from them. Revoking any of its tokens, reusing its code (RFC 6749 4.1.2) or, with
@@ -91,6 +92,29 @@ def pkce_problem(challenge, method):
                                                                if method is None else method)
     if not CHALLENGE_RE.match(challenge):
         return "code_challenge must be 43 base64url characters (an S256 challenge)"
+    return None
+
+
+def authorize_problem(query, client_id):
+    """The checks every provider makes on an authorization request (query: first value of each
+    parameter), in this order: client_id given and known, redirect_uri, response_type=code,
+    PKCE parameters. None, or (kind, message) with kind one of "client_id_missing",
+    "client_unknown", "redirect_uri_missing", "redirect_uri", "response_type", "pkce"."""
+    if not query.get("client_id"):
+        return "client_id_missing", "Missing required parameter: client_id"
+    if query["client_id"] != client_id:
+        return "client_unknown", "The OAuth client was not found."
+    redirect_uri = query.get("redirect_uri", "")
+    problem = redirect_uri_problem(redirect_uri)
+    if problem:
+        return ("redirect_uri" if redirect_uri else "redirect_uri_missing"), problem
+    response_type = query.get("response_type")
+    if response_type != "code":
+        return "response_type", ("Missing required parameter: response_type" if not response_type
+                                  else "Unsupported response_type: %s (only code)" % response_type)
+    problem = pkce_problem(query.get("code_challenge"), query.get("code_challenge_method"))
+    if problem:
+        return "pkce", problem
     return None
 
 
@@ -226,6 +250,38 @@ def send_redirect(handler, location):
     handler.send_header("Cache-Control", "no-store")
     handler.send_header("Referrer-Policy", "no-referrer")
     handler.end_headers()
+
+
+def answer_decision(handler, flow, provider, body, fields):
+    """POST <authorize URL>/decision (request_id, decision=allow|deny): consumes the request and
+    redirects (302) to its redirect_uri with fields(request, code or None) appended; a 400 error
+    page for an unknown, used or expired request."""
+    form = form_fields(body, "")
+    choice = form.get("decision")
+    got = flow.decide(form.get("request_id"), choice == "allow") \
+        if choice in ("allow", "deny") else None
+    if got is None:
+        flow.count("decision", "invalid_request")
+        return send_html(handler, 400, error_page(
+            provider, 400, "invalid_request", "This consent request is unknown, was already "
+            "answered or has expired; start again from the app."))
+    req, code = got
+    flow.count("decision", choice)
+    send_redirect(handler, add_query(req["redirect_uri"], fields(req, code)))
+
+
+def rotate_hook(flow, body, path):
+    """POST /_oauth/rotate [enabled=true|false] [refresh_token=T] (form or query) -> (status,
+    JSON answer): rotation on, off, or toggled, for every grant or for the grant of T."""
+    form = form_fields(body, path)
+    enabled = parse_flag(form["enabled"]) if "enabled" in form else None
+    if "enabled" in form and enabled is None:
+        return 400, {"error": "enabled must be true or false"}
+    token = form.get("refresh_token") or None
+    value = flow.set_rotation(enabled, token)
+    if value is None:
+        return 404, {"error": "not a live refresh token of the flow"}
+    return 200, {"rotate_refresh_tokens": value, "applies_to": "grant" if token else "all"}
 
 
 def form_fields(body, path):
@@ -391,7 +447,8 @@ class Flow:
         outcome: "ok" (answer: access_token, expires_in, scope, and refresh_token when rotation
         is on for the grant: the old one is then replaced), "unknown", "revoked" (the grant was
         revoked, or the token was replaced by rotation: reusing it revokes the grant),
-        "client_mismatch", "invalid_scope" (scopes asked for that the grant does not have).
+        "client_mismatch", "invalid_scope" (answer: {"not_granted": [scopes asked for that the
+        grant does not have]}).
         """
         now = time.time()
         with self._lock:
@@ -407,9 +464,10 @@ class Flow:
                 return "revoked", None
             if client_id != grant["client_id"]:
                 return "client_mismatch", None
-            if scopes is not None and (not scopes or any(s not in grant["scopes"]
-                                                         for s in scopes)):
-                return "invalid_scope", None
+            if scopes is not None:
+                missing = [sc for sc in scopes if sc not in grant["scopes"]]
+                if not scopes or missing:
+                    return "invalid_scope", {"not_granted": missing}
             answer = self._issue(grant, grant["scopes"] if scopes is None else scopes, now)
             if self.rotate if grant["rotate"] is None else grant["rotate"]:
                 answer["refresh_token"] = self._new_refresh(grant)
