@@ -21,17 +21,26 @@
 #     Access keys are random per run (CE_S3_KEY/SECRET, CE_S3_DENIED_KEY/SECRET). The same
 #     server also answers HTTPS on CE_S3_TLS_PORT (certificate for DNS:localhost only, from the
 #     run's CA: https://localhost:$CE_S3_TLS_PORT).
-#   - scripts/fake_google.py: Google OAuth token endpoint (JWT bearer and refresh-token grants),
-#     GCS JSON API bucket get/list, BigQuery jobs.insert/jobs.query, Drive about; checks
-#     assertions, tokens and rights like the real services. Service accounts (key files
-#     written per run): ok (bucket ce-probe, project ce-project), noaccess (valid, no rights),
-#     revoked (disabled key), bench-0 .. bench-9 (like ok, for benchmarks; CE_GOOGLE_BENCH_DIR);
-#     an OAuth client with a valid and a revoked refresh token.
+#   - scripts/fake_google.py: Google OAuth token endpoint (JWT bearer, refresh-token and
+#     authorization-code grants), GCS JSON API bucket get/list, BigQuery jobs.insert/jobs.query,
+#     Drive about; checks assertions, tokens and rights like the real services. Service accounts
+#     (key files written per run): ok (bucket ce-probe, project ce-project), noaccess (valid, no
+#     rights), revoked (disabled key), bench-0 .. bench-9 (like ok, for benchmarks;
+#     CE_GOOGLE_BENCH_DIR); an OAuth client with a valid and a revoked refresh token.
 #     Token requests per account: GET $CE_GOOGLE_API_URL/_stats.
 #   - scripts/fake_dropbox.py: Dropbox API v2 users/get_current_account and the OAuth
-#     refresh-token grant (/oauth2/token), with the real error shapes. One app (key/secret),
-#     a valid, an expired and a no-scope (no account_info.read) access token, a valid and a
-#     revoked refresh token, all random per run. Counts: GET $CE_DROPBOX_URL/_stats.
+#     refresh-token and authorization-code grants (/oauth2/token), with the real error shapes.
+#     One app (key/secret), a valid, an expired and a no-scope (no account_info.read) access
+#     token, a valid and a revoked refresh token, all random per run. Counts: GET
+#     $CE_DROPBOX_URL/_stats.
+#   - Both fakes are also an OAuth authorization-code provider (scripts/fake_oauth.py) for the
+#     same client / app: a consent page at CE_GOOGLE_AUTHORIZE_URL / CE_DROPBOX_AUTHORIZE_URL
+#     (buttons with ids allow and deny; redirect_uri must be http(s) on a loopback host), codes
+#     single-use for 60 s with PKCE S256, refresh, revocation at CE_GOOGLE_REVOKE_URL /
+#     CE_DROPBOX_REVOKE_URL; Google's consenting user is CE_GOOGLE_OAUTH_FLOW_USER. Test hooks on
+#     each: POST /_oauth/rotate [enabled=true|false] [refresh_token=...] (refresh-token rotation),
+#     POST /_oauth/expire_codes; /_tokens/expire also expires the flow's access tokens and
+#     /_stats has the flow's counters under "oauth_flow".
 #   - scripts/fake_snowflake.py: Snowflake driver login (POST /session/v1/login-request) with
 #     password and key-pair (SNOWFLAKE_JWT) authentication and the real response codes. Account
 #     CE_TEST; users PROBE_PW (password), PROBE_KEY (RSA key pair, plus an unregistered second
@@ -476,7 +485,8 @@ cmd_start() {
   done
   id postgres >/dev/null 2>&1 || die "no 'postgres' OS user; run scripts/deps.sh"
   local py
-  for py in "$LISTENERS_PY" "$S3_PY" "$GOOGLE_PY" "$DROPBOX_PY" "$SNOWFLAKE_PY" "$SCRIPT_DIR/fake_common.py"; do
+  for py in "$LISTENERS_PY" "$S3_PY" "$GOOGLE_PY" "$DROPBOX_PY" "$SNOWFLAKE_PY" "$SCRIPT_DIR/fake_common.py" \
+      "$SCRIPT_DIR/fake_oauth.py"; do
     [[ -f "$py" ]] || die "$py not found"
   done
 
@@ -553,9 +563,9 @@ print(" ".join("".join(secrets.choice(a) for _ in range(24)) for _ in range(6)))
   # S3 (moto), plain HTTP and HTTPS; credentials.json
   py_server_start S3_PID "$s3dir" "$S3_PY" "$S3_PORT" \
     --tls-port "$S3_TLS_PORT" --tls-cert "$RUN_DIR/tls/server.crt" --tls-key "$RUN_DIR/private/server.key"
-  # fake Google (OAuth token endpoint, GCS, BigQuery, Drive); key files and fake_google.json
+  # fake Google (OAuth token endpoint and consent, GCS, BigQuery, Drive); key files and fake_google.json
   py_server_start GOOGLE_PID "$gdir" "$GOOGLE_PY" "$GOOGLE_PORT" --bench-accounts "$GOOGLE_BENCH_ACCOUNTS"
-  # fake Dropbox (API v2 account probe, OAuth refresh); dropbox.json
+  # fake Dropbox (API v2 account probe, OAuth refresh and consent); dropbox.json
   py_server_start DROPBOX_PID "$dbxdir" "$DROPBOX_PY" "$DROPBOX_PORT"
   # fake Snowflake (login-request: password and key-pair JWT); snowflake.json
   py_server_start SNOWFLAKE_PID "$sfdir" "$SNOWFLAKE_PY" "$SNOWFLAKE_PORT"
@@ -639,14 +649,14 @@ print(" ".join("".join(secrets.choice(a) for _ in range(24)) for _ in range(6)))
   for f in ok noaccess revoked oauth_client $(seq -f 'bench-%g' 0 $((GOOGLE_BENCH_ACCOUNTS - 1))); do
     [[ -s "$gdir/$f.json" ]] || fail_with_log "fake_google.py did not write $gdir/$f.json" "$gdir/log"
   done
-  log "fake google ready (pid $GOOGLE_PID): http://127.0.0.1:$GOOGLE_PORT (token URL /token, GCS bucket $GCS_BUCKET, BigQuery project $BQ_PROJECT)"
+  log "fake google ready (pid $GOOGLE_PID): http://127.0.0.1:$GOOGLE_PORT (token URL /token, consent /o/oauth2/v2/auth, GCS bucket $GCS_BUCKET, BigQuery project $BQ_PROJECT)"
 
   py_server_wait_ready "$DROPBOX_PY" "$DROPBOX_PID" "$dbxdir"
   state_from_json "$dbxdir/dropbox.json" "$dbxdir/log" \
     DROPBOX_APP_KEY=app_key DROPBOX_APP_SECRET=app_secret DROPBOX_TOKEN=access_token \
     DROPBOX_EXPIRED_TOKEN=expired_access_token DROPBOX_NOSCOPE_TOKEN=noscope_access_token \
     DROPBOX_REFRESH_TOKEN=refresh_token DROPBOX_REVOKED_REFRESH_TOKEN=revoked_refresh_token
-  log "fake dropbox ready (pid $DROPBOX_PID): http://127.0.0.1:$DROPBOX_PORT (/2/users/get_current_account, /oauth2/token)"
+  log "fake dropbox ready (pid $DROPBOX_PID): http://127.0.0.1:$DROPBOX_PORT (/2/users/get_current_account, /oauth2/token, /oauth2/authorize)"
 
   py_server_wait_ready "$SNOWFLAKE_PY" "$SNOWFLAKE_PID" "$sfdir"
   state_from_json "$sfdir/snowflake.json" "$sfdir/log" \
@@ -742,11 +752,15 @@ cmd_env() {
     emit CE_GOOGLE_OAUTH_CLIENT_SECRET "$GOOGLE_OAUTH_CLIENT_SECRET"
     emit CE_GOOGLE_OAUTH_REFRESH_TOKEN "$GOOGLE_OAUTH_REFRESH_TOKEN"
     emit CE_GOOGLE_OAUTH_REVOKED_REFRESH_TOKEN "$GOOGLE_OAUTH_REVOKED_REFRESH_TOKEN"
+    # The authorization-code flow for the same client (fake_google.py FLOW_USER consents).
+    emit CE_GOOGLE_AUTHORIZE_URL "http://127.0.0.1:$GOOGLE_PORT/o/oauth2/v2/auth"
+    emit CE_GOOGLE_REVOKE_URL "http://127.0.0.1:$GOOGLE_PORT/revoke"
+    emit CE_GOOGLE_OAUTH_FLOW_USER "oauth-user@example.com"
     # bench-K.json (K < GOOGLE_BENCH_ACCOUNTS): service accounts with the rights of ok (scripts/bench.sh)
     [[ ! -s "$g/bench-0.json" ]] || emit CE_GOOGLE_BENCH_DIR "$g"
   fi
-  # Fake Dropbox (scripts/fake_dropbox.py): API and token endpoint on one base URL
-  # ($CE_DROPBOX_URL/2/users/get_current_account, $CE_DROPBOX_URL/oauth2/token).
+  # Fake Dropbox (scripts/fake_dropbox.py): API, token endpoint and consent page on one base URL
+  # ($CE_DROPBOX_URL/2/users/get_current_account, $CE_DROPBOX_URL/oauth2/token, /oauth2/authorize).
   if [[ -n "${DROPBOX_PORT:-}" && -n "${DROPBOX_REVOKED_REFRESH_TOKEN:-}" ]]; then
     emit CE_DROPBOX_URL "http://127.0.0.1:$DROPBOX_PORT"
     emit CE_DROPBOX_APP_KEY "$DROPBOX_APP_KEY"
@@ -756,6 +770,9 @@ cmd_env() {
     emit CE_DROPBOX_NOSCOPE_TOKEN "$DROPBOX_NOSCOPE_TOKEN"
     emit CE_DROPBOX_REFRESH_TOKEN "$DROPBOX_REFRESH_TOKEN"
     emit CE_DROPBOX_REVOKED_REFRESH_TOKEN "$DROPBOX_REVOKED_REFRESH_TOKEN"
+    emit CE_DROPBOX_TOKEN_URL "http://127.0.0.1:$DROPBOX_PORT/oauth2/token"
+    emit CE_DROPBOX_AUTHORIZE_URL "http://127.0.0.1:$DROPBOX_PORT/oauth2/authorize"
+    emit CE_DROPBOX_REVOKE_URL "http://127.0.0.1:$DROPBOX_PORT/2/auth/token/revoke"
   fi
   # Fake Snowflake (scripts/fake_snowflake.py): POST $CE_SNOWFLAKE_URL/session/v1/login-request.
   # The account is given by ACCOUNT_NAME (and the JWT iss/sub), not by the host name.
