@@ -5,23 +5,31 @@
 
 Checks that every service and fixture behaves as the connector tests expect:
 TLS verification outcomes, the SQLSTATEs / MariaDB error numbers of each
-failure, the servers without TLS, and the misbehaving listeners. PostgreSQL
-SQLSTATEs are read with a minimal protocol-3 client (SCRAM-SHA-256, no TLS),
-because libpq does not expose the SQLSTATE of a failed connection.
-Exit status 0 when every check passes.
+failure, the servers without TLS, the misbehaving listeners, and the OAuth
+authorization-code flow of the fake Google and Dropbox end to end (consent
+page, Allow / Deny, code exchange with PKCE, API calls, code reuse, wrong
+verifier / redirect_uri / secret, refresh, rotation, revocation), with urllib.
+PostgreSQL SQLSTATEs are read with a minimal protocol-3 client
+(SCRAM-SHA-256, no TLS), because libpq does not expose the SQLSTATE of a
+failed connection. Exit status 0 when every check passes.
 """
 
 import base64
 import hashlib
 import hmac
+import json
 import os
 import re
+import secrets
 import select
 import socket
 import struct
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 
 E = os.environ
 RESULTS = []
@@ -172,6 +180,278 @@ def recv_for(port, seconds, send=b""):
     return data
 
 
+# ---------------------------------------------------------------- OAuth authorization-code flow
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None  # a 3xx comes back as an HTTPError, Location unfollowed
+
+
+_HTTP = urllib.request.build_opener(_NoRedirect)
+REDIRECT = "http://127.0.0.1:9/cb"  # never contacted: the redirect is only read
+
+
+def http(method, url, form=None, headers=None):
+    """(status, headers, body text) of one request; redirects are not followed."""
+    data = urllib.parse.urlencode(form).encode() if form is not None else None
+    req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+    try:
+        with _HTTP.open(req, timeout=10) as r:
+            return r.status, r.headers, r.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers, e.read().decode("utf-8", "replace")
+
+
+def as_json(text):
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def pkce_pair():
+    verifier = base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("=")
+    digest = hashlib.sha256(verifier.encode()).digest()
+    return verifier, base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def oauth_providers():
+    """What differs between the two fakes, for oauth_checks()."""
+    g_id, g_secret = need("CE_GOOGLE_OAUTH_CLIENT_ID"), need("CE_GOOGLE_OAUTH_CLIENT_SECRET")
+    g_api = need("CE_GOOGLE_API_URL")
+    g_scope = "https://www.googleapis.com/auth/drive https://www.googleapis.com/auth/userinfo.profile"
+    d_key, d_secret, d_url = need("CE_DROPBOX_APP_KEY"), need("CE_DROPBOX_APP_SECRET"), need("CE_DROPBOX_URL")
+
+    def bearer(token):
+        return {"Authorization": "Bearer " + token}
+
+    google = {
+        "name": "google", "client_id": g_id, "secret": g_secret, "base": g_api,
+        "account": need("CE_GOOGLE_OAUTH_FLOW_USER"),
+        "authorize": need("CE_GOOGLE_AUTHORIZE_URL"), "token": need("CE_GOOGLE_TOKEN_URL"),
+        "params": lambda offline: {"scope": g_scope, "access_type": "offline" if offline else "online",
+                                   "prompt": "consent", "include_granted_scopes": "true"},
+        "api": lambda t: http("GET", g_api + "/drive/v3/about?fields=user", headers=bearer(t)),
+        "api_ok": lambda body: (as_json(body) or {}).get("user", {}).get("emailAddress")
+                               == E["CE_GOOGLE_OAUTH_FLOW_USER"],
+        "revoke": lambda t: http("POST", need("CE_GOOGLE_REVOKE_URL"), {"token": t}),
+        "revoke_ok": lambda st, body: st == 200 and as_json(body) == {},
+        "revoke_again_ok": lambda st, body: st == 400 and (as_json(body) or {}).get("error") == "invalid_token",
+        "bad_client": (401, "invalid_client"),
+        "redirect_mismatch": ("redirect_uri_mismatch", "Bad Request"),
+        "fixed_refresh": E.get("CE_GOOGLE_OAUTH_REFRESH_TOKEN"),
+        "fixed_revoked_refresh": E.get("CE_GOOGLE_OAUTH_REVOKED_REFRESH_TOKEN"),
+    }
+    dropbox = {
+        "name": "dropbox", "client_id": d_key, "secret": d_secret, "base": d_url, "account": "ce-user@example.com",
+        "authorize": need("CE_DROPBOX_AUTHORIZE_URL"), "token": need("CE_DROPBOX_TOKEN_URL"),
+        "params": lambda offline: {"token_access_type": "offline" if offline else "online"},
+        "api": lambda t: http("POST", d_url + "/2/users/get_current_account", headers=bearer(t)),
+        "api_ok": lambda body: "account_id" in (as_json(body) or {}),
+        # revocation is by the access token (its grant goes with it)
+        "revoke": lambda t: http("POST", need("CE_DROPBOX_REVOKE_URL"), headers=bearer(t)),
+        "revoke_ok": lambda st, body: st == 200 and body == "null",
+        "revoke_again_ok": lambda st, body: st == 401 and
+            ((as_json(body) or {}).get("error") or {}).get(".tag") == "invalid_access_token",
+        "bad_client": (400, "invalid_client"),
+        "redirect_mismatch": ("invalid_grant", "redirect_uri mismatch"),
+        "fixed_refresh": E.get("CE_DROPBOX_REFRESH_TOKEN"),
+        "fixed_revoked_refresh": E.get("CE_DROPBOX_REVOKED_REFRESH_TOKEN"),
+    }
+    return google, dropbox
+
+
+def authorize_url(p, state, challenge, offline=True, **override):
+    q = {"client_id": p["client_id"], "redirect_uri": REDIRECT, "response_type": "code", "state": state}
+    if challenge is not None:
+        q.update(code_challenge=challenge, code_challenge_method="S256")
+    q.update(p["params"](offline))
+    q.update(override)
+    return p["authorize"] + "?" + urllib.parse.urlencode({k: v for k, v in q.items() if v is not None})
+
+
+def consent(p, decision="allow", offline=True, pkce=True):
+    """Consent page, then the decision: {"state", "verifier", "page_status", "page", "status",
+    "location", "query"} (query: the redirect's parameters)."""
+    state = secrets.token_urlsafe(12)
+    verifier, challenge = pkce_pair() if pkce else (None, None)
+    st, _, page = http("GET", authorize_url(p, state, challenge, offline))
+    out = {"state": state, "verifier": verifier, "page_status": st, "page": page, "status": None,
+           "location": "", "query": {}}
+    m = re.search(r'name="request_id" value="([^"]+)"', page)
+    if st == 200 and m:
+        st, headers, _ = http("POST", p["authorize"] + "/decision",
+                              {"request_id": m.group(1), "decision": decision})
+        out["status"], out["location"] = st, headers.get("Location") or ""
+        out["query"] = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(out["location"]).query))
+    return out
+
+
+def exchange(p, code, verifier, redirect_uri=REDIRECT, secret=True, basic=False):
+    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
+    if verifier is not None:
+        form["code_verifier"] = verifier
+    headers = {}
+    if basic:
+        cred = "%s:%s" % (p["client_id"], p["secret"] if secret is True else secret)
+        headers["Authorization"] = "Basic " + base64.b64encode(cred.encode()).decode()
+    else:
+        form["client_id"] = p["client_id"]
+        if secret:
+            form["client_secret"] = p["secret"] if secret is True else secret
+    st, _, body = http("POST", p["token"], form, headers)
+    return st, as_json(body) or {}
+
+
+def refresh(p, token):
+    st, _, body = http("POST", p["token"], {"grant_type": "refresh_token", "refresh_token": token,
+                                            "client_id": p["client_id"], "client_secret": p["secret"]})
+    return st, as_json(body) or {}
+
+
+def oauth_checks(p):
+    name = "oauth " + p["name"] + ": "
+
+    def err(answer):
+        return "%s/%s" % (answer[0], answer[1].get("error"))
+
+    # the consent page
+    f = consent(p)
+    page = f["page"]
+    check(name + "consent page: 200 HTML with Allow/Deny, client id, account, request id",
+          f["page_status"] == 200 and 'id="allow"' in page and 'id="deny"' in page
+          and p["client_id"] in page and p["account"] in page and "<title>" in page,
+          "status %s" % f["page_status"])
+    code, query = f["query"].get("code"), f["query"]
+    check(name + "Allow -> 302 to redirect_uri with code and state",
+          f["status"] == 302 and f["location"].startswith(REDIRECT + "?") and bool(code)
+          and query.get("state") == f["state"], "%s %s" % (f["status"], f["location"][:40]))
+    if p["name"] == "google":
+        check(name + "Allow redirect carries the scope", query.get("scope") == p["params"](True)["scope"],
+              query.get("scope", ""))
+
+    # requests that must not redirect
+    for what, override in [("unknown client_id", {"client_id": "nope"}),
+                           ("redirect_uri not loopback", {"redirect_uri": "http://example.com/cb"}),
+                           ("redirect_uri with fragment", {"redirect_uri": REDIRECT + "#x"}),
+                           ("response_type=token", {"response_type": "token"}),
+                           ("code_challenge_method=plain", {"code_challenge_method": "plain"})]:
+        st, headers, body = http("GET", authorize_url(p, "s", pkce_pair()[1], **override))
+        check(name + what + " -> 400 HTML error page, no redirect",
+              st == 400 and not headers.get("Location") and "text/html" in (headers.get("Content-Type") or ""),
+              str(st))
+    for host in ("localhost", "[::1]", "127.1.2.3"):
+        st, _, _ = http("GET", authorize_url(p, "s", pkce_pair()[1], redirect_uri="http://%s:8/cb" % host))
+        check(name + "redirect_uri on %s accepted" % host, st == 200, str(st))
+
+    # the code exchange
+    ans = exchange(p, code, "x" * 43)
+    check(name + "wrong verifier -> 400 invalid_grant", err(ans) == "400/invalid_grant", err(ans))
+    ans = exchange(p, code, None)
+    check(name + "missing verifier -> 400 invalid_grant", err(ans) == "400/invalid_grant", err(ans))
+    ans = exchange(p, code, f["verifier"], redirect_uri=REDIRECT + "x")
+    check(name + "other redirect_uri -> 400 %s (%s)" % p["redirect_mismatch"],
+          (ans[0], ans[1].get("error"), ans[1].get("error_description")) == (400,) + p["redirect_mismatch"],
+          "%s %s" % (err(ans), ans[1].get("error_description")))
+    ans = exchange(p, code, f["verifier"], secret="wrong")
+    check(name + "wrong client secret -> %d %s" % p["bad_client"], err(ans) == "%d/%s" % p["bad_client"], err(ans))
+    st, tok = exchange(p, code, f["verifier"], basic=p["name"] == "dropbox")
+    shape = st == 200 and tok.get("access_token") and tok.get("refresh_token") and tok.get("expires_in", 0) > 0 \
+        and (tok.get("token_type") or "").lower() == "bearer" and tok.get("scope")
+    if p["name"] == "dropbox":
+        shape = shape and tok["access_token"].startswith("sl.") and tok.get("uid") and tok.get("account_id")
+    check(name + "right verifier -> 200 access + refresh token (after the refusals)", bool(shape),
+          "%s %s" % (st, sorted(tok)))
+    access = tok.get("access_token", "")
+    st, _, body = p["api"](access)
+    check(name + "API accepts the flow's access token", st == 200 and p["api_ok"](body), str(st))
+    ans = exchange(p, code, f["verifier"])
+    check(name + "code reused -> 400 invalid_grant", err(ans) == "400/invalid_grant", err(ans))
+    st, _, _ = p["api"](access)
+    check(name + "code reuse revoked the first access token (API 401)", st == 401, str(st))
+    ans = refresh(p, tok.get("refresh_token", ""))
+    check(name + "code reuse revoked the refresh token", err(ans) == "400/invalid_grant", err(ans))
+
+    # Deny, online access, no PKCE
+    f = consent(p, decision="deny")
+    check(name + "Deny -> 302 error=access_denied with state, no code",
+          f["status"] == 302 and f["query"].get("error") == "access_denied" and "code" not in f["query"]
+          and f["query"].get("state") == f["state"]
+          and (p["name"] != "dropbox" or bool(f["query"].get("error_description"))), f["location"][:80])
+    f = consent(p, offline=False)
+    st, tok = exchange(p, f["query"].get("code"), f["verifier"])
+    check(name + "online access -> no refresh token", st == 200 and "refresh_token" not in tok, str(st))
+    f = consent(p, pkce=False)
+    if p["name"] == "dropbox":
+        ans = exchange(p, f["query"].get("code"), None, secret=False)
+        check(name + "no PKCE and no secret -> 400 invalid_request", err(ans) == "400/invalid_request", err(ans))
+    st, tok = exchange(p, f["query"].get("code"), None)
+    check(name + "without PKCE, with the secret -> 200", st == 200, str(st))
+    if p["name"] == "dropbox":
+        f = consent(p)
+        st, tok = exchange(p, f["query"].get("code"), f["verifier"], secret=False)
+        check(name + "PKCE without secret (public client) -> 200", st == 200 and "refresh_token" in tok, str(st))
+
+    # refresh, then rotation for this grant only
+    f = consent(p)
+    st, tok = exchange(p, f["query"].get("code"), f["verifier"])
+    rt = tok.get("refresh_token", "")
+    refreshes = 0
+    st, new = refresh(p, rt)
+    refreshes += 1
+    check(name + "refresh -> new access token, no new refresh token",
+          st == 200 and new.get("access_token") not in (None, tok.get("access_token")) and "refresh_token" not in new,
+          "%s %s" % (st, sorted(new)))
+    st, _, body = p["api"](new.get("access_token", ""))
+    check(name + "API accepts the refreshed access token", st == 200 and p["api_ok"](body), str(st))
+    st, _, body = http("POST", p["base"] + "/_oauth/rotate", {"enabled": "true", "refresh_token": rt})
+    check(name + "POST /_oauth/rotate enabled=true for one grant",
+          st == 200 and as_json(body) == {"rotate_refresh_tokens": True, "applies_to": "grant"},
+          json.dumps(as_json(body)))
+    st, rot = refresh(p, rt)
+    refreshes += 1
+    rt2 = rot.get("refresh_token")
+    check(name + "rotation on: refresh -> new refresh token", st == 200 and rt2 not in (None, rt), str(st))
+    st, rot3 = refresh(p, rt2 or "")
+    refreshes += 1
+    check(name + "rotation on: the new refresh token works (and rotates)",
+          st == 200 and rot3.get("refresh_token") not in (None, rt2), str(st))
+    ans = refresh(p, rt)
+    refreshes += 1
+    check(name + "rotation on: the replaced refresh token is refused (invalid_grant)",
+          err(ans) == "400/invalid_grant", err(ans))
+    ans = refresh(p, rot3.get("refresh_token", ""))
+    refreshes += 1
+    check(name + "reusing a replaced refresh token revoked the grant", err(ans) == "400/invalid_grant", err(ans))
+    st, _, body = http("GET", p["base"] + "/_stats")
+    flow = ((as_json(body) or {}).get("oauth_flow") or {}).get("flows", {}).get(f["state"], {})
+    check(name + "/_stats counts this flow's token requests (by state)",
+          flow.get("code_requests") == 1 and flow.get("refresh_requests") == refreshes
+          and flow.get("access_tokens_issued") == 4 and flow.get("revoked") is True, json.dumps(flow))
+
+    # revocation
+    f = consent(p)
+    st, tok = exchange(p, f["query"].get("code"), f["verifier"])
+    access, rt = tok.get("access_token", ""), tok.get("refresh_token", "")
+    st, _, body = p["revoke"](rt if p["name"] == "google" else access)
+    check(name + "revoke -> 200", p["revoke_ok"](st, body), "%s %s" % (st, json.dumps(as_json(body))[:80]))
+    st, _, _ = p["api"](access)
+    check(name + "revoked: API refuses the access token (401)", st == 401, str(st))
+    ans = refresh(p, rt)
+    check(name + "revoked: refresh token refused (invalid_grant)", err(ans) == "400/invalid_grant", err(ans))
+    st, _, body = p["revoke"](rt if p["name"] == "google" else access)
+    check(name + "revoking again -> refused", p["revoke_again_ok"](st, body),
+          "%s %s" % (st, json.dumps(as_json(body))[:80]))
+
+    # the run's fixed refresh tokens behave as before
+    if p["fixed_refresh"]:
+        st, tok = refresh(p, p["fixed_refresh"])
+        check(name + "fixed refresh token still refreshes", st == 200 and "access_token" in tok, str(st))
+    if p["fixed_revoked_refresh"]:
+        ans = refresh(p, p["fixed_revoked_refresh"])
+        check(name + "fixed revoked refresh token still refused", err(ans) == "400/invalid_grant", err(ans))
+
+
 # ---------------------------------------------------------------- checks
 
 def main():
@@ -287,6 +567,10 @@ def main():
     data = recv_for(int(need("CE_DRIP_MYSQL_PORT")), 2.5)
     check("drip-mysql: ff ff 00 00, then ~1 byte/s",
           data[:4] == b"\xff\xff\x00\x00" and 2 <= len(data) - 4 <= 3, repr(data))
+
+    # --- OAuth authorization-code flow (fake Google and Dropbox)
+    for provider in oauth_providers():
+        oauth_checks(provider)
 
     failed = RESULTS.count(False)
     print("%d checks, %d failed" % (len(RESULTS), failed))
