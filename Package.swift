@@ -68,11 +68,11 @@ let package = Package(
                 .product(name: "CryptoExtras", package: "swift-crypto"),
             ]),
         .target(name: "SigV4", dependencies: ["ConnectorCore", .product(name: "Crypto", package: "swift-crypto")]),
-        .target(name: "OAuthFlow", dependencies: ["ConnectorCore", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "OAuthFlow", dependencies: ["ConnectorCore", "Encryption", .product(name: "Crypto", package: "swift-crypto")]),
         .target(
             name: "ConnectorStore",
             dependencies: [
-                "ConnectorCore", "Encryption",
+                "ConnectorCore", "Encryption", "OAuthFlow",
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "SQLiteKit", package: "sqlite-kit"),
                 .product(name: "PostgresKit", package: "postgres-kit"),
@@ -94,7 +94,7 @@ let package = Package(
         .target(
             name: "ConnectorAPI",
             dependencies: [
-                "ConnectorCore", "ConnectorStore", "ProbeEngine", "Probes",
+                "ConnectorCore", "ConnectorStore", "ProbeEngine", "Probes", "OAuthFlow",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -114,6 +114,7 @@ let package = Package(
             name: "ConnectorEngineCLI",
             dependencies: [
                 "ConnectorCore", "ConnectorStore", "Encryption", "ProbeEngine", "Probes", "ConnectorAPI", "FixtureRunner", "LinuxIO",
+                "OAuthFlow",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -134,7 +135,7 @@ let package = Package(
         .testTarget(
             name: "ConnectorStoreTests",
             dependencies: [
-                "ConnectorStore", "ConnectorCore", "Encryption",
+                "ConnectorStore", "ConnectorCore", "Encryption", "OAuthFlow",
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -151,7 +152,7 @@ let package = Package(
         .testTarget(
             name: "ConnectorAPITests",
             dependencies: [
-                "ConnectorAPI", "ConnectorCore", "ConnectorStore", "ProbeEngine", "Probes", "TestSupport",
+                "ConnectorAPI", "ConnectorCore", "ConnectorStore", "ProbeEngine", "Probes", "TestSupport", "OAuthFlow",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ]),

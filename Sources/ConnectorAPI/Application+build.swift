@@ -1,8 +1,11 @@
+import ConnectorCore
 import ConnectorStore
 import Hummingbird
 import Logging
 import NIOCore
+import OAuthFlow
 import ProbeEngine
+import Probes
 
 /// The API server's settings.
 public struct APIConfiguration: Sendable {
@@ -19,10 +22,12 @@ public struct APIConfiguration: Sendable {
     /// The server's public base URL (`https://engine.example.com`), for absolute links in
     /// responses; without it links are relative (never built from the client's Host header).
     public var publicURL: String?
+    public var oauth: OAuthConfiguration
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 1 << 20, limits: TestLimits = TestLimits(),
-        idleTimeout: Duration = .seconds(60), requestReadTimeout: Duration = .seconds(30), publicURL: String? = nil
+        idleTimeout: Duration = .seconds(60), requestReadTimeout: Duration = .seconds(30), publicURL: String? = nil,
+        oauth: OAuthConfiguration = OAuthConfiguration()
     ) {
         self.host = host
         self.port = port
@@ -31,6 +36,48 @@ public struct APIConfiguration: Sendable {
         self.idleTimeout = idleTimeout
         self.requestReadTimeout = requestReadTimeout
         self.publicURL = publicURL
+        self.oauth = oauth
+    }
+
+    /// The base of the OAuth redirect URIs: the public URL, else the listener's own address.
+    var oauthBaseURL: String { publicURL ?? "http://\(host):\(port)" }
+}
+
+/// The OAuth flow's settings (DESIGN §5).
+public struct OAuthConfiguration: Sendable {
+    /// The backends whose client id and secret are configured.
+    public var providers: [OAuthBackend: OAuthProvider]
+    /// How long an issued key and its token set live in the cache.
+    public var cacheTTL: Duration
+    /// A frontend's status page (`/oauth-status/`); without it the server's own page.
+    public var statusURL: String?
+    /// Where flows are cached (Redis); `nil`: the connector store.
+    public var storage: (any OAuthCacheStorage)?
+    /// PEM bundle verifying the providers' token endpoints (self-hosted or test endpoints).
+    public var caFile: String?
+
+    public init(
+        providers: [OAuthBackend: OAuthProvider] = [:], cacheTTL: Duration = .seconds(3600), statusURL: String? = nil,
+        storage: (any OAuthCacheStorage)? = nil, caFile: String? = nil
+    ) {
+        self.providers = providers
+        self.cacheTTL = cacheTTL
+        self.statusURL = statusURL
+        self.storage = storage
+        self.caFile = caFile
+    }
+}
+
+/// Token endpoints reached through the engine: libcurl on a reactor, the egress policy applied.
+struct EngineTokenEndpoint: OAuthTokenEndpoint {
+    let engine: ProbeEngine
+    let caFile: String?
+
+    func post(url: String, form: [(String, String)], tenant: String) async -> OAuthTokenAnswer {
+        switch await engine.postForm(url: url, form: form, caFile: caFile, tenant: tenant, requester: "oauth") {
+        case .answered(let status, let body): .answered(status: status, body: body)
+        case .failed(let report): .unreachable(code: report.code.rawValue)
+        }
     }
 }
 
@@ -43,9 +90,15 @@ public func buildRouter(
 ) -> Router<APIRequestContext> {
     let router = Router(context: APIRequestContext.self)
     router.add(middleware: ErrorBodyMiddleware())
+    let oauth = OAuthFlowService(
+        settings: OAuthSettings(
+            providers: configuration.oauth.providers, publicBaseURL: configuration.oauthBaseURL, cacheTTL: configuration.oauth.cacheTTL),
+        cache: OAuthTokenCache(storage: configuration.oauth.storage ?? store, keyRing: store.keyRing),
+        endpoint: EngineTokenEndpoint(engine: engine, caFile: configuration.oauth.caFile))
     ConnectorRoutes(
         engine: engine, store: store, maxBodyBytes: configuration.maxBodyBytes,
-        admission: admission ?? TestAdmission(limits: configuration.limits), publicURL: configuration.publicURL
+        admission: admission ?? TestAdmission(limits: configuration.limits), publicURL: configuration.publicURL, oauth: oauth,
+        oauthStatusURL: configuration.oauth.statusURL
     )
     .register(on: router)
     return router

@@ -2,6 +2,8 @@ import ConnectorCore
 import ConnectorStore
 import Foundation
 import Hummingbird
+import Logging
+import OAuthFlow
 import ProbeEngine
 
 /// `connector/` and `connector/{id}/`: list, create, retrieve, PUT, PATCH, DELETE and test, with
@@ -100,8 +102,14 @@ extension ConnectorRoutes {
         guard let type = catalog.type(id: typeID) else {
             throw APIError.validation("Invalid connector ID '\(typeID)'.", attr: "connector_id", code: "unknown_connector")
         }
-        guard let sent = input.metadata else {
+        guard var sent = input.metadata else {
             throw APIError.validation("This field is required.", attr: "connector_metadata", code: "required")
+        }
+        // An OAuth flow's tokens join the form's fields; its cache entry goes once the row is written.
+        var oauthUse: OAuthKeyUse?
+        if let key = oauthKey(request, input) {
+            oauthUse = try await oauthTokens(key: key, caller: caller, type: type)
+            sent = oauthUse!.tokens.merged(into: sent)
         }
         let metadata = try checked { () throws(MetadataError) in try type.normalizingSecrets(sent, allowingMask: false) }
         var name = input.name
@@ -116,6 +124,7 @@ extension ConnectorRoutes {
             sharedToOrg: input.sharedToOrg ?? false)
         do {
             let created = try await store.createConnector(new, organization: caller.organizationID, by: caller.userID)
+            await discardOAuthEntry(oauthUse, context: context)
             return JSONResponse.make(status: .created, body: ConnectorRepresentation.json(created, catalog: catalog, caller: caller))
         } catch let error as ConnectorStoreError {
             throw Self.apiError(error)
@@ -153,7 +162,14 @@ extension ConnectorRoutes {
         // Decide on the stored value now (for the optional test) and again inside the write
         // transaction; if the two differ, the row changed in between and the caller retries.
         let planned: JSONValue?
-        let update = try input.metadata.map { sent in
+        var sent = input.metadata
+        var oauthUse: OAuthKeyUse?
+        if let key = oauthKey(request, input) {
+            // Without a form, the new tokens join the stored fields.
+            oauthUse = try await oauthTokens(key: key, caller: caller, type: type)
+            sent = oauthUse!.tokens.merged(into: sent ?? current.metadata)
+        }
+        let update = try sent.map { sent in
             try checked { () throws(MetadataError) in try type.normalizingSecrets(sent, allowingMask: true) }
         }
         if let update {
@@ -178,6 +194,7 @@ extension ConnectorRoutes {
                 guard again == planned else { throw ConcurrentChange() }
                 return again
             }
+            await discardOAuthEntry(oauthUse, context: context)
             return JSONResponse.make(status: .ok, body: ConnectorRepresentation.json(updated, catalog: catalog, caller: caller))
         } catch let error as ConnectorStoreError {
             throw Self.apiError(error)
@@ -214,14 +231,35 @@ extension ConnectorRoutes {
         return Response(status: .noContent)
     }
 
-    /// `POST connector/{id}/test/` (`?timeout=`): the probe with the stored credentials.
+    /// `POST connector/{id}/test/` (`?timeout=`): the probe with the stored credentials. Tokens
+    /// an OAuth connector's probe refreshed are written back (one test at a time per connector
+    /// here; compare-and-swap against other replicas).
     func testStoredConnector(_ request: Request, context: APIRequestContext) async throws -> Response {
         let caller = try context.requireCaller()
         let connector = try await visibleConnector(context, caller: caller)
         let timeout = try TestRequestParser.parseTimeout(
             request.uri.queryParameters.get("timeout"), maximum: engine.configuration.maxTimeout)
-        let probe = ProbeRequest(connectorID: connector.typeID, metadata: connector.metadata, timeout: timeout)
-        let report = try await runTest(probe, caller: caller, audit: .connector(connector.id), context: context)
+        let report: ProbeReport
+        if catalog.type(id: connector.typeID)?.oauth == true {
+            report = try await refreshSerializer.run(connector.id) {
+                // Read again inside the section: the test before may have stored new tokens.
+                guard let current = try await store.connector(id: connector.id, organization: caller.organizationID) else {
+                    throw APIError.notFound
+                }
+                let report = try await runTest(
+                    ProbeRequest(connectorID: current.typeID, metadata: current.metadata, timeout: timeout), caller: caller,
+                    audit: .connector(current.id), context: context)
+                if let tokens = report.refreshedTokens {
+                    let stored = try await store.storeRefreshedTokens(
+                        tokens, connector: current.id, organization: current.organizationID, expectedVersion: current.version)
+                    context.logger.info("oauth tokens refreshed", metadata: ["oauth.written_back": "\(stored)"])
+                }
+                return report
+            }
+        } else {
+            let probe = ProbeRequest(connectorID: connector.typeID, metadata: connector.metadata, timeout: timeout)
+            report = try await runTest(probe, caller: caller, audit: .connector(connector.id), context: context)
+        }
         return JSONResponse.make(status: HTTPResponse.Status(code: report.status), body: report.responseBody)
     }
 
@@ -235,6 +273,11 @@ extension ConnectorRoutes {
             connector.isVisible(to: caller.userID)
         else { throw APIError.notFound }
         return connector
+    }
+
+    /// The OAuth cache key of a create or update: `?oauth-key=`, else one sent inside `connector_metadata`.
+    private func oauthKey(_ request: Request, _ input: ConnectorInput) -> String? {
+        request.uri.queryParameters.get("oauth-key") ?? input.oauthKey
     }
 
     /// `?test=true`: runs the probe first and answers with its verdict unless it passed.

@@ -47,6 +47,8 @@ struct ConnectorInput: Sendable {
     var metadata: JSONValue?
     var sharedUsers: [Int64]?
     var sharedToOrg: Bool?
+    /// An OAuth cache key sent inside `connector_metadata` (the query's `oauth-key` wins).
+    var oauthKey: String?
 
     /// Fields a client may send that the server sets itself; accepted and ignored, as Unstract does.
     private static let ignoredKeys: Set<String> = [
@@ -71,7 +73,7 @@ struct ConnectorInput: Sendable {
                 guard case .object(var metadata) = value else {
                     throw APIError.validation("Must be a JSON object.", attr: "connector_metadata")
                 }
-                metadata["oauth-key"] = nil
+                input.oauthKey = metadata.removeValue(forKey: "oauth-key")?.stringValue
                 input.metadata = .object(metadata)
             case "shared_users":
                 guard case .array(let items) = value else {

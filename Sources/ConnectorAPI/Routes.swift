@@ -3,6 +3,7 @@ import ConnectorStore
 import Foundation
 import Hummingbird
 import Logging
+import OAuthFlow
 import ProbeEngine
 
 /// The routes of DESIGN §3 that exist so far: catalog, schema, credential tests, connectors,
@@ -14,7 +15,13 @@ struct ConnectorRoutes: Sendable {
     let admission: TestAdmission
     /// The public base URL for absolute links, if configured.
     let publicURL: String?
+    /// The OAuth flow and its token cache.
+    let oauth: OAuthFlowService
+    /// A frontend's OAuth status page, if configured.
+    let oauthStatusURL: String?
     let rendered = RenderedConnectors()
+    /// Tests of one OAuth connector, one at a time (token refresh and write-back).
+    let refreshSerializer = KeyedSerializer()
 
     var catalog: Catalog { engine.catalog }
 
@@ -26,6 +33,7 @@ struct ConnectorRoutes: Sendable {
         router.get("api/v1/openapi.json") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: openAPI))
         }
+        registerOAuth(on: router)
         let tenant = router.group("api/v1/unstract/:org_id").add(middleware: TenantAuthMiddleware(store: store))
         // The router treats a trailing slash as optional, so each route serves both spellings.
         tenant.get("supported_connectors") { request, _ in try supportedConnectors(request) }
@@ -81,10 +89,19 @@ struct ConnectorRoutes: Sendable {
     func testConnectors(_ request: Request, context: APIRequestContext) async throws -> Response {
         var request = request
         let buffer = try await request.collectBody(upTo: maxBodyBytes)
-        let probeRequest = try TestRequestParser.parse(
+        let parsed = try TestRequestParser.parse(
             body: Data(buffer.readableBytesView), timeout: request.uri.queryParameters.get("timeout"),
             maxTimeout: engine.configuration.maxTimeout)
-        let report = try await runTest(probeRequest, caller: try context.requireCaller(), audit: .none, context: context)
+        var probeRequest = parsed.request
+        let caller = try context.requireCaller()
+        // An OAuth flow's tokens join the form's fields; the cache entry stays for the create.
+        if let key = request.uri.queryParameters.get("oauth-key") ?? parsed.oauthKey {
+            guard let type = catalog.type(id: probeRequest.connectorID) else {
+                throw APIError.validation("Invalid connector ID '\(probeRequest.connectorID)'.", attr: "connector_id", code: "unknown_connector")
+            }
+            probeRequest.metadata = try await oauthTokens(key: key, caller: caller, type: type).tokens.merged(into: probeRequest.metadata)
+        }
+        let report = try await runTest(probeRequest, caller: caller, audit: .none, context: context)
         return JSONResponse.make(status: HTTPResponse.Status(code: report.status), body: report.responseBody)
     }
 
@@ -136,8 +153,9 @@ struct ConnectorRoutes: Sendable {
 
 /// Parses the body of `POST test_connectors/`, naming the field that is wrong.
 public enum TestRequestParser {
+    /// - Returns: the request, and the OAuth cache key sent inside `connector_metadata`.
     /// - Throws: ``APIError`` (400) for malformed JSON or a missing or mistyped field.
-    public static func parse(body: Data, timeout: String?, maxTimeout: Duration) throws -> ProbeRequest {
+    public static func parse(body: Data, timeout: String?, maxTimeout: Duration) throws -> (request: ProbeRequest, oauthKey: String?) {
         let members = try RequestBody.object(body)
         guard let idValue = members["connector_id"] else {
             throw APIError.validation("This field is required.", attr: "connector_id", code: "required")
@@ -153,8 +171,14 @@ public enum TestRequestParser {
         }
         // The Unstract frontend may send these alongside the credentials; they are not metadata.
         metadata["connectorName"] = nil
-        metadata["oauth-key"] = nil
-        return ProbeRequest(connectorID: id, metadata: .object(metadata), timeout: try parseTimeout(timeout, maximum: maxTimeout))
+        let oauthKey = metadata.removeValue(forKey: "oauth-key")
+        if let oauthKey, oauthKey.stringValue == nil {
+            throw APIError.validation("Must be a string.", attr: "connector_metadata.oauth-key")
+        }
+        return (
+            ProbeRequest(connectorID: id, metadata: .object(metadata), timeout: try parseTimeout(timeout, maximum: maxTimeout)),
+            oauthKey?.stringValue
+        )
     }
 
     static func parseTimeout(_ text: String?, maximum: Duration) throws -> Duration? {

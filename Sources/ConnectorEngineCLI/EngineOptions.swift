@@ -1,6 +1,7 @@
 import ArgumentParser
 import ConnectorCore
 import Foundation
+import OAuthFlow
 import ProbeEngine
 import Probes
 
@@ -41,8 +42,14 @@ struct EngineOptions: ParsableArguments {
 
     @Option(
         name: .customLong("google-oauth-client-id"),
-        help: "The platform's Google OAuth client id, used to refresh Drive tokens (its secret: env CONNECTOR_ENGINE_GOOGLE_CLIENT_SECRET).")
+        help: "The platform's Google OAuth client id, for sign-in and Drive token refresh (default: env GOOGLE_OAUTH2_KEY; its secret: env GOOGLE_OAUTH2_SECRET).")
     var googleOAuthClientID: String?
+
+    @Option(help: "Google's OAuth consent screen.")
+    var googleAuthorizeURL = OAuthProvider.standard(.google, clientID: "", clientSecret: "").authorizeURL
+
+    @Option(help: "Dropbox's OAuth consent screen (the app key and secret: env DROPBOX_OAUTH2_KEY, DROPBOX_OAUTH2_SECRET).")
+    var dropboxAuthorizeURL = OAuthProvider.standard(.dropbox, clientID: "", clientSecret: "").authorizeURL
 
     @Option(help: "A key file token_uri to honour besides --google-token-url (repeatable).")
     var allowTokenURI: [String] = []
@@ -56,9 +63,42 @@ struct EngineOptions: ParsableArguments {
     @Option(help: "Send every Snowflake login to this base URL instead of https://<account>.snowflakecomputing.com.")
     var snowflakeURL: String?
 
+    /// The platform's OAuth client of each backend, from the command line and the environment
+    /// (Unstract's variable names; `CONNECTOR_ENGINE_GOOGLE_CLIENT_SECRET` is still read).
+    func oauthClient(_ backend: OAuthBackend) -> (id: String, secret: String)? {
+        let environment = ProcessInfo.processInfo.environment
+        let id: String?
+        let secret: String?
+        switch backend {
+        case .google:
+            id = googleOAuthClientID ?? environment["GOOGLE_OAUTH2_KEY"]
+            secret = environment["GOOGLE_OAUTH2_SECRET"] ?? environment["CONNECTOR_ENGINE_GOOGLE_CLIENT_SECRET"]
+        case .dropbox:
+            id = environment["DROPBOX_OAUTH2_KEY"]
+            secret = environment["DROPBOX_OAUTH2_SECRET"]
+        }
+        guard let id, !id.isEmpty else { return nil }
+        return (id, secret ?? "")
+    }
+
+    /// The OAuth providers whose client is configured, for the sign-in flow.
+    var oauthProviders: [OAuthBackend: OAuthProvider] {
+        var providers: [OAuthBackend: OAuthProvider] = [:]
+        for backend in OAuthBackend.allCases {
+            guard let client = oauthClient(backend), !client.secret.isEmpty else { continue }
+            let (authorize, token) = backend == .google ? (googleAuthorizeURL, googleTokenURL) : (dropboxAuthorizeURL, dropboxEndpoints.tokenURL)
+            providers[backend] = OAuthProvider(
+                backend: backend, authorizeURL: authorize, tokenURL: token, clientID: client.id, clientSecret: client.secret)
+        }
+        return providers
+    }
+
+    var dropboxEndpoints: DropboxEndpoints {
+        DropboxEndpoints(apiURL: dropboxURL, oauthClient: oauthClient(.dropbox))
+    }
+
     var googleEndpoints: GoogleEndpoints {
-        let secret = ProcessInfo.processInfo.environment["CONNECTOR_ENGINE_GOOGLE_CLIENT_SECRET"] ?? ""
-        let client = googleOAuthClientID.map { (id: $0, secret: secret) }
+        let client = oauthClient(.google)
         return GoogleEndpoints(
             tokenURL: googleTokenURL, storageURL: googleStorageURL, bigQueryURL: googleBigQueryURL, driveURL: googleDriveURL,
             oauthClient: client, allowedTokenURLs: Set(allowTokenURI), caFile: googleCAFile)
@@ -81,7 +121,7 @@ struct EngineOptions: ParsableArguments {
             maxInFlight: maxInFlight, defaultTimeout: defaultDeadline, maxTimeout: maxDeadline,
             reactorThreads: reactorThreads, egress: egress)
         return try ProbeEngine.standard(
-            configuration: configuration, google: googleEndpoints, dropbox: DropboxEndpoints(apiURL: dropboxURL),
+            configuration: configuration, google: googleEndpoints, dropbox: dropboxEndpoints,
             snowflake: SnowflakeEndpoints(baseURLOverride: snowflakeURL))
     }
 }

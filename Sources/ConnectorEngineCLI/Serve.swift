@@ -41,6 +41,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds a connection may stay idle before it is closed.")
     var idleTimeout = 60
 
+    @Option(help: "Seconds an OAuth cache key and the tokens of its sign-in stay usable (60...86400).")
+    var oauthCacheTTL = 3600
+
+    @Option(help: "A frontend's OAuth status page (e.g. https://app.example.com/oauth-status/); without it the server's own page.")
+    var oauthStatusURL: String?
+
     /// A revoked token or a removed share may stay usable on other replicas this long at most.
     static let maxReadCacheSeconds = 5
 
@@ -54,6 +60,12 @@ struct Serve: AsyncParsableCommand {
         if let publicURL {
             guard let url = URL(string: publicURL), ["http", "https"].contains(url.scheme ?? ""), url.host != nil, url.query == nil else {
                 throw ValidationError("--public-url must be an http(s) URL without a query")
+            }
+        }
+        guard (60...86_400).contains(oauthCacheTTL) else { throw ValidationError("--oauth-cache-ttl must be 60...86400 seconds") }
+        if let oauthStatusURL {
+            guard let url = URL(string: oauthStatusURL), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
+                throw ValidationError("--oauth-status-url must be an http(s) URL")
             }
         }
         guard (1...3600).contains(requestReadTimeout), (1...3600).contains(idleTimeout) else {
@@ -89,7 +101,10 @@ struct Serve: AsyncParsableCommand {
         let engine = try engineOptions.makeEngine()
         let configuration = APIConfiguration(
             host: host, port: port, idleTimeout: .seconds(idleTimeout), requestReadTimeout: .seconds(requestReadTimeout),
-            publicURL: publicURL)
+            publicURL: publicURL,
+            oauth: OAuthConfiguration(
+                providers: engineOptions.oauthProviders, cacheTTL: .seconds(oauthCacheTTL), statusURL: oauthStatusURL,
+                caFile: engineOptions.googleCAFile))
         let banner = Self.banner(
             host: host, port: port, organization: firstStart?.organization ?? bootstrapOrganization, token: firstStart?.token)
         let app = buildApplication(

@@ -11,7 +11,7 @@ extension ConnectorStore {
         let aggregate = database.backend == .postgres ? "string_agg" : "group_concat"
         return """
             c.id, c.organization_id, c.connector_name, c.connector_type, c.connector_mode, c.metadata, c.created_by, \
-            c.modified_by, c.shared_to_org, c.created_at, c.modified_at, \
+            c.modified_by, c.shared_to_org, c.created_at, c.modified_at, c.version, \
             (SELECT \(aggregate)(\(userText), ',') FROM connector_shares s WHERE s.connector_id = c.id) AS shares
             """
     }
@@ -128,7 +128,8 @@ extension ConnectorStore {
             sharedUsers: shares,
             sharedToOrg: try row.decode(column: "shared_to_org", as: Bool.self),
             createdAt: Timestamp.date(try row.decode(column: "created_at", as: Int64.self)),
-            modifiedAt: Timestamp.date(try row.decode(column: "modified_at", as: Int64.self)))
+            modifiedAt: Timestamp.date(try row.decode(column: "modified_at", as: Int64.self)),
+            version: try row.decode(column: "version", as: Int64.self))
     }
 
     // MARK: Writing
@@ -195,6 +196,7 @@ extension ConnectorStore {
                 }
                 let metadata = try merge(current)
                 var update = db.update("connectors").set("modified_by", to: userID).set("modified_at", to: now)
+                    .set(SQLIdentifier("version"), to: SQLRaw("version + 1"))
                 if let name = change.name { update = update.set("connector_name", to: name) }
                 if let metadata {
                     update = update.set("metadata", to: try self.seal(metadata, organization: organization, connector: id))
@@ -228,10 +230,37 @@ extension ConnectorStore {
                 if let sharedToOrg = change.sharedToOrg { current.sharedToOrg = sharedToOrg }
                 current.modifiedBy = userID
                 current.modifiedAt = Timestamp.date(now)
+                current.version += 1
                 return (current, added)
             }
         } catch where ConstraintViolation.classify(error) == .unique {
             throw ConnectorStoreError.duplicateName(change.name ?? "")
+        }
+    }
+
+    /// Writes OAuth tokens a probe refreshed into a connector's metadata, sealed, unless the row
+    /// changed since it was read at `expectedVersion` (another replica refreshed first, or the
+    /// owner re-authorized): compare-and-swap, so no token set is written over a newer one.
+    /// Not a change by a user: `modified_by` and `modified_at` stay.
+    /// - Returns: whether the tokens were written.
+    public func storeRefreshedTokens(
+        _ tokens: OAuthTokenSet, connector id: UUID, organization: String, expectedVersion: Int64
+    ) async throws -> Bool {
+        let key = ConnectorKey(organization: organization, id: id)
+        connectorCache.forget(key)
+        defer { connectorCache.forget(key) }
+        return try await database.write { db in
+            guard let current = try await self.connector(id: id, organization: organization, db: db, lock: true),
+                current.version == expectedVersion
+            else { return false }
+            let sealed = try self.seal(tokens.merged(into: current.metadata), organization: organization, connector: id)
+            try await db.update("connectors").set("metadata", to: sealed).set("key_id", to: self.keyRing.primary.id)
+                .set(SQLIdentifier("version"), to: SQLRaw("version + 1"))
+                .where("id", .equal, Self.key(id)).where("organization_id", .equal, organization).where("version", .equal, expectedVersion)
+                .run()
+            try await self.recordAudit(
+                organization: organization, actor: nil, action: .refresh, connector: id, outcome: "ok", db: db)
+            return true
         }
     }
 

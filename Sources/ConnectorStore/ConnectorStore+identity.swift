@@ -213,6 +213,24 @@ extension ConnectorStore {
         return answer
     }
 
+    /// The user of a valid bearer token and the organizations it is a member of (sorted); `nil`
+    /// for an unknown or revoked token. For routes outside an organization's prefix.
+    public func tokenUser(token: String) async throws -> (userID: Int64, organizations: [String])? {
+        let hash = Self.tokenHash(token)
+        let rows = try await database.read { db in
+            try await db.raw(
+                """
+                SELECT t.user_id, m.organization_id FROM api_tokens t
+                LEFT JOIN memberships m ON m.user_id = t.user_id
+                WHERE t.token_hash = \(bind: hash) AND t.revoked_at IS NULL
+                """
+            ).all()
+        }
+        guard let first = rows.first else { return nil }
+        let organizations = try rows.compactMap { try $0.decode(column: "organization_id", as: String?.self) }.sorted()
+        return (try first.decode(column: "user_id", as: Int64.self), organizations)
+    }
+
     static func tokenHash(_ token: String) -> Data { Data(SHA256.hash(data: Data(token.utf8))) }
 
     /// First start on an empty store: one organization, one admin user in it, one token.

@@ -150,6 +150,9 @@ enum Migrations {
                 """,
                 "CREATE INDEX oauth_cache_expiry ON oauth_cache(expires_at)",
             ]),
+        Migration(
+            version: 6, name: "connector version",
+            statements: ["ALTER TABLE connectors ADD COLUMN version BIGINT NOT NULL DEFAULT 0"]),
     ]
 
     /// Applies every migration newer than the database's version, each in its own transaction.

@@ -83,6 +83,9 @@ public struct StoredConnector: Sendable, Equatable {
     public var sharedToOrg: Bool
     public let createdAt: Date
     public var modifiedAt: Date
+    /// Bumped by every write of the row: a write that must not overwrite a newer one (refreshed
+    /// OAuth tokens) compares it.
+    public var version: Int64 = 0
 
     /// IsOwner: the caller created the connector.
     public func isOwned(by userID: Int64) -> Bool { createdBy == userID }
@@ -244,6 +247,8 @@ public enum AuditAction: String, Sendable, Codable, CaseIterable {
     case deleteWorkflow = "delete_workflow"
     /// A request refused with 401, 403 or 404 on a connector route (the status is the outcome).
     case denied
+    /// OAuth tokens a test refreshed, written back (no actor: the engine did it).
+    case refresh
 }
 
 /// Why a connector write was refused.

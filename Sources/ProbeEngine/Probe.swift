@@ -110,6 +110,11 @@ public final class ProbeContext: @unchecked Sendable {
         ticket.enter(stage)
     }
 
+    /// Hands OAuth tokens the probe obtained by a refresh to the report, so the caller can store them.
+    public func recordRefreshedTokens(_ tokens: OAuthTokenSet) {
+        ticket.recordRefreshedTokens(tokens)
+    }
+
     /// The stage the probe is in.
     public var stage: ProbeStage {
         ticket.currentStage

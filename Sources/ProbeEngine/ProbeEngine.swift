@@ -106,16 +106,24 @@ public final class ProbeEngine: Sendable {
         } catch {
             return .invalid(error)
         }
+        return await run(plan, timeout: request.timeout, tenant: request.tenant, requester: request.requester)
+    }
+
+    /// Runs a planned exchange as a probe: name lookup off the reactors, the egress policy, one
+    /// deadline (`nil`: the default, clamped to the maximum), a slot among those in flight. Other
+    /// modules use it for requests that are not credential tests but must obey the same rules
+    /// (an OAuth code exchange).
+    public func run(_ plan: ProbePlan, timeout: Duration?, tenant: String, requester: String) async -> ProbeReport {
         guard !stopped.load(ordering: .acquiring) else {
             return ProbeReport(code: .serverError, stage: .validate, detail: "The engine is shut down.")
         }
         await limiter.acquire()
-        let timeout = min(request.timeout ?? configuration.defaultTimeout, configuration.maxTimeout)
+        let timeout = min(timeout ?? configuration.defaultTimeout, configuration.maxTimeout)
         let id = counter.add(1, ordering: .relaxed).newValue
         return await withCheckedContinuation { continuation in
             let ticket = ProbeTicket(id: id, timeout: timeout.nanoseconds, continuation: continuation)
             keeper.withLock { $0?.watch(ticket) }
-            launch(plan, ticket: ticket, tenant: request.tenant, requester: request.requester)
+            launch(plan, ticket: ticket, tenant: tenant, requester: requester)
         }
     }
 

@@ -17,6 +17,7 @@ final class ProbeTicket: Sendable {
         var finished = false
         var reactor: Reactor?
         var continuation: CheckedContinuation<ProbeReport, Never>?
+        var refreshedTokens: OAuthTokenSet?
     }
 
     private let state: Mutex<State>
@@ -44,6 +45,15 @@ final class ProbeTicket: Sendable {
     }
 
     /// Moves to `stage` if it comes later than the current one, closing the current stage as done.
+    /// Keeps OAuth tokens the probe refreshed, for the report whatever the verdict (a rotated
+    /// refresh token must reach the store even when the call after the refresh fails).
+    func recordRefreshedTokens(_ tokens: OAuthTokenSet) {
+        state.withLock { state in
+            guard !state.finished else { return }
+            state.refreshedTokens = tokens
+        }
+    }
+
     func enter(_ stage: ProbeStage) {
         state.withLock { state in
             guard !state.finished, stage > state.stage else { return }
@@ -89,6 +99,7 @@ final class ProbeTicket: Sendable {
                 code: outcome.code, stage: outcome.stage ?? state.stage, attr: outcome.attr, detail: outcome.detail,
                 hint: outcome.hint, signal: outcome.signal, elapsedMilliseconds: Self.ms(from: startedAt, to: now),
                 stages: state.timings)
+            report.refreshedTokens = state.refreshedTokens
             if outcome.code == .timeout {
                 report.detail = "The test did not finish within its deadline; it was waiting in the '\(state.stage.rawValue)' stage."
             }

@@ -16,10 +16,14 @@ import Testing
         #expect(ids.contains("gdrive|3ac4b966-9136-4261-944a-bdbfc51cd21c"))
     }
 
-    @Test func onlyGoogleDriveUsesOAuth() {
+    @Test func googleDriveAndDropboxOfferOAuth() {
         let oauth = Catalog.builtin.types.filter(\.oauth).map(\.shortName)
-        #expect(oauth == ["gdrive"])
+        #expect(oauth == ["dropbox", "gdrive"])
         #expect(Catalog.builtin.type(id: "gdrive|3ac4b966-9136-4261-944a-bdbfc51cd21c")?.oauthBackend == "google-oauth2")
+        // Dropbox keeps its pasted-token fields beside the sign-in.
+        let dropbox = Catalog.builtin.type(id: "dropbox|db6bf4a6-f892-4d25-8652-2bf251946134")
+        #expect(dropbox?.oauthBackend == "dropbox-oauth2")
+        #expect(dropbox?.schemaResponseJSON["json_schema"]?["properties"]?["token"] != nil)
     }
 
     @Test func modesAndFilters() {

@@ -442,11 +442,10 @@ enum BuiltinSchemas {
     static let dropbox = #"""
     {
       "title": "Dropbox",
-      "description": "Files in a Dropbox account, reached with an access token from your Dropbox app. Short-lived access tokens expire after a few hours; add a refresh token and the app's key (and secret) so a fresh access token can be obtained automatically.",
+      "description": "Files in a Dropbox account: sign in with Dropbox (the tokens are kept and refreshed for you), or paste an access token from your Dropbox app. Short-lived access tokens expire after a few hours; with a pasted token, add a refresh token and the app's key (and secret) so a fresh access token can be obtained automatically.",
       "type": "object",
       "required": [
-        "connectorName",
-        "token"
+        "connectorName"
       ],
       "properties": {
         "connectorName": {
@@ -458,7 +457,7 @@ enum BuiltinSchemas {
           "type": "string",
           "title": "Access Token",
           "format": "password",
-          "description": "An access token generated for your app in the Dropbox App Console. See [Dropbox's guide](https://dropbox.tech/developers/generate-an-access-token-for-your-own-account)."
+          "description": "Not needed after signing in with Dropbox. An access token generated for your app in the Dropbox App Console. See [Dropbox's guide](https://dropbox.tech/developers/generate-an-access-token-for-your-own-account)."
         },
         "refresh_token": {
           "type": "string",
@@ -503,8 +502,8 @@ extension BuiltinSchemas {
     /// Metadata fields that hold secrets, per connector short name (the part of the id before "|").
     ///
     /// Every `"format": "password"` field is listed, plus fields that embed a secret without being
-    /// masked in the form (PostgreSQL's `connection_url`). Google Drive's OAuth tokens
-    /// (`access_token`, `refresh_token`) are not in its schema but are stored in its metadata.
+    /// masked in the form (PostgreSQL's `connection_url`). OAuth tokens from a sign-in
+    /// (`access_token`, `refresh_token`) are not in the schemas but are stored in the metadata.
     static let secretFields: [String: Set<String>] = [
         "postgresql": ["password", "connection_url"],
         "mysql": ["password"],
@@ -513,7 +512,7 @@ extension BuiltinSchemas {
         "snowflake": ["password", "private_key"],
         "minio": ["secret"],
         "google_cloud_storage": ["json_credentials"],
-        "dropbox": ["token", "refresh_token", "app_secret"],
+        "dropbox": ["token", "access_token", "refresh_token", "app_secret"],
         "gdrive": ["access_token", "refresh_token"],
     ]
 }

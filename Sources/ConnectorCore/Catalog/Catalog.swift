@@ -61,7 +61,7 @@ public struct Catalog: Sendable {
             id: "dropbox|db6bf4a6-f892-4d25-8652-2bf251946134", name: "Dropbox",
             description: "Access files in your Dropbox storage", icon: "/icons/connector-icons/Dropbox.png",
             docURL: "\(docs)/filesystems/dropbox_filesystem/", mode: .fileSystem, family: .dropbox,
-            schemaText: BuiltinSchemas.dropbox),
+            oauthBackend: "dropbox-oauth2", schemaText: BuiltinSchemas.dropbox),
         ConnectorType(
             id: "gdrive|3ac4b966-9136-4261-944a-bdbfc51cd21c", name: "Google Drive",
             description: "Access files in your Google Drive", icon: "/icons/connector-icons/Google%20Drive.png",

@@ -12,7 +12,8 @@ public struct StageTiming: Sendable, Equatable {
 }
 
 /// The verdict of one credential test: the outcome, where it happened, what to fix and how long
-/// each stage took. Never carries a secret.
+/// each stage took. What it renders never carries a secret; ``refreshedTokens`` is for the store
+/// only.
 public struct ProbeReport: Sendable, Equatable {
     public var code: OutcomeCode
     /// The stage that failed; `nil` on success.
@@ -27,6 +28,9 @@ public struct ProbeReport: Sendable, Equatable {
     public var signal: String?
     public var elapsedMilliseconds: Double
     public var stages: [StageTiming]
+    /// OAuth tokens the probe obtained by refreshing (secrets: written back to the connector,
+    /// never rendered).
+    public var refreshedTokens: OAuthTokenSet?
 
     public init(
         code: OutcomeCode, stage: ProbeStage? = nil, attr: String? = nil, detail: String? = nil,

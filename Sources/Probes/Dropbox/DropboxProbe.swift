@@ -7,11 +7,18 @@ public struct DropboxEndpoints: Sendable {
     public var apiURL: String
     public var tokenURL: String
     public var caFile: String?
+    /// The platform's Dropbox app, which refreshes tokens obtained through its sign-in flow (a
+    /// connector that names its own app key uses that instead).
+    public var oauthClient: (id: String, secret: String)?
 
-    public init(apiURL: String = "https://api.dropboxapi.com", tokenURL: String? = nil, caFile: String? = nil) {
+    public init(
+        apiURL: String = "https://api.dropboxapi.com", tokenURL: String? = nil, caFile: String? = nil,
+        oauthClient: (id: String, secret: String)? = nil
+    ) {
         self.apiURL = apiURL
         self.tokenURL = tokenURL ?? apiURL + "/oauth2/token"
         self.caFile = caFile
+        self.oauthClient = oauthClient
     }
 
     public static let dropbox = DropboxEndpoints()
@@ -26,23 +33,31 @@ struct DropboxProbeDriver: ProbeDriver {
         guard case .object(let members) = metadata else {
             throw MetadataError(attr: "connector_metadata", "connector_metadata must be a JSON object.")
         }
-        let token = members["token"]?.stringValue ?? ""
+        // A pasted token, or one from the sign-in flow (`access_token`, refreshed with the platform's app).
+        let pasted = members["token"]?.stringValue ?? ""
+        let token = pasted.isEmpty ? members["access_token"]?.stringValue ?? "" : pasted
         let refreshToken = members["refresh_token"]?.stringValue ?? ""
-        let appKey = members["app_key"]?.stringValue ?? ""
-        let appSecret = members["app_secret"]?.stringValue ?? ""
-        guard !token.isEmpty || !refreshToken.isEmpty else { throw MetadataError(attr: "token", "token is empty.") }
+        var appKey = members["app_key"]?.stringValue ?? ""
+        var appSecret = members["app_secret"]?.stringValue ?? ""
+        guard !token.isEmpty || !refreshToken.isEmpty else {
+            throw MetadataError(attr: "token", "token is empty: paste an access token or sign in with Dropbox.")
+        }
         if !refreshToken.isEmpty && appKey.isEmpty {
-            throw MetadataError(attr: "app_key", "A refresh token needs the app key of the Dropbox app that issued it.")
+            guard let platform = endpoints.oauthClient else {
+                throw MetadataError(attr: "app_key", "A refresh token needs the app key of the Dropbox app that issued it.")
+            }
+            (appKey, appSecret) = platform
         }
         let accountURL = "\(endpoints.apiURL)/2/users/get_current_account"
         guard let apiHost = HTTPTransfer.hostAndPort(accountURL), let tokenHost = HTTPTransfer.hostAndPort(endpoints.tokenURL) else {
             throw MetadataError(attr: "token", "The configured Dropbox endpoints are not URLs.")
         }
-        var refresh: (url: String, form: [(String, String)], attr: String)?
+        var refresh: BearerRefresh?
         if !refreshToken.isEmpty {
             var form = [("grant_type", "refresh_token"), ("refresh_token", refreshToken), ("client_id", appKey)]
             if !appSecret.isEmpty { form.append(("client_secret", appSecret)) }
-            refresh = (endpoints.tokenURL, form, "refresh_token")
+            refresh = BearerRefresh(
+                url: endpoints.tokenURL, form: form, refreshToken: refreshToken, first: OAuthTokenSet(metadata: metadata).hasExpired())
         }
         let secretAttr = appSecret.isEmpty ? "app_key" : "app_secret"
         let service = BearerService(
@@ -59,7 +74,10 @@ struct DropboxProbeDriver: ProbeDriver {
                 OAuthToken.read(result).map(\.token).mapError { failure in
                     var outcome = failure.outcome
                     if outcome.code == .authFailed {
-                        outcome.attr = outcome.signal?.hasPrefix("OAuth invalid_client") == true ? secretAttr : "refresh_token"
+                        let client = outcome.signal?.hasPrefix("OAuth invalid_client") == true
+                        outcome.attr = client ? secretAttr : "refresh_token"
+                        outcome.detail = client ? "Dropbox refused the app's key or secret." : "Dropbox refused the refresh token: it was revoked or has expired."
+                        if !client { outcome.hint = "Re-authorize: sign in with Dropbox again." }
                     }
                     return OAuthToken.Failure(outcome: outcome)
                 }

@@ -23,13 +23,15 @@ struct DriveProbeDriver: ProbeDriver {
         guard let apiHost = HTTPTransfer.hostAndPort(aboutURL), let tokenHost = HTTPTransfer.hostAndPort(endpoints.tokenURL) else {
             throw MetadataError(attr: "access_token", "The configured Google endpoints are not URLs.")
         }
-        var refresh: (url: String, form: [(String, String)], attr: String)?
+        var refresh: BearerRefresh?
         if !refreshToken.isEmpty, let client = endpoints.oauthClient {
-            refresh = (
-                endpoints.tokenURL,
-                [("grant_type", "refresh_token"), ("refresh_token", refreshToken), ("client_id", client.id), ("client_secret", client.secret)],
-                "refresh_token"
-            )
+            refresh = BearerRefresh(
+                url: endpoints.tokenURL,
+                form: [
+                    ("grant_type", "refresh_token"), ("refresh_token", refreshToken), ("client_id", client.id),
+                    ("client_secret", client.secret),
+                ],
+                refreshToken: refreshToken, first: OAuthTokenSet(metadata: metadata).hasExpired())
         }
         let service = BearerService(
             call: { token in ("GET", aboutURL, [("Authorization", "Bearer \(token)")], []) },
@@ -43,7 +45,11 @@ struct DriveProbeDriver: ProbeDriver {
             classifyRefresh: { result in
                 OAuthToken.read(result).map(\.token).mapError { failure in
                     var outcome = failure.outcome
-                    if outcome.code == .authFailed { outcome.attr = "refresh_token" }
+                    if outcome.code == .authFailed {
+                        outcome.attr = "refresh_token"
+                        outcome.detail = "Google refused the refresh token: it was revoked or has expired."
+                        outcome.hint = "Re-authorize: sign in with Google again."
+                    }
                     return OAuthToken.Failure(outcome: outcome)
                 }
             },

@@ -1,5 +1,6 @@
 import ConnectorCore
 import CurlDriver
+import Foundation
 import LinuxIO
 import ProbeEngine
 
@@ -13,10 +14,20 @@ struct BearerService: Sendable {
     /// The verdict of the call's answer; `refreshed` tells whether the token came from a refresh.
     var classifyCall: @Sendable (HTTPResult, _ refreshed: Bool) -> ProbeOutcome
     /// The refresh request (`nil` when there is nothing to refresh with).
-    var refresh: (url: String, form: [(String, String)], attr: String)?
+    var refresh: BearerRefresh?
     /// The new access token from a refresh answer, or the verdict.
     var classifyRefresh: @Sendable (HTTPResult) -> Result<String, OAuthToken.Failure>
     var caFile: String?
+}
+
+/// The refresh-token grant of a bearer service (RFC 6749 §6).
+struct BearerRefresh: Sendable {
+    var url: String
+    var form: [(String, String)]
+    /// The refresh token sent, kept in the new token set when the answer brings none.
+    var refreshToken: String
+    /// Refresh before the first call: the stored access token is known to have expired.
+    var first: Bool
 }
 
 /// Calls a bearer-token API; if the token has expired and the connector can refresh it, refreshes
@@ -39,7 +50,7 @@ final class BearerProbe: Probe {
     }
 
     func start(_ context: ProbeContext) -> ProbeStep {
-        accessToken.isEmpty ? refresh(context) : call(token: accessToken, context: context)
+        accessToken.isEmpty || service.refresh?.first == true ? refresh(context) : call(token: accessToken, context: context)
     }
 
     func resume(_ context: ProbeContext, events: IOEvents) -> ProbeStep {
@@ -96,7 +107,13 @@ final class BearerProbe: Probe {
                 return .finished(service.classifyCall(result, refreshed))
             case .refreshing:
                 switch service.classifyRefresh(result) {
-                case .success(let token): return call(token: token, context: context)
+                case .success(let token):
+                    if let grant = try? JSONValue.parse(result.body),
+                        let tokens = OAuthTokenSet(grant: grant, issuedAt: Date(), previousRefreshToken: service.refresh?.refreshToken)
+                    {
+                        context.recordRefreshedTokens(tokens)
+                    }
+                    return call(token: token, context: context)
                 case .failure(let failure): return .finished(failure.outcome)
                 }
             }

@@ -15,15 +15,6 @@ enum OAuthToken {
         let outcome: ProbeOutcome
     }
 
-    /// The longest lifetime a token is believed to have: an endpoint's `expires_in` is clamped to
-    /// it (a day), so no answer (`1e300`, `NaN`, negative) can trap or pin a token for ever.
-    static let longestLifetime = 86_400
-
-    /// `expires_in` as whole seconds within 0...``longestLifetime``; 0 means "do not cache".
-    static func lifetime(_ seconds: Double) -> Int {
-        guard seconds.isFinite, seconds > 0 else { return 0 }
-        return Int(min(seconds, Double(longestLifetime)))
-    }
 
     /// A token endpoint's answer (RFC 6749 §5.1, §5.2).
     static func read(_ result: HTTPResult) -> Result<Grant, Failure> {
@@ -33,13 +24,8 @@ enum OAuthToken {
             guard let token = json?["access_token"]?.stringValue, !token.isEmpty else {
                 return .failure(Failure(outcome: ProbeOutcome(.protocolError, detail: "The token endpoint sent no access token.", stage: .auth)))
             }
-            let seconds: Double
-            switch json?["expires_in"] {
-            case .number(let number)?: seconds = number
-            case .string(let text)?: seconds = Double(text) ?? 0
-            default: seconds = 0
-            }
-            return .success(Grant(token: token, expiresIn: Self.lifetime(seconds)))
+            // 0 means "do not cache".
+            return .success(Grant(token: token, expiresIn: OAuthTokenSet.lifetime(json?["expires_in"])))
         }
         let code = json?["error"]?.stringValue
         let signal = "OAuth \(code ?? "-") (HTTP \(result.status))"
