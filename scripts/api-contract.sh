@@ -66,11 +66,16 @@ free_port() {
 
 # ---------------------------------------------------------------------------------------------
 # The server: fresh SQLite store and generated key in the work directory, development egress
-# policy, short probe deadlines (tests schemathesis triggers may aim at any host).
+# policy, short probe deadlines (tests schemathesis triggers may aim at any host). Both OAuth
+# backends have a client (a made-up one: no sign-in completes, and the consent screens are a
+# closed loopback port), so issuing a cache key is a 200, not the 500 of an unconfigured backend.
 port="$(free_port)"
 base="http://127.0.0.1:$port"
-env -u CONNECTOR_ENGINE_KEYS -u DATABASE_URL \
+env -u CONNECTOR_ENGINE_KEYS -u DATABASE_URL -u REDIS_URL \
+  GOOGLE_OAUTH2_KEY=contract-client GOOGLE_OAUTH2_SECRET=contract-secret \
+  DROPBOX_OAUTH2_KEY=contract-app DROPBOX_OAUTH2_SECRET=contract-app-secret \
   "$BIN" serve --host 127.0.0.1 --port "$port" --data-dir "$data_dir" \
+  --google-authorize-url http://127.0.0.1:9/auth --dropbox-authorize-url http://127.0.0.1:9/authorize \
   --default-timeout 2 --max-timeout 5 >"$work/server.out" 2>"$work/server.err" &
 server_pid=$!
 

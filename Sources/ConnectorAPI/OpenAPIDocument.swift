@@ -33,6 +33,10 @@ enum OpenAPIDocument {
         {
           "name": "notifications",
           "description": "The caller's share notices."
+        },
+        {
+          "name": "oauth",
+          "description": "Sign in with a provider (authorization code with PKCE); the tokens wait under a cache key until a test, create or update uses them."
         }
       ],
       "security": [
@@ -245,6 +249,9 @@ enum OpenAPIDocument {
             "parameters": [
               {
                 "$ref": "#/components/parameters/Timeout"
+              },
+              {
+                "$ref": "#/components/parameters/OAuthKey"
               }
             ],
             "requestBody": {
@@ -299,6 +306,9 @@ enum OpenAPIDocument {
               },
               "500": {
                 "$ref": "#/components/responses/TestServerError"
+              },
+              "503": {
+                "$ref": "#/components/responses/ServiceUnavailable"
               }
             }
           }
@@ -445,6 +455,9 @@ enum OpenAPIDocument {
               },
               {
                 "$ref": "#/components/parameters/TestTimeout"
+              },
+              {
+                "$ref": "#/components/parameters/OAuthKey"
               }
             ],
             "requestBody": {
@@ -547,6 +560,9 @@ enum OpenAPIDocument {
               },
               "500": {
                 "$ref": "#/components/responses/TestServerError"
+              },
+              "503": {
+                "$ref": "#/components/responses/ServiceUnavailable"
               }
             }
           }
@@ -601,6 +617,9 @@ enum OpenAPIDocument {
               },
               {
                 "$ref": "#/components/parameters/TestTimeout"
+              },
+              {
+                "$ref": "#/components/parameters/OAuthKey"
               }
             ],
             "requestBody": {
@@ -672,6 +691,9 @@ enum OpenAPIDocument {
               },
               "500": {
                 "$ref": "#/components/responses/TestServerError"
+              },
+              "503": {
+                "$ref": "#/components/responses/ServiceUnavailable"
               }
             }
           },
@@ -688,6 +710,9 @@ enum OpenAPIDocument {
               },
               {
                 "$ref": "#/components/parameters/TestTimeout"
+              },
+              {
+                "$ref": "#/components/parameters/OAuthKey"
               }
             ],
             "requestBody": {
@@ -758,6 +783,9 @@ enum OpenAPIDocument {
               },
               "500": {
                 "$ref": "#/components/responses/TestServerError"
+              },
+              "503": {
+                "$ref": "#/components/responses/ServiceUnavailable"
               }
             }
           },
@@ -1062,6 +1090,188 @@ enum OpenAPIDocument {
               }
             }
           }
+        },
+        "/api/v1/oauth/cache-key/{backend}": {
+          "parameters": [
+            {
+              "$ref": "#/components/parameters/OAuthBackend"
+            }
+          ],
+          "get": {
+            "operationId": "oauthCacheKey",
+            "summary": "Issue an OAuth cache key",
+            "tags": [
+              "oauth"
+            ],
+            "description": "A fresh key `oauth:<org_id>|<user_id>|<backend>|<uuid4>` for the caller, valid for the server's `--oauth-cache-ttl`. The organization is the caller's; `?org_id=` names it when the user is in several (not a member: 404). A backend whose client id and secret are not configured is a 500 naming the settings to set.",
+            "parameters": [
+              {
+                "name": "org_id",
+                "in": "query",
+                "required": false,
+                "description": "The organization, when the caller is a member of several.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            ],
+            "responses": {
+              "200": {
+                "description": "The key.",
+                "content": {
+                  "application/json": {
+                    "schema": {
+                      "type": "object",
+                      "required": [
+                        "cache_key"
+                      ],
+                      "properties": {
+                        "cache_key": {
+                          "type": "string"
+                        }
+                      },
+                      "additionalProperties": false
+                    }
+                  }
+                }
+              },
+              "400": {
+                "$ref": "#/components/responses/BadRequest"
+              },
+              "401": {
+                "$ref": "#/components/responses/Unauthorized"
+              },
+              "404": {
+                "$ref": "#/components/responses/NotFound"
+              },
+              "500": {
+                "$ref": "#/components/responses/ServerError"
+              },
+              "503": {
+                "$ref": "#/components/responses/ServiceUnavailable"
+              }
+            }
+          }
+        },
+        "/api/v1/oauth/login/{backend}/": {
+          "parameters": [
+            {
+              "$ref": "#/components/parameters/OAuthBackend"
+            }
+          ],
+          "get": {
+            "operationId": "oauthLogin",
+            "summary": "Start a sign-in (browser popup)",
+            "tags": [
+              "oauth"
+            ],
+            "security": [],
+            "description": "Authorized by the key itself (a popup has no bearer header): it must be issued, unexpired, not yet used by a completed sign-in, and for this backend. Redirects to the consent screen with a single-use `state` and PKCE S256 (Google also `access_type=offline&prompt=consent`), else to the status page with the reason.",
+            "parameters": [
+              {
+                "name": "oauth-key",
+                "in": "query",
+                "required": false,
+                "description": "The cache key.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            ],
+            "responses": {
+              "302": {
+                "$ref": "#/components/responses/OAuthRedirect"
+              }
+            }
+          }
+        },
+        "/api/v1/oauth/complete/{backend}/": {
+          "parameters": [
+            {
+              "$ref": "#/components/parameters/OAuthBackend"
+            }
+          ],
+          "get": {
+            "operationId": "oauthComplete",
+            "summary": "The provider's redirect URI",
+            "tags": [
+              "oauth"
+            ],
+            "security": [],
+            "description": "Takes the `state` (once), exchanges the code at the provider's token endpoint, caches the token set encrypted under the key, and redirects to the status page (`--oauth-status-url`, else the server's own) with `status=success`, or `status=error` and a reason (`access_denied`, `invalid_state`, `expired_key`, `exchange_failed[:<error>]`, `provider_unreachable`, `cache_unavailable`). Nothing is cached on an error. Register `<public URL>/api/v1/oauth/complete/<backend>/` with the provider.",
+            "parameters": [
+              {
+                "name": "code",
+                "in": "query",
+                "required": false,
+                "schema": {
+                  "type": "string"
+                }
+              },
+              {
+                "name": "state",
+                "in": "query",
+                "required": false,
+                "schema": {
+                  "type": "string"
+                }
+              },
+              {
+                "name": "error",
+                "in": "query",
+                "required": false,
+                "schema": {
+                  "type": "string"
+                }
+              }
+            ],
+            "responses": {
+              "302": {
+                "$ref": "#/components/responses/OAuthRedirect"
+              }
+            }
+          }
+        },
+        "/api/v1/oauth/status/": {
+          "get": {
+            "operationId": "oauthStatus",
+            "summary": "The sign-in status page",
+            "tags": [
+              "oauth"
+            ],
+            "security": [],
+            "description": "A small HTML page that says how a sign-in ended, tells its opener window (`postMessage` of `{type: \"oauth-status\", status, reason}` and a `localStorage` entry) and closes itself on success.",
+            "parameters": [
+              {
+                "name": "status",
+                "in": "query",
+                "required": false,
+                "schema": {
+                  "type": "string"
+                }
+              },
+              {
+                "name": "reason",
+                "in": "query",
+                "required": false,
+                "schema": {
+                  "type": "string"
+                }
+              }
+            ],
+            "responses": {
+              "200": {
+                "description": "The page.",
+                "content": {
+                  "text/html": {
+                    "schema": {
+                      "type": "string"
+                    }
+                  }
+                }
+              }
+            }
+          }
         }
       },
       "components": {
@@ -1127,6 +1337,24 @@ enum OpenAPIDocument {
             "description": "`true` (or `1`): test the credentials first and answer with the failed verdict instead of saving when the test fails.",
             "schema": {
               "type": "boolean"
+            }
+          },
+          "OAuthKey": {
+            "name": "oauth-key",
+            "in": "query",
+            "required": false,
+            "description": "The cache key of a completed OAuth sign-in (`GET /api/v1/oauth/cache-key/{backend}`); its tokens join the metadata. Missing or expired: 408 `oauth_timeout`; another user's: 403; not a key, or for another provider: 400; the cache unreachable: 503.",
+            "schema": {
+              "type": "string"
+            }
+          },
+          "OAuthBackend": {
+            "name": "backend",
+            "in": "path",
+            "required": true,
+            "description": "The OAuth backend (`google-oauth2` or `dropbox-oauth2`; anything else is a 400, or on the browser routes the status page with an error).",
+            "schema": {
+              "type": "string"
             }
           }
         },
@@ -1242,27 +1470,69 @@ enum OpenAPIDocument {
             }
           },
           "TestForbidden": {
-            "description": "The test failed: `auth_failed`, `permission_denied` or `egress_denied`.",
+            "description": "The test failed: `auth_failed`, `permission_denied` or `egress_denied` (error body plus `is_valid: false` and `probe`); or the `oauth-key` belongs to another user (plain error body).",
             "content": {
               "application/json": {
                 "schema": {
-                  "$ref": "#/components/schemas/TestFailed"
+                  "$ref": "#/components/schemas/ErrorOrTestFailed"
                 }
               }
             }
           },
           "TestTimedOut": {
-            "description": "The test failed: `timeout` (the probe's deadline passed; `probe.stage` says where) or `oauth_timeout`.",
+            "description": "The test failed: `timeout` (the probe's deadline passed; `probe.stage` says where); or the `oauth-key` is missing or expired (`oauth_timeout`, plain error body).",
             "content": {
               "application/json": {
                 "schema": {
-                  "$ref": "#/components/schemas/TestFailed"
+                  "$ref": "#/components/schemas/ErrorOrTestFailed"
                 }
               }
             }
           },
           "TestServerError": {
             "description": "The test failed on the far side or on the way there: `connection_refused`, `network_unreachable`, `dns_failure`, `tls_failure`, `server_error`, `throttled`, `clock_skew`, `protocol_error` (error body plus `is_valid: false` and `probe`); or the server itself failed (plain error body).",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/ErrorOrTestFailed"
+                }
+              }
+            }
+          },
+          "ServiceUnavailable": {
+            "description": "A dependency is unreachable (code `oauth_cache_unavailable`: the OAuth token cache); try again after `Retry-After` seconds.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/ErrorBody"
+                }
+              }
+            },
+            "headers": {
+              "Retry-After": {
+                "description": "Seconds to wait before trying again.",
+                "required": true,
+                "schema": {
+                  "type": "integer",
+                  "minimum": 0
+                }
+              }
+            }
+          },
+          "OAuthRedirect": {
+            "description": "Where the browser goes next: the provider's consent screen, or the status page (`?status=success|error&reason=`).",
+            "headers": {
+              "Location": {
+                "description": "The next URL.",
+                "required": true,
+                "schema": {
+                  "type": "string"
+                }
+              }
+            }
+          },
+          "OAuthTimedOut": {
+            "description": "The `oauth-key` is missing, expired or its sign-in never completed (code `oauth_timeout`, \"Timed out. Please re-authenticate.\"), or with `?test=true` the test timed out (`timeout`).",
             "content": {
               "application/json": {
                 "schema": {
