@@ -14,7 +14,7 @@ public struct RedisConfiguration: Sendable {
     public var tls: Bool
     /// A PEM file of the CA certificates to trust for TLS.
     public var caFile: String?
-    /// The most connections open at once; a command waits for a free one beyond that.
+    /// The most connections open at once (at least 1); a command waits for a free one beyond that.
     public var poolSize: Int = 4
     /// The time to open a connection, including TLS, `AUTH` and `SELECT`.
     public var connectTimeout: Duration = .seconds(2)

@@ -74,6 +74,7 @@ import Testing
         (":+1\r\n", "malformed integer"),
         (":\r\n", "malformed integer"),
         ("!3\r\nabc\r\n", "unknown reply type byte 33"),
+        ("HTTP/1.1 400 Bad Request", "unknown reply type byte 72"),
         ("+OK\n", "line ends in LF without CR"),
         ("$3\r\nabcd\r\n", "bulk string not followed by CRLF"),
     ])

@@ -184,7 +184,10 @@ final class ConnectionPool: Sendable {
         do {
             return .success(try NIOSSLContext(configuration: tls))
         } catch {
-            return .failure(.unavailable("cannot set up TLS (the CA file cannot be read?): \(error)"))
+            if let caFile = configuration.caFile {
+                return .failure(.unavailable("cannot load the CA file \(caFile) (\(error))"))
+            }
+            return .failure(.unavailable("cannot set up TLS (\(error))"))
         }
     }
 }

@@ -29,6 +29,8 @@ enum RESPParser {
 
     private static func parseValue(_ buffer: inout ByteBuffer, depth: Int) throws(RESPParseError) -> RESPValue? {
         guard let marker = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self) else { return nil }
+        // Checked before waiting for the line's end: a peer that is not Redis fails at once.
+        guard "+-:$*".utf8.contains(marker) else { throw RESPParseError(reason: "unknown reply type byte \(marker)") }
         guard let line = try readLine(&buffer) else { return nil }
         let body = line.dropFirst()
         switch marker {
@@ -80,8 +82,11 @@ enum RESPParser {
     }
 
     private static func integer(_ digits: ArraySlice<UInt8>) throws(RESPParseError) -> Int64 {
-        guard let value = Int64(String(decoding: digits, as: UTF8.self)), digits.allSatisfy({ $0 == UInt8(ascii: "-") || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) })
-        else { throw RESPParseError(reason: "malformed integer") }
+        // Int64's parser alone would also take a leading "+".
+        let digitsOrMinus = digits.allSatisfy { $0 == UInt8(ascii: "-") || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
+        guard digitsOrMinus, let value = Int64(String(decoding: digits, as: UTF8.self)) else {
+            throw RESPParseError(reason: "malformed integer")
+        }
         return value
     }
 
