@@ -28,7 +28,7 @@ public final class RedisClient: Sendable {
     }
 
     deinit {
-        _ = pool.stop()
+        pool.stop()
     }
 
     /// Checks that the server answers (`PING`).

@@ -53,14 +53,14 @@ final class ConnectionPool: Sendable {
 
     /// Closes every connection and fails every waiting command; later commands fail at once.
     func shutdown() async {
-        let connections = stop()
-        for connection in connections {
-            connection.close()
+        for connection in stop() {
             try? await connection.channel.closeFuture.get()
         }
     }
 
     /// `shutdown()` without waiting for the connections to finish closing.
+    /// - Returns: The connections being closed.
+    @discardableResult
     func stop() -> [RedisConnection] {
         let (connections, waiters) = locked.withLockedValue { locked in
             let (connections, failed) = locked.state.shutDown()
