@@ -28,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
     ],
@@ -69,6 +70,12 @@ let package = Package(
             ]),
         .target(name: "SigV4", dependencies: ["ConnectorCore", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "OAuthFlow", dependencies: ["ConnectorCore", "Encryption", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(
+            name: "RedisClient",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]),
         .target(
             name: "ConnectorStore",
             dependencies: [
@@ -149,6 +156,12 @@ let package = Package(
             ]),
         .testTarget(name: "FixtureRunnerTests", dependencies: ["FixtureRunner", "ConnectorCore"]),
         .testTarget(name: "OAuthFlowTests", dependencies: ["OAuthFlow", "ConnectorCore"]),
+        .testTarget(
+            name: "RedisClientTests",
+            dependencies: [
+                "RedisClient", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]),
         .testTarget(
             name: "ConnectorAPITests",
             dependencies: [

@@ -5,13 +5,14 @@
 
 Checks that every service and fixture behaves as the connector tests expect:
 TLS verification outcomes, the SQLSTATEs / MariaDB error numbers of each
-failure, the servers without TLS, the misbehaving listeners, and the OAuth
-authorization-code flow of the fake Google and Dropbox end to end (consent
-page, Allow / Deny, code exchange with PKCE, API calls, code reuse, wrong
-verifier / redirect_uri / secret, refresh, rotation, revocation), with urllib.
-PostgreSQL SQLSTATEs are read with a minimal protocol-3 client
+failure, the servers without TLS, Redis, the misbehaving listeners, and the
+OAuth authorization-code flow of the fake Google and Dropbox end to end
+(consent page, Allow / Deny, code exchange with PKCE, API calls, code reuse,
+wrong verifier / redirect_uri / secret, refresh, rotation, revocation), with
+urllib. PostgreSQL SQLSTATEs are read with a minimal protocol-3 client
 (SCRAM-SHA-256, no TLS), because libpq does not expose the SQLSTATE of a
-failed connection. Exit status 0 when every check passes.
+failed connection; Redis is spoken to with a minimal RESP2 client (passwords
+stay off command lines). Exit status 0 when every check passes.
 """
 
 import base64
@@ -23,6 +24,7 @@ import re
 import secrets
 import select
 import socket
+import ssl
 import struct
 import subprocess
 import sys
@@ -104,6 +106,44 @@ def pg_sqlstate(port, user, password, database, timeout=10):
                 pass
             else:
                 return "unexpected auth request %d" % code
+    finally:
+        s.close()
+
+
+# ---------------------------------------------------------------- Redis (RESP2)
+
+def redis_session(port, commands, tls_ca=None, host="127.0.0.1", timeout=5):
+    """Sends each command (a list of strings) in turn; returns the replies, errors as '-CODE ...'
+    strings. A TLS failure is returned as the string 'TLS: <reason>'."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        if tls_ca:
+            ctx = ssl.create_default_context(cafile=tls_ca)
+            try:
+                s = ctx.wrap_socket(s, server_hostname=host)
+            except ssl.SSLError as e:
+                return ["TLS: %s" % e.reason]
+        f = s.makefile("rb")
+
+        def read():
+            line = f.readline().rstrip(b"\r\n").decode()
+            kind, rest = line[:1], line[1:]
+            if kind == "$":
+                n = int(rest)
+                return None if n < 0 else f.read(n + 2)[:-2].decode()
+            if kind == "*":
+                n = int(rest)
+                return None if n < 0 else [read() for _ in range(n)]
+            if kind == ":":
+                return int(rest)
+            return line if kind == "-" else rest
+
+        replies = []
+        for command in commands:
+            data = "*%d\r\n" % len(command) + "".join("$%d\r\n%s\r\n" % (len(a.encode()), a) for a in command)
+            s.sendall(data.encode())
+            replies.append(read())
+        return replies
     finally:
         s.close()
 
@@ -538,6 +578,34 @@ def main():
     check("mariadb plain: TLS required -> 2026 (server has no TLS)", mariadb_errno(out) == 2026, out.strip())
     rc, out, _ = mariadb(my_plain, my_user, my_pw, my_db, [], "select @@have_ssl")
     check("mariadb plain: have_ssl = DISABLED", rc == 0 and out.strip() == "DISABLED", out.strip())
+
+    # --- Redis (plain, with requirepass and the ACL user; TLS only)
+    r_port, r_pw = int(need("CE_REDIS_PORT")), need("CE_REDIS_PASSWORD")
+    check("redis: CE_REDIS_URL names the port and password",
+          need("CE_REDIS_URL") == "redis://:%s@127.0.0.1:%d/0" % (r_pw, r_port))
+    acl = re.match(r"redis://([^:@]+):([^@]+)@127\.0\.0\.1:(\d+)/1$", need("CE_REDIS_ACL_URL"))
+    check("redis: CE_REDIS_ACL_URL is user:password@127.0.0.1:port/1", bool(acl) and int(acl.group(3)) == r_port)
+    out = redis_session(r_port, [["AUTH", r_pw], ["PING"], ["CONFIG", "GET", "save"], ["CONFIG", "GET", "appendonly"]])
+    check("redis plain: AUTH password, PING -> PONG, nothing persisted",
+          out == ["OK", "PONG", ["save", ""], ["appendonly", "no"]], repr(out))
+    out = redis_session(r_port, [["AUTH", "wrong-" + r_pw]])
+    check("redis plain: wrong password -> WRONGPASS", out[0].startswith("-WRONGPASS"), repr(out))
+    out = redis_session(r_port, [["GET", "k"]])
+    check("redis plain: no AUTH -> NOAUTH", out[0].startswith("-NOAUTH"), repr(out))
+    if acl:
+        out = redis_session(r_port, [["AUTH", acl.group(1), acl.group(2)], ["SELECT", "1"], ["ACL", "WHOAMI"], ["FLUSHALL"]])
+        check("redis plain: ACL user authenticates, SELECT 1, no @dangerous commands",
+              out[:3] == ["OK", "OK", acl.group(1)] and out[3].startswith("-NOPERM"), repr(out))
+    r_tls = int(need("CE_REDIS_TLS_PORT"))
+    check("redis tls: CE_REDIS_TLS_URL is rediss://:password@localhost:port/0",
+          need("CE_REDIS_TLS_URL") == "rediss://:%s@localhost:%d/0" % (r_pw, r_tls))
+    out = redis_session(r_tls, [["AUTH", r_pw], ["PING"]], tls_ca=need("CE_REDIS_CA_FILE"), host="localhost")
+    check("redis tls: verified for localhost with CE_REDIS_CA_FILE, PING -> PONG", out == ["OK", "PONG"], repr(out))
+    out = redis_session(r_tls, [["PING"]], tls_ca=need("CE_REDIS_CA_FILE"), host="127.0.0.1")
+    check("redis tls: host name 127.0.0.1 fails verification", out[0].startswith("TLS:"), repr(out))
+    if other_ca:
+        out = redis_session(r_tls, [["PING"]], tls_ca=other_ca, host="localhost")
+        check("redis tls: the other CA fails verification", out[0].startswith("TLS:"), repr(out))
 
     # --- listeners
     st = nb_connect(int(need("CE_BLACKHOLE_PORT")), 2.0)

@@ -6,16 +6,17 @@
 # cannot find them. Run as root. Idempotent: prints nothing when everything is
 # already installed.
 #
-# Installing mariadb-server / postgresql-15 must not leave a system database
-# server running: while apt-get runs, /usr/sbin/policy-rc.d denies every
+# Installing mariadb-server / postgresql-15 / redis-server must not leave a
+# system server running: while apt-get runs, /usr/sbin/policy-rc.d denies every
 # service start (a pre-existing policy-rc.d is saved and put back afterwards),
-# and any mariadbd/postgres process that appeared during the install is
-# stopped again by its PID.
+# and any mariadbd/postgres/redis-server process that appeared during the
+# install is stopped again by its PID.
 set -euo pipefail
 
 PACKAGES=(
   postgresql-15 postgresql-client-15 libpq-dev
   mariadb-server mariadb-client libmariadb-dev
+  redis-server redis-tools
   libcurl4-openssl-dev openssl pkg-config python3 wrk
 )
 
@@ -106,7 +107,7 @@ EOF
 chmod 0755 "$POLICY"
 
 # Database server processes that exist before the install are not ours.
-server_pids() { pgrep -x 'mariadbd|mysqld|postgres|postmaster|mysqld_safe|mariadbd-safe' || true; }
+server_pids() { pgrep -x 'mariadbd|mysqld|postgres|postmaster|mysqld_safe|mariadbd-safe|redis-server' || true; }
 before=" $(server_pids | tr '\n' ' ') "
 
 export DEBIAN_FRONTEND=noninteractive

@@ -46,6 +46,10 @@
 #     CE_TEST; users PROBE_PW (password), PROBE_KEY (RSA key pair, plus an unregistered second
 #     key for the fingerprint-mismatch case), PROBE_LOCKED (locked); all random per run.
 #     Counts: GET $CE_SNOWFLAKE_URL/_stats.
+#   - Redis 7 (redis-server), two processes, no persistence (save '', appendonly no), each with
+#     its own redis.conf in the run dir: plain (requirepass, plus the ACL user `cache`) and TLS
+#     only (port 0, tls-port; certificate for DNS:localhost from the run's CA, no client
+#     certificates). Both take the same password, random per run.
 #
 # Accounts (both servers of a kind get the same ones; passwords are random per run):
 #   PG:      role probe (CONNECT on db probe; USAGE on probe_schema, none on sealed_schema),
@@ -53,6 +57,8 @@
 #   MariaDB: 'probe'@'%' (ALL on probe.*, plus SELECT on `probe\_%`.* so that the missing
 #            database probe_missing gives 1049, not 1044), db sealed (no grant),
 #            'probe_locked'@'%' (ACCOUNT LOCK). No anonymous users; root only via the socket.
+#   Redis:   the default user (requirepass CE_REDIS_PASSWORD); ACL user cache (all keys and
+#            channels, every command but @dangerous), its password in CE_REDIS_ACL_URL.
 # Self-test: eval "$(scripts/services.sh env)" && scripts/check_services.py
 #
 # The run directory is created under ${TMPDIR:-/tmp}; its location, the ports, PIDs
@@ -82,6 +88,8 @@ SNOWFLAKE_PY="$SCRIPT_DIR/fake_snowflake.py"
 LISTENERS_MAX_SECONDS="${CE_LISTENERS_MAX_SECONDS:-14400}"
 READY_TIMEOUT=60
 MARKER=.connector-engine-services
+REDIS_SERVER=/usr/bin/redis-server
+REDIS_ACL_USER=cache
 
 # Client environment must not leak into the setup connections.
 while IFS= read -r _v; do unset "$_v"; done < <(compgen -e | grep -E '^(PG[A-Z]+|MYSQL_[A-Z_]+|MARIADB_[A-Z_]+)$' || true)
@@ -196,6 +204,8 @@ cmd_stop() {
   stop_pid "fake google" "${GOOGLE_PID:-}" 10
   stop_pid "fake dropbox" "${DROPBOX_PID:-}" 10
   stop_pid "fake snowflake" "${SNOWFLAKE_PID:-}" 10
+  stop_pid "redis (plain)" "${REDIS_PID:-}" 10
+  stop_pid "redis (tls)" "${REDIS_TLS_PID:-}" 10
   stop_pid "mariadb (tls)" "${MARIADB_PID:-}" 60
   stop_pid "mariadb (plain)" "${MARIADB_PLAIN_PID:-}" 60
   if [[ -n "${PG_ROOT:-}" ]]; then
@@ -203,7 +213,7 @@ cmd_stop() {
     stop_pg "postgres (plain)" "$PG_ROOT/plain" "${PG_PLAIN_PID:-}"
   fi
   local left=()
-  for p in "${LISTENERS_PID:-}" "${S3_PID:-}" "${GOOGLE_PID:-}" "${DROPBOX_PID:-}" "${SNOWFLAKE_PID:-}" "${MARIADB_PID:-}" "${MARIADB_PLAIN_PID:-}" "${PG_PID:-}" "${PG_PLAIN_PID:-}"; do
+  for p in "${LISTENERS_PID:-}" "${S3_PID:-}" "${GOOGLE_PID:-}" "${DROPBOX_PID:-}" "${SNOWFLAKE_PID:-}" "${REDIS_PID:-}" "${REDIS_TLS_PID:-}" "${MARIADB_PID:-}" "${MARIADB_PLAIN_PID:-}" "${PG_PID:-}" "${PG_PLAIN_PID:-}"; do
     if ours "$p"; then left+=("$p"); fi
   done
   if (( ${#left[@]} )); then
@@ -221,7 +231,7 @@ cmd_stop() {
 
 any_alive() {
   local p
-  for p in "${LISTENERS_PID:-}" "${S3_PID:-}" "${GOOGLE_PID:-}" "${DROPBOX_PID:-}" "${SNOWFLAKE_PID:-}" "${MARIADB_PID:-}" "${MARIADB_PLAIN_PID:-}" "${PG_PID:-}" "${PG_PLAIN_PID:-}"; do
+  for p in "${LISTENERS_PID:-}" "${S3_PID:-}" "${GOOGLE_PID:-}" "${DROPBOX_PID:-}" "${SNOWFLAKE_PID:-}" "${REDIS_PID:-}" "${REDIS_TLS_PID:-}" "${MARIADB_PID:-}" "${MARIADB_PLAIN_PID:-}" "${PG_PID:-}" "${PG_PLAIN_PID:-}"; do
     ours "$p" && return 0
   done
   if [[ -n "${PG_ROOT:-}" ]]; then
@@ -464,6 +474,51 @@ EOF
   done
 }
 
+# ---- Redis: one redis-server per directory under $REDIS_ROOT, its redis.conf (0600: it holds the
+# passwords) and its log there; `dir` makes that directory the server's cwd, which is how `ours`
+# recognises it (redis-server rewrites its command line).
+
+redis_start() { # PIDVAR NAME PORT: write NAME/redis.conf, start redis-server on PORT (TLS only for NAME=tls)
+  local pidvar="$1" dir="$REDIS_ROOT/$2" port="$3"
+  mkdir -m 0700 "$dir"
+  (
+    umask 077
+    cat >"$dir/redis.conf" <<EOF
+# scripts/services.sh: Redis for the tests, loopback only, nothing persisted.
+bind 127.0.0.1
+protected-mode yes
+daemonize no
+dir $dir
+logfile ""
+save ""
+appendonly no
+requirepass $REDIS_PASSWORD
+user $REDIS_ACL_USER on >$REDIS_ACL_PASSWORD ~* &* +@all -@dangerous
+EOF
+    if [[ "$2" == tls ]]; then
+      cat >>"$dir/redis.conf" <<EOF
+port 0
+tls-port $port
+tls-cert-file $RUN_DIR/tls/server.crt
+tls-key-file $RUN_DIR/private/server.key
+tls-ca-cert-file $RUN_DIR/tls/ca.crt
+tls-auth-clients no
+EOF
+    else
+      echo "port $port" >>"$dir/redis.conf"
+    fi
+  )
+  (cd "$dir" && exec setsid "$REDIS_SERVER" "$dir/redis.conf" </dev/null >>"$dir/log" 2>&1) &
+  printf -v "$pidvar" '%s' "$!"
+  state_set "$pidvar" "$!"
+}
+
+redis_ping() { # PORT [--tls]: PONG from the default user
+  local tls=()
+  [[ "${2:-}" != --tls ]] || tls=(--tls --cacert "$RUN_DIR/tls/ca.crt" -h localhost)
+  [[ "$(REDISCLI_AUTH="$REDIS_PASSWORD" timeout 5 redis-cli -h 127.0.0.1 -p "$1" "${tls[@]}" ping 2>/dev/null)" == PONG ]]
+}
+
 cmd_start() {
   (( EUID == 0 )) || die "must run as root (PostgreSQL is run as the postgres user via setpriv)"
   local t0=$SECONDS
@@ -473,14 +528,15 @@ cmd_start() {
     fi
     log "cleaning up a stale previous run (${RUN_DIR:-?})"
     cmd_stop >/dev/null
-    unset RUN_DIR PG_ROOT PG_PID PG_PLAIN_PID MARIADB_PID MARIADB_PLAIN_PID LISTENERS_PID S3_PID GOOGLE_PID DROPBOX_PID SNOWFLAKE_PID
+    unset RUN_DIR PG_ROOT PG_PID PG_PLAIN_PID MARIADB_PID MARIADB_PLAIN_PID LISTENERS_PID S3_PID GOOGLE_PID DROPBOX_PID SNOWFLAKE_PID \
+      REDIS_PID REDIS_TLS_PID
   fi
 
   local tool
-  for tool in "$PG_BIN/initdb" "$PG_BIN/pg_ctl" "$PG_BIN/pg_isready" "$PG_BIN/psql" "$MARIADBD"; do
+  for tool in "$PG_BIN/initdb" "$PG_BIN/pg_ctl" "$PG_BIN/pg_isready" "$PG_BIN/psql" "$MARIADBD" "$REDIS_SERVER"; do
     [[ -x "$tool" ]] || die "$tool not found; run scripts/deps.sh"
   done
-  for tool in mariadb-install-db mariadb mariadb-admin openssl python3 setpriv; do
+  for tool in mariadb-install-db mariadb mariadb-admin redis-cli openssl python3 setpriv; do
     command -v "$tool" >/dev/null || die "$tool not found; run scripts/deps.sh"
   done
   id postgres >/dev/null 2>&1 || die "no 'postgres' OS user; run scripts/deps.sh"
@@ -512,7 +568,7 @@ cmd_start() {
   ports="$(python3 - <<'EOF'
 import socket
 socks = []
-for _ in range(17):
+for _ in range(19):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.bind(("127.0.0.1", 0))
     socks.append(s)
@@ -523,21 +579,22 @@ EOF
 )"
   read -r PG_PORT PG_PLAIN_PORT MARIADB_PORT MARIADB_PLAIN_PORT HOLD_PORT PG_STALL_TLS_PORT \
     MYSQL_STALL_AUTH_PORT DRIP_PG_PORT DRIP_MYSQL_PORT BLACKHOLE_PORT CLOSED_PORT S3_PORT \
-    S3_TLS_PORT GOOGLE_PORT DROPBOX_PORT SNOWFLAKE_PORT FLOOD_HEADERS_PORT <<<"$ports"
-  [[ -n "${FLOOD_HEADERS_PORT:-}" ]] || die "could not pick free ports"
+    S3_TLS_PORT GOOGLE_PORT DROPBOX_PORT SNOWFLAKE_PORT FLOOD_HEADERS_PORT REDIS_PORT REDIS_TLS_PORT <<<"$ports"
+  [[ -n "${REDIS_TLS_PORT:-}" ]] || die "could not pick free ports"
 
   local pws
   pws="$(python3 -c '
 import secrets, string
 a = string.ascii_letters + string.digits
-print(" ".join("".join(secrets.choice(a) for _ in range(24)) for _ in range(6)))')"
+print(" ".join("".join(secrets.choice(a) for _ in range(24)) for _ in range(8)))')"
   read -r PG_PASSWORD PG_NOCONNECT_PASSWORD MARIADB_PASSWORD MARIADB_LOCKED_PASSWORD PG_SUPERUSER_PASSWORD \
-    PG_STORE_PASSWORD <<<"$pws"
+    PG_STORE_PASSWORD REDIS_PASSWORD REDIS_ACL_PASSWORD <<<"$pws"
 
   local v
   for v in PG_PORT PG_PLAIN_PORT MARIADB_PORT MARIADB_PLAIN_PORT HOLD_PORT PG_STALL_TLS_PORT \
       MYSQL_STALL_AUTH_PORT DRIP_PG_PORT DRIP_MYSQL_PORT BLACKHOLE_PORT CLOSED_PORT S3_PORT \
-      S3_TLS_PORT GOOGLE_PORT DROPBOX_PORT SNOWFLAKE_PORT FLOOD_HEADERS_PORT PG_PASSWORD PG_NOCONNECT_PASSWORD MARIADB_PASSWORD MARIADB_LOCKED_PASSWORD PG_STORE_PASSWORD; do
+      S3_TLS_PORT GOOGLE_PORT DROPBOX_PORT SNOWFLAKE_PORT FLOOD_HEADERS_PORT REDIS_PORT REDIS_TLS_PORT PG_PASSWORD \
+      PG_NOCONNECT_PASSWORD MARIADB_PASSWORD MARIADB_LOCKED_PASSWORD PG_STORE_PASSWORD REDIS_PASSWORD REDIS_ACL_PASSWORD; do
     state_set "$v" "${!v}"
   done
 
@@ -569,6 +626,12 @@ print(" ".join("".join(secrets.choice(a) for _ in range(24)) for _ in range(6)))
   py_server_start DROPBOX_PID "$dbxdir" "$DROPBOX_PY" "$DROPBOX_PORT"
   # fake Snowflake (login-request: password and key-pair JWT); snowflake.json
   py_server_start SNOWFLAKE_PID "$sfdir" "$SNOWFLAKE_PY" "$SNOWFLAKE_PORT"
+
+  # --- Redis, plain and TLS-only (the TLS one uses the server certificate) ---
+  REDIS_ROOT="$RUN_DIR/redis"
+  mkdir -m 0700 "$REDIS_ROOT"
+  redis_start REDIS_PID plain "$REDIS_PORT"
+  redis_start REDIS_TLS_PID tls "$REDIS_TLS_PORT"
 
   # --- one initdb and one mariadb-install-db, in parallel; each copied for the second server ---
   PG_ROOT="$RUN_DIR/pg"
@@ -667,6 +730,10 @@ print(" ".join("".join(secrets.choice(a) for _ in range(24)) for _ in range(6)))
      "$SNOWFLAKE_OTHER_PRIVATE_KEY" == "-----BEGIN PRIVATE KEY-----"* ]] \
     || fail_with_log "bad private keys in $sfdir/snowflake.json" "$sfdir/log"
   log "fake snowflake ready (pid $SNOWFLAKE_PID): http://127.0.0.1:$SNOWFLAKE_PORT (/session/v1/login-request, account $SNOWFLAKE_ACCOUNT)"
+
+  wait_until "redis (plain)" "$REDIS_PID" "$REDIS_ROOT/plain/log" "" redis_ping "$REDIS_PORT"
+  wait_until "redis (tls)" "$REDIS_TLS_PID" "$REDIS_ROOT/tls/log" "" redis_ping "$REDIS_TLS_PORT" --tls
+  log "redis ready: plain 127.0.0.1:$REDIS_PORT (pid $REDIS_PID), tls localhost:$REDIS_TLS_PORT (pid $REDIS_TLS_PID)"
 
   state_set STARTED 1
   START_DONE=1
@@ -787,6 +854,17 @@ cmd_env() {
     emit CE_SNOWFLAKE_LOCKED_USER "$SNOWFLAKE_LOCKED_USER"
     emit CE_SNOWFLAKE_LOCKED_PASSWORD "$SNOWFLAKE_LOCKED_PASSWORD"
   fi
+  # Redis: the plain server (default user, db 0; ACL user, db 1) and the TLS-only one (connect to
+  # localhost, verify with CE_REDIS_CA_FILE).
+  if [[ -n "${REDIS_PORT:-}" && -n "${REDIS_ACL_PASSWORD:-}" ]]; then
+    emit CE_REDIS_PORT "$REDIS_PORT"
+    emit CE_REDIS_PASSWORD "$REDIS_PASSWORD"
+    emit CE_REDIS_URL "redis://:$REDIS_PASSWORD@127.0.0.1:$REDIS_PORT/0"
+    emit CE_REDIS_ACL_URL "redis://$REDIS_ACL_USER:$REDIS_ACL_PASSWORD@127.0.0.1:$REDIS_PORT/1"
+    emit CE_REDIS_TLS_PORT "$REDIS_TLS_PORT"
+    emit CE_REDIS_TLS_URL "rediss://:$REDIS_PASSWORD@localhost:$REDIS_TLS_PORT/0"
+    emit CE_REDIS_CA_FILE "$tls/ca.crt"
+  fi
 }
 
 cmd_status() {
@@ -810,6 +888,8 @@ cmd_status() {
   [[ -z "${GOOGLE_PORT:-}" ]] || show "fake google" "${GOOGLE_PID:-}" "${GOOGLE_PORT:-}"
   [[ -z "${DROPBOX_PORT:-}" ]] || show "fake dropbox" "${DROPBOX_PID:-}" "${DROPBOX_PORT:-}"
   [[ -z "${SNOWFLAKE_PORT:-}" ]] || show "fake snowflake" "${SNOWFLAKE_PID:-}" "${SNOWFLAKE_PORT:-}"
+  [[ -z "${REDIS_PORT:-}" ]] || show "redis plain" "${REDIS_PID:-}" "${REDIS_PORT:-}"
+  [[ -z "${REDIS_TLS_PORT:-}" ]] || show "redis tls" "${REDIS_TLS_PID:-}" "${REDIS_TLS_PORT:-}"
   [[ "${STARTED:-}" == 1 ]] || down=1
   return "$down"
 }
