@@ -69,7 +69,9 @@ let package = Package(
                 .product(name: "CryptoExtras", package: "swift-crypto"),
             ]),
         .target(name: "SigV4", dependencies: ["ConnectorCore", .product(name: "Crypto", package: "swift-crypto")]),
-        .target(name: "OAuthFlow", dependencies: ["ConnectorCore", "Encryption", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(
+            name: "OAuthFlow",
+            dependencies: ["ConnectorCore", "Encryption", "RedisClient", .product(name: "Crypto", package: "swift-crypto")]),
         .target(
             name: "RedisClient",
             dependencies: [
@@ -121,7 +123,7 @@ let package = Package(
             name: "ConnectorEngineCLI",
             dependencies: [
                 "ConnectorCore", "ConnectorStore", "Encryption", "ProbeEngine", "Probes", "ConnectorAPI", "FixtureRunner", "LinuxIO",
-                "OAuthFlow",
+                "OAuthFlow", "RedisClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -173,7 +175,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "ConnectorAPI", "ConnectorCore", "ConnectorStore", "ProbeEngine", "Probes", "FixtureRunner", "PostgresDriver",
-                "MariaDBDriver", "TestSupport", "Encryption",
+                "MariaDBDriver", "TestSupport", "Encryption", "OAuthFlow", "RedisClient",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),

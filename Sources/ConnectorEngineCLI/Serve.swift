@@ -4,8 +4,10 @@ import ConnectorStore
 import Foundation
 import Hummingbird
 import Logging
+import OAuthFlow
 import ProbeEngine
 import Probes
+import RedisClient
 import ServiceLifecycle
 import UnixSignals
 
@@ -46,6 +48,9 @@ struct Serve: AsyncParsableCommand {
 
     @Option(help: "A frontend's OAuth status page (e.g. https://app.example.com/oauth-status/); without it the server's own page.")
     var oauthStatusURL: String?
+
+    @Option(help: "PEM bundle that verifies a rediss:// REDIS_URL (default: the system's CAs).")
+    var redisCAFile: String?
 
     /// A revoked token or a removed share may stay usable on other replicas this long at most.
     static let maxReadCacheSeconds = 5
@@ -98,13 +103,22 @@ struct Serve: AsyncParsableCommand {
             // listener (which may still fail to bind).
             Console.write(Self.firstStartLines(organization: organization.id, email: user.email, token: token.secret) + "\n")
         }
+        // REDIS_URL puts the OAuth cache in Redis, shared by replicas; else it is a store table.
+        var redis: RedisClient?
+        if let url = ProcessInfo.processInfo.environment["REDIS_URL"], !url.isEmpty {
+            do {
+                redis = RedisClient(configuration: try RedisConfiguration(url: url, caFile: redisCAFile))
+            } catch {
+                throw ValidationError("REDIS_URL: \(error.description)")
+            }
+        }
         let engine = try engineOptions.makeEngine()
         let configuration = APIConfiguration(
             host: host, port: port, idleTimeout: .seconds(idleTimeout), requestReadTimeout: .seconds(requestReadTimeout),
             publicURL: publicURL,
             oauth: OAuthConfiguration(
                 providers: engineOptions.oauthProviders, cacheTTL: .seconds(oauthCacheTTL), statusURL: oauthStatusURL,
-                caFile: engineOptions.googleCAFile))
+                storage: redis.map { RedisOAuthStorage(client: $0) }, caFile: engineOptions.googleCAFile))
         let banner = Self.banner(
             host: host, port: port, organization: firstStart?.organization ?? bootstrapOrganization, token: firstStart?.token)
         let app = buildApplication(
@@ -116,6 +130,7 @@ struct Serve: AsyncParsableCommand {
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         await engine.shutdownAndRemoveFiles()
+        await redis?.shutdown()
         await store.close()
     }
 
