@@ -71,9 +71,10 @@ free_port() {
 # closed loopback port), so issuing a cache key is a 200, not the 500 of an unconfigured backend.
 port="$(free_port)"
 base="http://127.0.0.1:$port"
+random_text() { python3 -c 'import secrets; print(secrets.token_urlsafe(24))'; }
 env -u CONNECTOR_ENGINE_KEYS -u DATABASE_URL -u REDIS_URL \
-  GOOGLE_OAUTH2_KEY=contract-client GOOGLE_OAUTH2_SECRET=contract-secret \
-  DROPBOX_OAUTH2_KEY=contract-app DROPBOX_OAUTH2_SECRET=contract-app-secret \
+  GOOGLE_OAUTH2_KEY=contract-client GOOGLE_OAUTH2_SECRET="$(random_text)" \
+  DROPBOX_OAUTH2_KEY=contract-app DROPBOX_OAUTH2_SECRET="$(random_text)" \
   "$BIN" serve --host 127.0.0.1 --port "$port" --data-dir "$data_dir" \
   --google-authorize-url http://127.0.0.1:9/auth --dropbox-authorize-url http://127.0.0.1:9/authorize \
   --default-timeout 2 --max-timeout 5 >"$work/server.out" 2>"$work/server.err" &
