@@ -18,6 +18,8 @@ extension LiveServiceTests {
             // The fake Google's OAuth client secret, where the CLI reads it.
             var environment = ProcessInfo.processInfo.environment
             environment["CONNECTOR_ENGINE_GOOGLE_CLIENT_SECRET"] = environment["CE_GOOGLE_OAUTH_CLIENT_SECRET"]
+            environment["DROPBOX_OAUTH2_KEY"] = environment["CE_DROPBOX_APP_KEY"]
+            environment["DROPBOX_OAUTH2_SECRET"] = environment["CE_DROPBOX_APP_SECRET"]
             environment["CONNECTOR_ENGINE_TOKEN"] = nil
             environment.merge(extra) { $1 }
             process.environment = environment

@@ -37,10 +37,13 @@ enum LiveServices {
             + ["--snowflake-url", environment["CE_SNOWFLAKE_URL"] ?? "http://127.0.0.1:1"]
     }
 
-    /// An engine with every probe, its Google probes aimed at the fake Google.
+    /// An engine with every probe, its Google and Dropbox probes aimed at the fakes (with the
+    /// platforms' OAuth clients, which refresh the tokens of a sign-in).
     static func engine() throws -> ProbeEngine {
-        try ProbeEngine.standard(
-            google: googleEndpoints, dropbox: DropboxEndpoints(apiURL: environment["CE_DROPBOX_URL"] ?? "http://127.0.0.1:1"),
+        let dropboxApp = environment["CE_DROPBOX_APP_KEY"].map { (id: $0, secret: environment["CE_DROPBOX_APP_SECRET"] ?? "") }
+        return try ProbeEngine.standard(
+            google: googleEndpoints,
+            dropbox: DropboxEndpoints(apiURL: environment["CE_DROPBOX_URL"] ?? "http://127.0.0.1:1", oauthClient: dropboxApp),
             snowflake: SnowflakeEndpoints(baseURLOverride: environment["CE_SNOWFLAKE_URL"] ?? "http://127.0.0.1:1"))
     }
 

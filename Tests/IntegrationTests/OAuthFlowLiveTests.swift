@@ -93,15 +93,6 @@ extension LiveServiceTests {
             ]
         }
 
-        /// An engine whose Drive and Dropbox probes refresh with the platform's clients.
-        static func engine() throws -> ProbeEngine {
-            try ProbeEngine.standard(
-                google: LiveServices.googleEndpoints,
-                dropbox: DropboxEndpoints(
-                    apiURL: try LiveServices.value("CE_DROPBOX_URL"),
-                    oauthClient: (try LiveServices.value("CE_DROPBOX_APP_KEY"), try LiveServices.value("CE_DROPBOX_APP_SECRET"))))
-        }
-
         /// One API over one store, called as `user` (a bearer token).
         struct API {
             let client: any TestClientProtocol
@@ -134,7 +125,7 @@ extension LiveServiceTests {
         }
 
         static func with(_ body: @escaping @Sendable (API, TemporaryStore) async throws -> Void) async throws {
-            let engine = try engine()
+            let engine = try LiveServices.engine()
             defer { engine.shutdown() }
             try await TemporaryStore.with { temporary in
                 let configuration = APIConfiguration(publicURL: publicURL, oauth: OAuthConfiguration(providers: try providers()))
@@ -291,7 +282,7 @@ extension LiveServiceTests {
         }
 
         @Test func twoReplicasRefreshingAtOnceLoseNoTokenAndARevokedRefreshTokenIsAuthFailed() async throws {
-            let engine = try Self.engine()
+            let engine = try LiveServices.engine()
             defer { engine.shutdown() }
             try await TemporaryStore.with { temporary in
                 let configuration = APIConfiguration(publicURL: Self.publicURL, oauth: OAuthConfiguration(providers: try Self.providers()))
@@ -349,6 +340,33 @@ extension LiveServiceTests {
                     #expect(refused.status == 403 && refused.json?["probe"]?["code"] == "auth_failed")
                     #expect(refused.json?["probe"]?["attr"] == "refresh_token")
                 }
+            }
+        }
+
+        @Test func aRotatedDropboxRefreshTokenIsStoredAndWorksNextTime() async throws {
+            try await Self.with { api, temporary in
+                let token = temporary.adminToken
+                let base = "/api/v1/unstract/default"
+                let dropbox = try LiveServices.value("CE_DROPBOX_URL")
+                let (key, _) = try await api.signIn(.dropbox, token: token, allow: true)
+                let created = try await api.call(
+                    .post, base + "/connector/?test=true&" + PercentEncoding.form([("oauth-key", key)]), token: token,
+                    ["connector_id": .string(Self.dropbox), "connector_name": "dbx", "connector_metadata": ["connectorName": "dbx"]])
+                #expect(created.status == 201)
+                let idText = try #require(created.json?["id"]?.stringValue)
+                let id = try #require(UUID(uuidString: idText))
+                let first = try #require(try await temporary.store.connector(id: id, organization: "default"))
+                let firstRefresh = try #require(first.metadata["refresh_token"]?.stringValue)
+                try await FakeConsent.post(dropbox + "/_oauth/rotate?" + PercentEncoding.form([("enabled", "true"), ("refresh_token", firstRefresh)]))
+                for round in 1...2 {
+                    try await FakeConsent.post(dropbox + "/_tokens/expire")
+                    let verdict = try await api.call(.post, base + "/connector/\(id)/test/", token: token)
+                    #expect(verdict.status == 200, "round \(round)")
+                }
+                // Each refresh rotated the refresh token; the store kept the newest, which still works.
+                let last = try #require(try await temporary.store.connector(id: id, organization: "default"))
+                #expect(last.metadata["refresh_token"]?.stringValue != firstRefresh)
+                #expect(last.version == first.version + 2)
             }
         }
 
