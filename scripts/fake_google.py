@@ -22,7 +22,9 @@ here (http://HOST:PORT/token):
                    token_uri) for the refresh-token grant; the same client is the one the
                    authorization-code flow below knows;
   fake_google.json   everything services.sh needs (URLs, e-mails, client id/secret, a valid and a
-                   revoked refresh token, the flow's authorize and revoke URLs);
+                   revoked refresh token, an access token of that user that never expires and
+                   that /_tokens/expire leaves alone (a signed-in connector's fixture), the
+                   flow's authorize and revoke URLs);
 
 then prints the line
 
@@ -279,7 +281,7 @@ class State:
         self.token_url = base_url + "/token"
         # email -> {"keys": {kid: (public_key, enabled)}, "access": bool}
         self.accounts = accounts
-        # {"client_id", "client_secret", "refresh_token", "revoked_refresh_token"}
+        # {"client_id", "client_secret", "refresh_token", "revoked_refresh_token", "access_token"}
         self.oauth = oauth
         self.started = time.time()  # the bucket's creation time
         self.lock = threading.Lock()
@@ -335,6 +337,9 @@ class State:
         return token
 
     def lookup(self, token):
+        if secrets.compare_digest(token, self.oauth["access_token"]):
+            return {"principal": USER_EMAIL, "scopes": {USER_SCOPE}, "expires_at": float("inf"),
+                    "kind": "user"}
         with self.lock:
             info = self.tokens.get(token)
             if info is not None:
@@ -410,6 +415,7 @@ def make_accounts(base_url, token_url, bench_accounts=0):
         "client_secret": "GOCSPX-" + secrets.token_urlsafe(21),
         "refresh_token": "1//0" + secrets.token_urlsafe(75),
         "revoked_refresh_token": "1//0" + secrets.token_urlsafe(75),
+        "access_token": "ya29.a0" + secrets.token_urlsafe(96),
     }
     return accounts, files, oauth
 

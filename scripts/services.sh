@@ -707,7 +707,8 @@ print(" ".join("".join(secrets.choice(a) for _ in range(24)) for _ in range(8)))
   py_server_wait_ready "$GOOGLE_PY" "$GOOGLE_PID" "$gdir" "PyJWT missing? run scripts/deps.sh"
   state_from_json "$gdir/fake_google.json" "$gdir/log" \
     GOOGLE_OAUTH_CLIENT_ID=oauth.client_id GOOGLE_OAUTH_CLIENT_SECRET=oauth.client_secret \
-    GOOGLE_OAUTH_REFRESH_TOKEN=oauth.refresh_token GOOGLE_OAUTH_REVOKED_REFRESH_TOKEN=oauth.revoked_refresh_token
+    GOOGLE_OAUTH_REFRESH_TOKEN=oauth.refresh_token GOOGLE_OAUTH_REVOKED_REFRESH_TOKEN=oauth.revoked_refresh_token \
+    GOOGLE_OAUTH_ACCESS_TOKEN=oauth.access_token
   local f
   for f in ok noaccess revoked oauth_client $(seq -f 'bench-%g' 0 $((GOOGLE_BENCH_ACCOUNTS - 1))); do
     [[ -s "$gdir/$f.json" ]] || fail_with_log "fake_google.py did not write $gdir/$f.json" "$gdir/log"
@@ -819,6 +820,7 @@ cmd_env() {
     emit CE_GOOGLE_OAUTH_CLIENT_SECRET "$GOOGLE_OAUTH_CLIENT_SECRET"
     emit CE_GOOGLE_OAUTH_REFRESH_TOKEN "$GOOGLE_OAUTH_REFRESH_TOKEN"
     emit CE_GOOGLE_OAUTH_REVOKED_REFRESH_TOKEN "$GOOGLE_OAUTH_REVOKED_REFRESH_TOKEN"
+    emit CE_GOOGLE_OAUTH_ACCESS_TOKEN "$GOOGLE_OAUTH_ACCESS_TOKEN"  # ce-user's, never expires
     # The authorization-code flow for the same client (fake_google.py FLOW_USER consents).
     emit CE_GOOGLE_AUTHORIZE_URL "http://127.0.0.1:$GOOGLE_PORT/o/oauth2/v2/auth"
     emit CE_GOOGLE_REVOKE_URL "http://127.0.0.1:$GOOGLE_PORT/revoke"

@@ -1,4 +1,5 @@
 import ConnectorCore
+import ProbeEngine
 import Testing
 
 @testable import Probes
