@@ -204,6 +204,8 @@ enum OAuthStatusPage {
     /// The reason codes in words (the page never shows provider text).
     static func explain(_ reason: String?) -> String {
         switch reason?.split(separator: ":").first.map(String.init) {
+        case "exchange_failed" where reason == "exchange_failed:invalid_client" || reason == "exchange_failed:unauthorized_client":
+            "The provider refused this server's OAuth client. An administrator must check its client id and secret."
         case "access_denied": "You declined access at the provider, so no tokens were issued."
         case "invalid_state": "This sign-in was already completed, has expired, or did not start here. Start again from the connector form."
         case "invalid_key", "expired_key": "The sign-in session expired or is unknown. Start again from the connector form."
