@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the local test services need, and only those
-# that are missing, then the Python packages for scripts/s3_server.py (moto 5.x
-# with its server extras: flask, flask-cors, werkzeug; boto3) and
-# scripts/fake_google.py (PyJWT 2.x, cryptography) with pip, only if `python3`
-# cannot find them. Run as root. Idempotent: prints nothing when everything is
-# already installed.
+# Installs the Debian packages the local test services and the browser test
+# need (scripts/browser_oauth_test.py: chromium, chromium-driver and
+# python3-selenium, Debian's own), and only those that are missing, then the
+# Python packages for scripts/s3_server.py (moto 5.x with its server extras:
+# flask, flask-cors, werkzeug; boto3) and scripts/fake_google.py (PyJWT 2.x,
+# cryptography) with pip, only if `python3` cannot find them. Run as root.
+# Idempotent: prints nothing when everything is already installed.
 #
 # Installing mariadb-server / postgresql-15 / redis-server must not leave a
 # system server running: while apt-get runs, /usr/sbin/policy-rc.d denies every
@@ -18,6 +19,7 @@ PACKAGES=(
   mariadb-server mariadb-client libmariadb-dev
   redis-server redis-tools
   libcurl4-openssl-dev openssl pkg-config python3 wrk
+  chromium chromium-driver python3-selenium
 )
 
 # Python packages, as pip requirements (installed only when the check below fails; pip leaves

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # `make test`: starts the local test services, runs the whole test suite against them, and stops
-# the services whether the tests pass or fail.
+# the services whether the tests pass or fail. The last step is the OAuth sign-in in headless
+# Chromium (scripts/browser_oauth_test.py, against the debug binary just built); its screenshots
+# are left in .build/test-artifacts/oauth/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,3 +13,11 @@ swift build --build-tests
 swift test --skip-build
 # The OpenAPI contract, checked against the running server (bounded: 50 examples per operation).
 scripts/api-contract.sh
+# The OAuth sign-in in a real browser (Debian's chromium, chromium-driver and python3-selenium,
+# installed by scripts/deps.sh; /usr/bin/python3 is the Python that selenium is installed for).
+BROWSER_ARTIFACTS=.build/test-artifacts/oauth
+if ! /usr/bin/python3 scripts/browser_oauth_test.py --binary .build/debug/connector-engine --artifacts "$BROWSER_ARTIFACTS"; then
+  echo "run-tests: the browser OAuth test failed; screenshots and server log in $BROWSER_ARTIFACTS/" >&2
+  exit 1
+fi
+echo "run-tests: browser OAuth test screenshots in $BROWSER_ARTIFACTS/"
