@@ -73,7 +73,24 @@ REQUIRED_ENV = (
 # short-lived access tokens "sl.").
 TOKEN_PREFIXES = ("ya29.", "1//0", "sl.")
 SCREENSHOTS = ("consent-google.png", "status-success.png", "consent-dropbox.png", "status-denied.png")
-POLL = 0.05  # seconds between WebDriverWait checks: the success page closes itself after 1.5 s
+POLL = 0.05  # seconds between WebDriverWait checks
+# Injected into every document of the popup before its own scripts (CDP, so the status page's CSP
+# does not apply to it): window.close() is recorded on <html data-close-requested> and performed
+# only once the test releases it, so the screenshot of a success page never races its closing.
+HOLD_CLOSE = """
+(() => {
+  const close = window.close.bind(window);
+  let released = false;
+  window.close = () => {
+    document.documentElement.dataset.closeRequested = "true";
+    if (released) { close(); }
+  };
+  window.__releaseClose = () => {
+    released = true;
+    if (document.documentElement.dataset.closeRequested) { close(); }
+  };
+})();
+"""
 
 
 class CheckFailed(Exception):
@@ -388,7 +405,6 @@ class SignIn:
         self.popup = None
         self.status_url = None
         self.status_source = None
-        self.status_shown_at = None
         self.callback = None
 
     @property
@@ -419,6 +435,7 @@ class SignIn:
         wait(driver, 10, lambda d: len(set(d.window_handles) - before) == 1, "a popup window to open")
         (self.popup,) = set(driver.window_handles) - before
         driver.switch_to.window(self.popup)
+        driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": HOLD_CLOSE})
         wait(driver, 20, lambda d: d.find_elements(By.ID, "allow") and d.find_elements(By.ID, "deny"),
              "the consent page (buttons #allow and #deny) in the popup")
         consent = driver.current_url
@@ -444,13 +461,12 @@ class SignIn:
 
     def decide(self, button, screenshot):
         """Clicks #allow or #deny; waits for the server's status page in the popup; screenshots
-        it at once (a successful one closes itself 1.5 s after it loads)."""
+        it (a successful one asks to close itself, which HOLD_CLOSE defers until the test allows)."""
         driver = self.ctx.driver
         driver.switch_to.window(self.popup)
         driver.find_element(By.ID, button).click()
         wait(driver, 30, lambda d: d.find_elements(By.CSS_SELECTOR, "#oauth-status[data-status]"),
              "the server's status page (#oauth-status) in the popup")
-        self.status_shown_at = time.monotonic()
         saved = save_png(driver, self.ctx.artifacts / screenshot)
         self.status_url = driver.current_url
         self.status_source = driver.page_source
@@ -458,14 +474,13 @@ class SignIn:
         self.status = element.get_attribute("data-status")
         self.reason = element.get_attribute("data-reason")
         self.sentence = element.find_element(By.TAG_NAME, "p").text
-        took = time.monotonic() - self.status_shown_at
         requests = document_requests(driver)
         callbacks = [u for u in requests if u.startswith(self.ctx.server.base + "/api/v1/oauth/complete/%s/?" % self.backend)]
         check(len(callbacks) == 1, "the popup went %d times through complete/%s/ (expected once)" % (len(callbacks), self.backend))
         self.callback = query_of(callbacks[0])
         check(self.status_url.startswith(self.ctx.server.base + "/api/v1/oauth/status/?"),
               "the popup ended on %s, not the server's status page" % self.status_url.split("?")[0])
-        return "%s (screenshot %.2f s after the page appeared)" % (saved, took)
+        return saved
 
     def no_secrets_on_status_page(self):
         ctx = self.ctx
@@ -529,8 +544,14 @@ def allow_flow(ctx, report):
     flow.step("opener received the success message", lambda: s.opener_message("success", ""))
 
     def popup_closed():
-        wait(ctx.driver, 10, lambda d: s.popup not in d.window_handles, "the popup to close itself")
-        return "closed %.1f s after the status page appeared" % (time.monotonic() - s.status_shown_at)
+        driver = ctx.driver
+        driver.switch_to.window(s.popup)
+        wait(driver, 10, lambda d: d.find_element(By.TAG_NAME, "html").get_attribute("data-close-requested") == "true",
+             "the status page to call window.close()")
+        driver.execute_script("setTimeout(() => window.__releaseClose(), 0);")
+        driver.switch_to.window(ctx.opener_handle)
+        wait(driver, 10, lambda d: s.popup not in d.window_handles, "the popup to close")
+        return "the page called window.close(); the popup closed"
     flow.step("popup closed itself", popup_closed)
 
     def create():
@@ -579,6 +600,8 @@ def deny_flow(ctx, report):
     def popup_stays():
         check(s.popup in ctx.driver.window_handles, "the popup closed itself after an error")
         ctx.driver.switch_to.window(s.popup)
+        asked = ctx.driver.find_element(By.TAG_NAME, "html").get_attribute("data-close-requested")
+        check(asked is None, "the error page called window.close()")
         ctx.driver.close()
         ctx.driver.switch_to.window(ctx.opener_handle)
         return "still open after the message (closed by the test)"
