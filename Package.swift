@@ -101,9 +101,16 @@ let package = Package(
                 "ConnectorCore", "ProbeEngine", "PostgresDriver", "MariaDBDriver", "CurlDriver", "SigV4", "CloudAuth", "LinuxIO",
             ]),
         .target(
+            name: "HealthChecks",
+            dependencies: [
+                "ConnectorCore", "ConnectorStore", "ProbeEngine",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
+        .target(
             name: "ConnectorAPI",
             dependencies: [
-                "ConnectorCore", "ConnectorStore", "ProbeEngine", "Probes", "OAuthFlow",
+                "ConnectorCore", "ConnectorStore", "ProbeEngine", "Probes", "OAuthFlow", "HealthChecks",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -123,7 +130,7 @@ let package = Package(
             name: "ConnectorEngineCLI",
             dependencies: [
                 "ConnectorCore", "ConnectorStore", "Encryption", "ProbeEngine", "Probes", "ConnectorAPI", "FixtureRunner", "LinuxIO",
-                "OAuthFlow", "RedisClient",
+                "OAuthFlow", "RedisClient", "HealthChecks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -158,6 +165,7 @@ let package = Package(
             ]),
         .testTarget(name: "FixtureRunnerTests", dependencies: ["FixtureRunner", "ConnectorCore"]),
         .testTarget(name: "OAuthFlowTests", dependencies: ["OAuthFlow", "ConnectorCore"]),
+        .testTarget(name: "HealthChecksTests", dependencies: ["HealthChecks", "ConnectorCore", "ConnectorStore", "ProbeEngine", "TestSupport"]),
         .testTarget(
             name: "RedisClientTests",
             dependencies: [
@@ -167,7 +175,7 @@ let package = Package(
         .testTarget(
             name: "ConnectorAPITests",
             dependencies: [
-                "ConnectorAPI", "ConnectorCore", "ConnectorStore", "ProbeEngine", "Probes", "TestSupport", "OAuthFlow",
+                "ConnectorAPI", "ConnectorCore", "ConnectorStore", "ProbeEngine", "Probes", "TestSupport", "OAuthFlow", "HealthChecks",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -175,7 +183,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "ConnectorAPI", "ConnectorCore", "ConnectorStore", "ProbeEngine", "Probes", "FixtureRunner", "PostgresDriver",
-                "MariaDBDriver", "TestSupport", "Encryption", "OAuthFlow", "RedisClient",
+                "MariaDBDriver", "TestSupport", "Encryption", "OAuthFlow", "RedisClient", "HealthChecks",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),

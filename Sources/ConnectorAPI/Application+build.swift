@@ -1,5 +1,6 @@
 import ConnectorCore
 import ConnectorStore
+import HealthChecks
 import Hummingbird
 import Logging
 import NIOCore
@@ -23,12 +24,15 @@ public struct APIConfiguration: Sendable {
     /// responses; without it links are relative (never built from the client's Host header).
     public var publicURL: String?
     public var oauth: OAuthConfiguration
+    /// How much batch checking (health jobs) runs at once.
+    public var batch: BatchLimits
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 1 << 20, limits: TestLimits = TestLimits(),
         idleTimeout: Duration = .seconds(60), requestReadTimeout: Duration = .seconds(30), publicURL: String? = nil,
-        oauth: OAuthConfiguration = OAuthConfiguration()
+        oauth: OAuthConfiguration = OAuthConfiguration(), batch: BatchLimits = BatchLimits()
     ) {
+        self.batch = batch
         self.host = host
         self.port = port
         self.maxBodyBytes = maxBodyBytes
@@ -95,10 +99,12 @@ public func buildRouter(
             providers: configuration.oauth.providers, publicBaseURL: configuration.oauthBaseURL, cacheTTL: configuration.oauth.cacheTTL),
         cache: OAuthTokenCache(storage: configuration.oauth.storage ?? store, keyRing: store.keyRing),
         endpoint: EngineTokenEndpoint(engine: engine, caFile: configuration.oauth.caFile))
+    let admission = admission ?? TestAdmission(limits: configuration.limits)
+    let checker = StoredConnectorChecker(engine: engine, store: store)
     ConnectorRoutes(
-        engine: engine, store: store, maxBodyBytes: configuration.maxBodyBytes,
-        admission: admission ?? TestAdmission(limits: configuration.limits), publicURL: configuration.publicURL, oauth: oauth,
-        oauthStatusURL: configuration.oauth.statusURL
+        engine: engine, store: store, maxBodyBytes: configuration.maxBodyBytes, admission: admission, publicURL: configuration.publicURL,
+        oauth: oauth, oauthStatusURL: configuration.oauth.statusURL, checker: checker,
+        batch: BatchDispatcher(checker: checker, limits: configuration.batch, admission: admission), jobs: HealthJobs()
     )
     .register(on: router)
     return router

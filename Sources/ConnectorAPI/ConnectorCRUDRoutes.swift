@@ -1,7 +1,9 @@
 import ConnectorCore
 import ConnectorStore
 import Foundation
+import HealthChecks
 import Hummingbird
+import HummingbirdCore
 import Logging
 import OAuthFlow
 import ProbeEngine
@@ -42,37 +44,49 @@ extension ConnectorRoutes {
             }
             query.ordering = ordering
         }
-        let pageText = parameters.get("page")
-        let sizeText = parameters.get("page_size")
-        let paged = pageText != nil || sizeText != nil
-        var pageNumber = 1
-        var pageSize = Self.defaultPageSize
-        if paged {
-            if let pageText {
-                guard let number = Int(pageText), number >= 1 else { throw APIError.validation("Must be a positive integer.", attr: "page") }
-                pageNumber = number
-            }
-            if let sizeText {
-                guard let size = Int(sizeText), size >= 1 else { throw APIError.validation("Must be a positive integer.", attr: "page_size") }
-                pageSize = min(size, Self.maxPageSize)
-            }
-            // A page past any possible row (offset overflow) is simply an invalid page.
-            guard !(pageNumber - 1).multipliedReportingOverflow(by: pageSize).overflow else {
-                throw APIError(.notFound, code: "not_found", detail: "Invalid page.")
-            }
-            query.page = (pageNumber, pageSize)
-        }
+        let page = try Self.pageParameters(parameters)
+        query.page = page
         let result = try await store.connectors(organization: caller.organizationID, visibleTo: caller.userID, query: query)
         let rows = rendered.array(result.connectors, catalog: catalog, caller: caller)
-        guard paged else { return JSONResponse.make(status: .ok, bytes: rows) }
-        if pageNumber > 1, result.connectors.isEmpty {
+        guard let page else { return JSONResponse.make(status: .ok, bytes: rows) }
+        return try pagedResponse(request, page: page, count: result.count, rowCount: result.connectors.count, rows: rows)
+    }
+
+    /// `?page=&page_size=` (1-based; the size defaults to 50 and is capped at 1000); nil when
+    /// neither is given and `required` is false.
+    static func pageParameters(
+        _ parameters: FlatDictionary<Substring, Substring>, required: Bool = false
+    ) throws -> (number: Int, size: Int)? {
+        let pageText = parameters.get("page")
+        let sizeText = parameters.get("page_size")
+        guard required || pageText != nil || sizeText != nil else { return nil }
+        var number = 1
+        var size = Self.defaultPageSize
+        if let pageText {
+            guard let parsed = Int(pageText), parsed >= 1 else { throw APIError.validation("Must be a positive integer.", attr: "page") }
+            number = parsed
+        }
+        if let sizeText {
+            guard let parsed = Int(sizeText), parsed >= 1 else { throw APIError.validation("Must be a positive integer.", attr: "page_size") }
+            size = min(parsed, Self.maxPageSize)
+        }
+        // A page past any possible row (offset overflow) is simply an invalid page.
+        guard !(number - 1).multipliedReportingOverflow(by: size).overflow else {
             throw APIError(.notFound, code: "not_found", detail: "Invalid page.")
         }
-        let hasNext = pageNumber * pageSize < result.count
-        let next: JSONValue = hasNext ? .string(pageURL(request, page: pageNumber + 1)) : .null
-        let previous: JSONValue = pageNumber > 1 ? .string(pageURL(request, page: pageNumber - 1)) : .null
-        // {count, next, previous, results}, with the already rendered rows spliced in.
-        var body = Array(#"{"count":"#.utf8) + JSONValue.number(Double(result.count)).serialized()
+        return (number, size)
+    }
+
+    /// `{count, next, previous, results}` with the already rendered `rows` (a JSON array) spliced
+    /// in; an empty page past the first is a 404, as in Django REST framework.
+    func pagedResponse(_ request: Request, page: (number: Int, size: Int), count: Int, rowCount: Int, rows: [UInt8]) throws -> Response {
+        if page.number > 1, rowCount == 0 {
+            throw APIError(.notFound, code: "not_found", detail: "Invalid page.")
+        }
+        let hasNext = page.number * page.size < count
+        let next: JSONValue = hasNext ? .string(pageURL(request, page: page.number + 1)) : .null
+        let previous: JSONValue = page.number > 1 ? .string(pageURL(request, page: page.number - 1)) : .null
+        var body = Array(#"{"count":"#.utf8) + JSONValue.number(Double(count)).serialized()
         body += Array(#","next":"#.utf8) + next.serialized() + Array(#","previous":"#.utf8) + previous.serialized()
         body += Array(#","results":"#.utf8) + rows + [UInt8(ascii: "}")]
         return JSONResponse.make(status: .ok, bytes: body)
@@ -239,26 +253,15 @@ extension ConnectorRoutes {
         let connector = try await visibleConnector(context, caller: caller)
         let timeout = try TestRequestParser.parseTimeout(
             request.uri.queryParameters.get("timeout"), maximum: engine.configuration.maxTimeout)
-        let report: ProbeReport
-        if catalog.type(id: connector.typeID)?.oauth == true {
-            report = try await refreshSerializer.run(connector.id) {
-                // Read again inside the section: the test before may have stored new tokens.
-                guard let current = try await store.connector(id: connector.id, organization: caller.organizationID) else {
-                    throw APIError.notFound
-                }
-                let report = try await runTest(
-                    ProbeRequest(connectorID: current.typeID, metadata: current.metadata, timeout: timeout), caller: caller,
-                    audit: .connector(current.id), context: context)
-                if let tokens = report.refreshedTokens {
-                    let stored = try await store.storeRefreshedTokens(
-                        tokens, connector: current.id, organization: current.organizationID, expectedVersion: current.version)
-                    context.logger.info("oauth tokens refreshed", metadata: ["oauth.written_back": "\(stored)"])
-                }
-                return report
+        let report = try await admitted(caller) {
+            let report: ProbeReport
+            do {
+                report = try await checker.check(connector, timeout: timeout, requester: String(caller.userID), trigger: .test(user: caller.userID))
+            } catch is StoredConnectorChecker.ConnectorGone {
+                throw APIError.notFound
             }
-        } else {
-            let probe = ProbeRequest(connectorID: connector.typeID, metadata: connector.metadata, timeout: timeout)
-            report = try await runTest(probe, caller: caller, audit: .connector(connector.id), context: context)
+            try await finishTest(report, typeID: connector.typeID, caller: caller, audit: .connector(connector.id), context: context)
+            return report
         }
         return JSONResponse.make(status: HTTPResponse.Status(code: report.status), body: report.responseBody)
     }

@@ -26,8 +26,16 @@ enum ConnectorRepresentation {
             "modified_at": .string(timestamp(connector.modifiedAt)),
             "icon": .string(icon),
             "is_owner": .bool(connector.isOwned(by: caller.userID)),
-            "last_health": .null,
+            "last_health": connector.lastHealth.map(lastHealth) ?? .null,
         ])
+    }
+
+    /// `{checked_at, is_valid, code, stage}` of the newest check.
+    static func lastHealth(_ health: LastHealth) -> JSONValue {
+        [
+            "checked_at": .string(timestamp(health.checkedAt)), "is_valid": .bool(health.isValid), "code": .string(health.code),
+            "stage": health.stage.map { .string($0) } ?? .null,
+        ]
     }
 
     /// ISO 8601 with microseconds and `Z`, as Django REST framework renders datetimes.

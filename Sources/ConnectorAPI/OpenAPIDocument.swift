@@ -37,6 +37,10 @@ enum OpenAPIDocument {
         {
           "name": "oauth",
           "description": "Sign in with a provider (authorization code with PKCE); the tokens wait under a cache key until a test, create or update uses them."
+        },
+        {
+          "name": "health",
+          "description": "Batch health checks of stored connectors and each connector's check history."
         }
       ],
       "security": [
@@ -1272,6 +1276,242 @@ enum OpenAPIDocument {
               }
             }
           }
+        },
+        "/api/v1/unstract/{org_id}/connector/{id}/health/": {
+          "parameters": [
+            {
+              "$ref": "#/components/parameters/OrgId"
+            },
+            {
+              "$ref": "#/components/parameters/ConnectorIdPath"
+            }
+          ],
+          "get": {
+            "operationId": "connectorHealth",
+            "summary": "A connector's check history, newest first",
+            "tags": [
+              "health"
+            ],
+            "description": "Every recorded check of the connector (tests, jobs, the scheduler), paged; kept for the server's `--health-retention-days`.",
+            "parameters": [
+              {
+                "$ref": "#/components/parameters/Page"
+              },
+              {
+                "$ref": "#/components/parameters/PageSize"
+              }
+            ],
+            "responses": {
+              "200": {
+                "description": "One page of checks.",
+                "content": {
+                  "application/json": {
+                    "schema": {
+                      "$ref": "#/components/schemas/HealthCheckPage"
+                    }
+                  }
+                }
+              },
+              "400": {
+                "$ref": "#/components/responses/BadRequest"
+              },
+              "401": {
+                "$ref": "#/components/responses/Unauthorized"
+              },
+              "404": {
+                "description": "A connector the caller may not see, `page` past the last page, or an organization the caller is not a member of.",
+                "content": {
+                  "application/json": {
+                    "schema": {
+                      "$ref": "#/components/schemas/ErrorBody"
+                    }
+                  }
+                }
+              },
+              "500": {
+                "$ref": "#/components/responses/ServerError"
+              }
+            }
+          }
+        },
+        "/api/v1/unstract/{org_id}/health_checks/": {
+          "parameters": [
+            {
+              "$ref": "#/components/parameters/OrgId"
+            }
+          ],
+          "post": {
+            "operationId": "startHealthJob",
+            "summary": "Check many stored connectors",
+            "tags": [
+              "health"
+            ],
+            "description": "Starts a batch check of every connector the caller may see, or of the listed ones. Organizations take turns, each destination gets a few checks at once, the same credentials are never checked twice at once, and the checks count against the caller's test caps (the job waits for a place). Every check is recorded in the connector's history.",
+            "requestBody": {
+              "required": false,
+              "content": {
+                "application/json": {
+                  "schema": {
+                    "$ref": "#/components/schemas/HealthJobRequest"
+                  }
+                }
+              }
+            },
+            "responses": {
+              "202": {
+                "description": "The job runs; follow it with `GET health_checks/{job_id}/` or its `stream`.",
+                "content": {
+                  "application/json": {
+                    "schema": {
+                      "$ref": "#/components/schemas/HealthJobStarted"
+                    }
+                  }
+                }
+              },
+              "400": {
+                "$ref": "#/components/responses/BadRequest"
+              },
+              "401": {
+                "$ref": "#/components/responses/Unauthorized"
+              },
+              "404": {
+                "description": "A listed connector the caller may not see (the whole request fails), or an organization the caller is not a member of.",
+                "content": {
+                  "application/json": {
+                    "schema": {
+                      "$ref": "#/components/schemas/ErrorBody"
+                    }
+                  }
+                }
+              },
+              "413": {
+                "$ref": "#/components/responses/PayloadTooLarge"
+              },
+              "500": {
+                "$ref": "#/components/responses/ServerError"
+              }
+            }
+          }
+        },
+        "/api/v1/unstract/{org_id}/health_checks/{job_id}/": {
+          "parameters": [
+            {
+              "$ref": "#/components/parameters/OrgId"
+            },
+            {
+              "$ref": "#/components/parameters/JobIdPath"
+            }
+          ],
+          "get": {
+            "operationId": "healthJob",
+            "summary": "A job's status, counts and results so far",
+            "tags": [
+              "health"
+            ],
+            "responses": {
+              "200": {
+                "description": "The job.",
+                "content": {
+                  "application/json": {
+                    "schema": {
+                      "$ref": "#/components/schemas/HealthJob"
+                    }
+                  }
+                }
+              },
+              "401": {
+                "$ref": "#/components/responses/Unauthorized"
+              },
+              "404": {
+                "description": "No job with this id started by the caller in this organization (jobs live on the replica that runs them).",
+                "content": {
+                  "application/json": {
+                    "schema": {
+                      "$ref": "#/components/schemas/ErrorBody"
+                    }
+                  }
+                }
+              },
+              "500": {
+                "$ref": "#/components/responses/ServerError"
+              }
+            }
+          },
+          "delete": {
+            "operationId": "cancelHealthJob",
+            "summary": "Cancel a job",
+            "tags": [
+              "health"
+            ],
+            "description": "No further check starts; the checks in flight are cancelled and their connections closed. Also 204 for a job that already ended.",
+            "responses": {
+              "204": {
+                "description": "Cancelled (or already ended)."
+              },
+              "401": {
+                "$ref": "#/components/responses/Unauthorized"
+              },
+              "404": {
+                "description": "No job with this id started by the caller in this organization (jobs live on the replica that runs them).",
+                "content": {
+                  "application/json": {
+                    "schema": {
+                      "$ref": "#/components/schemas/ErrorBody"
+                    }
+                  }
+                }
+              },
+              "500": {
+                "$ref": "#/components/responses/ServerError"
+              }
+            }
+          }
+        },
+        "/api/v1/unstract/{org_id}/health_checks/{job_id}/stream": {
+          "parameters": [
+            {
+              "$ref": "#/components/parameters/OrgId"
+            },
+            {
+              "$ref": "#/components/parameters/JobIdPath"
+            }
+          ],
+          "get": {
+            "operationId": "streamHealthJob",
+            "summary": "A job's results as they finish (NDJSON)",
+            "tags": [
+              "health"
+            ],
+            "description": "The results so far, then each one the moment it finishes: one `HealthJobResult` JSON object per line. The body ends when the job does.",
+            "responses": {
+              "200": {
+                "description": "One `HealthJobResult` per line.",
+                "content": {
+                  "application/x-ndjson": {
+                    "schema": {
+                      "type": "string"
+                    }
+                  }
+                }
+              },
+              "401": {
+                "$ref": "#/components/responses/Unauthorized"
+              },
+              "404": {
+                "description": "No job with this id started by the caller in this organization (jobs live on the replica that runs them).",
+                "content": {
+                  "application/json": {
+                    "schema": {
+                      "$ref": "#/components/schemas/ErrorBody"
+                    }
+                  }
+                }
+              },
+              "500": {
+                "$ref": "#/components/responses/ServerError"
+              }
+            }
+          }
         }
       },
       "components": {
@@ -1355,6 +1595,35 @@ enum OpenAPIDocument {
             "description": "The OAuth backend (`google-oauth2` or `dropbox-oauth2`; anything else is a 400, or on the browser routes the status page with an error).",
             "schema": {
               "type": "string"
+            }
+          },
+          "JobIdPath": {
+            "name": "job_id",
+            "in": "path",
+            "required": true,
+            "description": "The job's id, as `POST health_checks/` returned it.",
+            "schema": {
+              "type": "string"
+            }
+          },
+          "Page": {
+            "name": "page",
+            "in": "query",
+            "required": false,
+            "description": "1-based page number.",
+            "schema": {
+              "type": "integer",
+              "minimum": 1
+            }
+          },
+          "PageSize": {
+            "name": "page_size",
+            "in": "query",
+            "required": false,
+            "description": "Rows per page (default 50, at most 1000; larger values are capped).",
+            "schema": {
+              "type": "integer",
+              "minimum": 1
             }
           }
         },
@@ -2007,11 +2276,15 @@ enum OpenAPIDocument {
                 "description": "Whether the caller created the connector."
               },
               "last_health": {
-                "type": [
-                  "object",
-                  "null"
+                "oneOf": [
+                  {
+                    "$ref": "#/components/schemas/LastHealth"
+                  },
+                  {
+                    "type": "null"
+                  }
                 ],
-                "description": "The latest health check the caller may see; null when there is none."
+                "description": "The newest recorded check of the connector; null when it was never checked."
               }
             }
           },
@@ -2261,6 +2534,362 @@ enum OpenAPIDocument {
               "created_at": {
                 "type": "string",
                 "format": "date-time"
+              }
+            }
+          },
+          "LastHealth": {
+            "type": "object",
+            "required": [
+              "checked_at",
+              "is_valid",
+              "code",
+              "stage"
+            ],
+            "properties": {
+              "checked_at": {
+                "type": "string",
+                "format": "date-time"
+              },
+              "is_valid": {
+                "type": "boolean"
+              },
+              "code": {
+                "$ref": "#/components/schemas/OutcomeCode"
+              },
+              "stage": {
+                "oneOf": [
+                  {
+                    "$ref": "#/components/schemas/ProbeStage"
+                  },
+                  {
+                    "type": "null"
+                  }
+                ]
+              }
+            },
+            "description": "The connector's newest recorded check (a test, a job or the scheduler)."
+          },
+          "HealthCheck": {
+            "type": "object",
+            "required": [
+              "checked_at",
+              "is_valid",
+              "code",
+              "status",
+              "stage",
+              "attr",
+              "detail",
+              "hint",
+              "elapsed_ms",
+              "stages",
+              "warnings",
+              "triggered_by"
+            ],
+            "properties": {
+              "checked_at": {
+                "type": "string",
+                "format": "date-time"
+              },
+              "is_valid": {
+                "type": "boolean"
+              },
+              "code": {
+                "$ref": "#/components/schemas/OutcomeCode"
+              },
+              "status": {
+                "type": [
+                  "integer",
+                  "null"
+                ],
+                "description": "The HTTP status of the verdict (200, 400, 403, 408 or 500)."
+              },
+              "stage": {
+                "oneOf": [
+                  {
+                    "$ref": "#/components/schemas/ProbeStage"
+                  },
+                  {
+                    "type": "null"
+                  }
+                ]
+              },
+              "attr": {
+                "type": [
+                  "string",
+                  "null"
+                ]
+              },
+              "detail": {
+                "type": "string"
+              },
+              "hint": {
+                "type": "string"
+              },
+              "elapsed_ms": {
+                "type": "number",
+                "minimum": 0
+              },
+              "stages": {
+                "type": "object",
+                "additionalProperties": {
+                  "$ref": "#/components/schemas/StageTiming"
+                },
+                "description": "Each stage the probe went through, with its milliseconds and whether it succeeded."
+              },
+              "warnings": {
+                "type": "array",
+                "description": "Facts that predict a failure (`code`, `detail`, `expires_at`).",
+                "items": {
+                  "type": "object"
+                }
+              },
+              "triggered_by": {
+                "type": "object",
+                "required": [
+                  "kind",
+                  "user",
+                  "job_id"
+                ],
+                "properties": {
+                  "kind": {
+                    "type": "string",
+                    "enum": [
+                      "test",
+                      "job",
+                      "schedule"
+                    ]
+                  },
+                  "user": {
+                    "type": [
+                      "integer",
+                      "null"
+                    ]
+                  },
+                  "job_id": {
+                    "type": [
+                      "string",
+                      "null"
+                    ]
+                  }
+                }
+              }
+            }
+          },
+          "HealthCheckPage": {
+            "type": "object",
+            "required": [
+              "count",
+              "next",
+              "previous",
+              "results"
+            ],
+            "properties": {
+              "count": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "Recorded checks of the connector, over all pages."
+              },
+              "next": {
+                "type": [
+                  "string",
+                  "null"
+                ]
+              },
+              "previous": {
+                "type": [
+                  "string",
+                  "null"
+                ]
+              },
+              "results": {
+                "type": "array",
+                "items": {
+                  "$ref": "#/components/schemas/HealthCheck"
+                }
+              }
+            }
+          },
+          "HealthJobRequest": {
+            "type": "object",
+            "additionalProperties": false,
+            "properties": {
+              "connector_ids": {
+                "type": [
+                  "array",
+                  "null"
+                ],
+                "maxItems": 10000,
+                "items": {
+                  "type": "string",
+                  "format": "uuid"
+                },
+                "description": "The connectors to check (each must be one the caller may see); all the caller may see when absent."
+              },
+              "concurrency": {
+                "type": "integer",
+                "minimum": 1,
+                "description": "Checks of this job at once (default 16, at most the per-user test cap)."
+              },
+              "timeout": {
+                "type": "number",
+                "exclusiveMinimum": 0,
+                "description": "Seconds each check may take (at most the server's maximum)."
+              }
+            }
+          },
+          "HealthJobStarted": {
+            "type": "object",
+            "required": [
+              "job_id",
+              "total"
+            ],
+            "properties": {
+              "job_id": {
+                "type": "string",
+                "format": "uuid"
+              },
+              "total": {
+                "type": "integer",
+                "minimum": 0
+              }
+            }
+          },
+          "HealthJobResult": {
+            "type": "object",
+            "required": [
+              "id",
+              "connector_name",
+              "connector_id",
+              "is_valid",
+              "code",
+              "status",
+              "stage",
+              "attr",
+              "detail",
+              "stages",
+              "elapsed_ms",
+              "warnings"
+            ],
+            "properties": {
+              "id": {
+                "type": "string",
+                "format": "uuid"
+              },
+              "connector_name": {
+                "type": "string"
+              },
+              "connector_id": {
+                "type": "string"
+              },
+              "is_valid": {
+                "type": "boolean"
+              },
+              "code": {
+                "$ref": "#/components/schemas/OutcomeCode"
+              },
+              "status": {
+                "type": "integer"
+              },
+              "stage": {
+                "oneOf": [
+                  {
+                    "$ref": "#/components/schemas/ProbeStage"
+                  },
+                  {
+                    "type": "null"
+                  }
+                ]
+              },
+              "attr": {
+                "type": [
+                  "string",
+                  "null"
+                ]
+              },
+              "detail": {
+                "type": "string"
+              },
+              "stages": {
+                "type": "object",
+                "additionalProperties": {
+                  "$ref": "#/components/schemas/StageTiming"
+                },
+                "description": "Each stage the probe went through, with its milliseconds and whether it succeeded."
+              },
+              "elapsed_ms": {
+                "type": "number",
+                "minimum": 0
+              },
+              "warnings": {
+                "type": "array",
+                "description": "Facts that predict a failure (`code`, `detail`, `expires_at`).",
+                "items": {
+                  "type": "object"
+                }
+              }
+            }
+          },
+          "HealthJob": {
+            "type": "object",
+            "required": [
+              "job_id",
+              "status",
+              "total",
+              "done",
+              "valid",
+              "counts",
+              "created_at",
+              "finished_at",
+              "results"
+            ],
+            "properties": {
+              "job_id": {
+                "type": "string",
+                "format": "uuid"
+              },
+              "status": {
+                "type": "string",
+                "enum": [
+                  "running",
+                  "done",
+                  "cancelled"
+                ]
+              },
+              "total": {
+                "type": "integer",
+                "minimum": 0
+              },
+              "done": {
+                "type": "integer",
+                "minimum": 0
+              },
+              "valid": {
+                "type": "integer",
+                "minimum": 0
+              },
+              "counts": {
+                "type": "object",
+                "additionalProperties": {
+                  "type": "integer"
+                },
+                "description": "Results so far per outcome code."
+              },
+              "created_at": {
+                "type": "string",
+                "format": "date-time"
+              },
+              "finished_at": {
+                "type": [
+                  "string",
+                  "null"
+                ],
+                "format": "date-time"
+              },
+              "results": {
+                "type": "array",
+                "items": {
+                  "$ref": "#/components/schemas/HealthJobResult"
+                }
               }
             }
           }

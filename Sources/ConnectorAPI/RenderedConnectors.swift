@@ -5,8 +5,8 @@ import Synchronization
 
 /// The JSON of connectors as last rendered, keyed by everything the rendering depends on, so a
 /// hot connector is masked and serialized once rather than on every read. Every change of a
-/// connector's metadata, name or sharing moves its `modified_at` or its share list, so a stale
-/// entry is never served; bounded by dropping everything when full.
+/// connector's metadata, name or sharing moves its `modified_at` or its share list, and every
+/// check its last health, so a stale entry is never served; bounded by dropping everything when full.
 final class RenderedConnectors: Sendable {
     private struct Key: Hashable {
         let id: UUID
@@ -15,6 +15,7 @@ final class RenderedConnectors: Sendable {
         let sharedUsers: [Int64]
         let sharedToOrg: Bool
         let isOwner: Bool
+        let lastHealth: LastHealth?
     }
 
     private let limit: Int
@@ -26,7 +27,7 @@ final class RenderedConnectors: Sendable {
     func json(_ connector: StoredConnector, catalog: Catalog, caller: Caller) -> [UInt8] {
         let key = Key(
             id: connector.id, modifiedAt: connector.modifiedAt, name: connector.name, sharedUsers: connector.sharedUsers,
-            sharedToOrg: connector.sharedToOrg, isOwner: connector.isOwned(by: caller.userID))
+            sharedToOrg: connector.sharedToOrg, isOwner: connector.isOwned(by: caller.userID), lastHealth: connector.lastHealth)
         if let cached = entries.withLock({ $0[key] }) { return cached }
         let bytes = ConnectorRepresentation.json(connector, catalog: catalog, caller: caller).serialized()
         entries.withLock { entries in

@@ -1,6 +1,7 @@
 import ConnectorCore
 import ConnectorStore
 import Foundation
+import HealthChecks
 import Hummingbird
 import Logging
 import OAuthFlow
@@ -19,9 +20,13 @@ struct ConnectorRoutes: Sendable {
     let oauth: OAuthFlowService
     /// A frontend's OAuth status page, if configured.
     let oauthStatusURL: String?
+    /// Checks of stored connectors: the probe, OAuth write-back, the health history.
+    let checker: StoredConnectorChecker
+    /// Runs the checks of health jobs.
+    let batch: BatchDispatcher
+    /// The health jobs of this replica.
+    let jobs: HealthJobs
     let rendered = RenderedConnectors()
-    /// Tests of one OAuth connector, one at a time (token refresh and write-back).
-    let refreshSerializer = KeyedSerializer()
 
     var catalog: Catalog { engine.catalog }
 
@@ -46,6 +51,11 @@ struct ConnectorRoutes: Sendable {
         tenant.patch("connector/:id") { request, context in try await updateConnector(request, context: context, partial: true) }
         tenant.delete("connector/:id") { request, context in try await deleteConnector(request, context: context) }
         tenant.post("connector/:id/test") { request, context in try await testStoredConnector(request, context: context) }
+        tenant.get("connector/:id/health") { request, context in try await connectorHealth(request, context: context) }
+        tenant.post("health_checks") { request, context in try await createHealthJob(request, context: context) }
+        tenant.get("health_checks/:job_id") { _, context in try healthJob(context: context) }
+        tenant.get("health_checks/:job_id/stream") { _, context in try healthJobStream(context: context) }
+        tenant.delete("health_checks/:job_id") { _, context in try cancelHealthJob(context: context) }
         tenant.get("workflow") { request, context in try await listWorkflows(request, context: context) }
         tenant.post("workflow") { request, context in try await createWorkflow(request, context: context) }
         tenant.get("workflow/:id") { request, context in try await retrieveWorkflow(request, context: context) }
@@ -117,6 +127,19 @@ struct ConnectorRoutes: Sendable {
     /// as `audit` says.
     /// - Throws: ``APIError`` 429 with `Retry-After` when the caller or organization is at its cap.
     func runTest(_ probeRequest: ProbeRequest, caller: Caller, audit: TestAudit, context: APIRequestContext) async throws -> ProbeReport {
+        try await admitted(caller) {
+            var probeRequest = probeRequest
+            probeRequest.tenant = caller.organizationID
+            probeRequest.requester = String(caller.userID)
+            let report = await engine.test(probeRequest)
+            try await finishTest(report, typeID: probeRequest.connectorID, caller: caller, audit: audit, context: context)
+            return report
+        }
+    }
+
+    /// Runs `body` holding one of the caller's places for a test.
+    /// - Throws: ``APIError`` 429 with `Retry-After` when the caller or organization is at its cap.
+    func admitted<T: Sendable>(_ caller: Caller, _ body: () async throws -> T) async throws -> T {
         let user = String(caller.userID)
         guard admission.admit(user: user, organization: caller.organizationID) else {
             var error = APIError(
@@ -126,14 +149,15 @@ struct ConnectorRoutes: Sendable {
             throw error
         }
         defer { admission.release(user: user, organization: caller.organizationID) }
-        var probeRequest = probeRequest
-        probeRequest.tenant = caller.organizationID
-        probeRequest.requester = user
-        let report = await engine.test(probeRequest)
+        return try await body()
+    }
+
+    /// Logs a test's verdict (no secrets) and audits it as `audit` says.
+    func finishTest(_ report: ProbeReport, typeID: String, caller: Caller, audit: TestAudit, context: APIRequestContext) async throws {
         context.logger.info(
             "connector test",
             metadata: [
-                "probe.connector": "\(probeRequest.connectorID.split(separator: "|").first ?? "")",
+                "probe.connector": "\(typeID.split(separator: "|").first ?? "")",
                 "probe.code": "\(report.code)", "probe.stage": "\(report.stage?.rawValue ?? "-")",
                 "probe.ms": "\(Int(report.elapsedMilliseconds))",
             ])
@@ -145,9 +169,8 @@ struct ConnectorRoutes: Sendable {
         case .beforeCreate:
             try await store.recordAudit(
                 organization: caller.organizationID, actor: caller.userID, action: .test, connector: nil, outcome: report.code.rawValue,
-                detail: "create?test=true (\(probeRequest.connectorID.split(separator: "|").first ?? ""))")
+                detail: "create?test=true (\(typeID.split(separator: "|").first ?? ""))")
         }
-        return report
     }
 }
 

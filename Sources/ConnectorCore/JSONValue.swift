@@ -30,6 +30,18 @@ public enum JSONValue: Sendable, Hashable {
         objectValue?[key]
     }
 
+    /// The elements of an array, or `nil` for any other kind of value.
+    public var arrayValue: [JSONValue]? {
+        if case .array(let elements) = self { return elements }
+        return nil
+    }
+
+    /// The element at `index` of an array, or `nil` (out of range, or not an array).
+    public subscript(index: Int) -> JSONValue? {
+        guard let elements = arrayValue, elements.indices.contains(index) else { return nil }
+        return elements[index]
+    }
+
     /// The JSON type name used in validation messages ("string", "object", ...).
     public var typeName: String {
         switch self {

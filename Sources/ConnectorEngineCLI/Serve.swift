@@ -2,6 +2,7 @@ import ArgumentParser
 import ConnectorAPI
 import ConnectorStore
 import Foundation
+import HealthChecks
 import Hummingbird
 import Logging
 import OAuthFlow
@@ -52,6 +53,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "PEM bundle that verifies a rediss:// REDIS_URL (default: the system's CAs).")
     var redisCAFile: String?
 
+    @Option(help: "Days the health history of each connector is kept (1...3650); older checks are pruned in the background.")
+    var healthRetentionDays = 30
+
     /// A revoked token or a removed share may stay usable on other replicas this long at most.
     static let maxReadCacheSeconds = 5
 
@@ -73,6 +77,7 @@ struct Serve: AsyncParsableCommand {
                 throw ValidationError("--oauth-status-url must be an http(s) URL")
             }
         }
+        guard (1...3650).contains(healthRetentionDays) else { throw ValidationError("--health-retention-days must be 1...3650") }
         guard (1...3600).contains(requestReadTimeout), (1...3600).contains(idleTimeout) else {
             throw ValidationError("--request-read-timeout and --idle-timeout must be 1...3600 seconds")
         }
@@ -126,6 +131,7 @@ struct Serve: AsyncParsableCommand {
             onServerRunning: { Console.write(banner + "\n") })
         var services: [any Service] = [app]
         if let webhook { services.append(WebhookDelivery(store: store, url: webhook, logger: logger)) }
+        services.append(HealthRetention(store: store, retention: .seconds(healthRetentionDays * 86_400), logger: logger))
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()

@@ -12,9 +12,13 @@ extension ConnectorStore {
         return """
             c.id, c.organization_id, c.connector_name, c.connector_type, c.connector_mode, c.metadata, c.created_by, \
             c.modified_by, c.shared_to_org, c.created_at, c.modified_at, c.version, \
-            (SELECT \(aggregate)(\(userText), ',') FROM connector_shares s WHERE s.connector_id = c.id) AS shares
+            (SELECT \(aggregate)(\(userText), ',') FROM connector_shares s WHERE s.connector_id = c.id) AS shares, \
+            h.checked_at AS health_checked_at, h.code AS health_code, h.stage AS health_stage
             """
     }
+
+    /// The connectors table `c` with each connector's last health `h`.
+    private static let connectorsWithHealth = "connectors c LEFT JOIN connector_health h ON h.connector_id = c.id"
 
     // MARK: Reading
 
@@ -31,7 +35,7 @@ extension ConnectorStore {
     func connector(id: UUID, organization: String, db: any SQLDatabase, lock: Bool) async throws -> StoredConnector? {
         guard
             let row = try await db.raw(
-                "SELECT \(unsafeRaw: connectorColumns) FROM connectors c WHERE c.id = \(bind: Self.key(id)) AND c.organization_id = \(bind: organization)\(unsafeRaw: lock ? rowLock : "")"
+                "SELECT \(unsafeRaw: connectorColumns) FROM \(unsafeRaw: Self.connectorsWithHealth) WHERE c.id = \(bind: Self.key(id)) AND c.organization_id = \(bind: organization)\(unsafeRaw: lock ? rowLock(of: "c") : "")"
             ).first()
         else { return nil }
         return try decodeConnector(row)
@@ -61,7 +65,7 @@ extension ConnectorStore {
         guard case .field(let field, let descending) = query.ordering, ConnectorOrdering.allowedFields.contains(field) else {
             throw StoreError("unsupported ordering")
         }
-        var select: SQLQueryString = "SELECT \(unsafeRaw: connectorColumns) FROM connectors c "
+        var select: SQLQueryString = "SELECT \(unsafeRaw: connectorColumns) FROM \(unsafeRaw: Self.connectorsWithHealth) "
         select += filter
         select += " ORDER BY c.\(unsafeRaw: field) \(unsafeRaw: descending ? "DESC" : "ASC"), c.id ASC"
         if let page = query.page {
@@ -74,6 +78,19 @@ extension ConnectorStore {
             let connectors = try await db.raw(listQuery).all().map(self.decodeConnector)
             let count = paged ? try await db.raw(countQuery).first()?.decode(column: "n", as: Int.self) ?? 0 : connectors.count
             return ConnectorPage(count: count, connectors: connectors)
+        }
+    }
+
+    /// Every connector of the organization, whoever owns it, by name (operator use: the CLI's
+    /// health check).
+    public func connectors(organization: String) async throws -> [StoredConnector] {
+        try await database.read { db in
+            try await db.raw(
+                """
+                SELECT \(unsafeRaw: self.connectorColumns) FROM \(unsafeRaw: Self.connectorsWithHealth) \
+                WHERE c.organization_id = \(bind: organization) ORDER BY c.connector_name, c.id
+                """
+            ).all().map(self.decodeConnector)
         }
     }
 
@@ -129,7 +146,12 @@ extension ConnectorStore {
             sharedToOrg: try row.decode(column: "shared_to_org", as: Bool.self),
             createdAt: Timestamp.date(try row.decode(column: "created_at", as: Int64.self)),
             modifiedAt: Timestamp.date(try row.decode(column: "modified_at", as: Int64.self)),
-            version: try row.decode(column: "version", as: Int64.self))
+            version: try row.decode(column: "version", as: Int64.self),
+            lastHealth: try row.decode(column: "health_checked_at", as: Int64?.self).map { checkedAt in
+                LastHealth(
+                    checkedAt: Timestamp.date(checkedAt), code: try row.decode(column: "health_code", as: String.self),
+                    stage: try row.decode(column: "health_stage", as: String?.self))
+            })
     }
 
     // MARK: Writing
@@ -308,6 +330,9 @@ extension ConnectorStore {
     /// commit: `FOR UPDATE` on PostgreSQL; SQLite needs none, as `BEGIN IMMEDIATE` already
     /// makes the transaction the only writer before it reads.
     var rowLock: String { database.backend == .postgres ? " FOR UPDATE" : "" }
+
+    /// ``rowLock`` for a SELECT that joins other tables: locks only the rows of `alias`.
+    func rowLock(of alias: String) -> String { database.backend == .postgres ? " FOR UPDATE OF \(alias)" : "" }
 
     func seal(_ metadata: JSONValue, organization: String, connector: UUID) throws -> Data {
         return try keyRing.seal(

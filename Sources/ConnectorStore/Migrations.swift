@@ -153,6 +153,37 @@ enum Migrations {
         Migration(
             version: 6, name: "connector version",
             statements: ["ALTER TABLE connectors ADD COLUMN version BIGINT NOT NULL DEFAULT 0"]),
+        Migration(
+            version: 7, name: "health history",
+            statements: [
+                """
+                CREATE TABLE health_checks (
+                    id {SERIAL},
+                    organization_id TEXT NOT NULL,
+                    connector_id TEXT NOT NULL REFERENCES connectors(id) ON DELETE CASCADE,
+                    checked_at BIGINT NOT NULL,
+                    code TEXT NOT NULL,
+                    stage TEXT,
+                    attr TEXT,
+                    detail TEXT NOT NULL,
+                    hint TEXT NOT NULL,
+                    elapsed_ms DOUBLE PRECISION NOT NULL,
+                    stages TEXT NOT NULL,
+                    warnings TEXT NOT NULL,
+                    triggered_via TEXT NOT NULL,
+                    job_id TEXT,
+                    triggered_by BIGINT REFERENCES users(id) ON DELETE SET NULL)
+                """,
+                "CREATE INDEX health_checks_connector ON health_checks(connector_id, checked_at DESC, id DESC)",
+                "CREATE INDEX health_checks_time ON health_checks(checked_at)",
+                """
+                CREATE TABLE connector_health (
+                    connector_id TEXT PRIMARY KEY REFERENCES connectors(id) ON DELETE CASCADE,
+                    checked_at BIGINT NOT NULL,
+                    code TEXT NOT NULL,
+                    stage TEXT)
+                """,
+            ]),
     ]
 
     /// Applies every migration newer than the database's version, each in its own transaction.

@@ -86,6 +86,8 @@ public struct StoredConnector: Sendable, Equatable {
     /// Bumped by every write of the row: a write that must not overwrite a newer one (refreshed
     /// OAuth tokens) compares it.
     public var version: Int64 = 0
+    /// The newest recorded check of the connector, if any.
+    public var lastHealth: LastHealth? = nil
 
     /// IsOwner: the caller created the connector.
     public func isOwned(by userID: Int64) -> Bool { createdBy == userID }
@@ -261,4 +263,80 @@ public enum ConnectorStoreError: Error, Sendable, Equatable {
     case notFound
     /// A user id in `shared_users` is not a member of the organization (400).
     case notAMember(Int64)
+}
+
+/// The newest check of a connector, as the connector object shows it (`last_health`).
+public struct LastHealth: Sendable, Hashable {
+    public let checkedAt: Date
+    /// An ``OutcomeCode`` raw value.
+    public let code: String
+    public let stage: String?
+
+    public var isValid: Bool { code == OutcomeCode.ok.rawValue }
+
+    public init(checkedAt: Date, code: String, stage: String?) {
+        self.checkedAt = checkedAt
+        self.code = code
+        self.stage = stage
+    }
+}
+
+/// What started a recorded check.
+public enum HealthTrigger: Sendable, Equatable {
+    /// `POST connector/{id}/test/` by a user.
+    case test(user: Int64)
+    /// A batch job started by a user (`POST health_checks/`) or by the CLI (`user` nil).
+    case job(id: UUID, user: Int64?)
+    /// The periodic scheduler.
+    case schedule
+
+    var via: String {
+        switch self {
+        case .test: "test"
+        case .job: "job"
+        case .schedule: "schedule"
+        }
+    }
+
+    var user: Int64? {
+        switch self {
+        case .test(let user): user
+        case .job(_, let user): user
+        case .schedule: nil
+        }
+    }
+
+    var jobID: UUID? {
+        if case .job(let id, _) = self { return id }
+        return nil
+    }
+}
+
+/// One recorded check of a connector (its health history).
+public struct HealthCheckRecord: Sendable, Equatable {
+    public let id: Int64
+    public let connectorID: UUID
+    public let checkedAt: Date
+    public let code: String
+    public let stage: String?
+    public let attr: String?
+    public let detail: String
+    public let hint: String
+    public let elapsedMilliseconds: Double
+    /// The `stages` object of the verdict's `probe`.
+    public let stages: JSONValue
+    /// `[{code, detail, expires_at}]`.
+    public let warnings: JSONValue
+    /// `test`, `job` or `schedule`.
+    public let triggeredVia: String
+    public let jobID: UUID?
+    public let triggeredBy: Int64?
+
+    public var isValid: Bool { code == OutcomeCode.ok.rawValue }
+}
+
+/// A page of a connector's health history, newest first.
+public struct HealthHistoryPage: Sendable {
+    public let count: Int
+    public let checks: [HealthCheckRecord]
 }

@@ -58,18 +58,43 @@ public enum FixtureRun {
     }
 }
 
-/// Writes fixture results as JUnit XML.
+/// Writes results as JUnit XML.
 public enum JUnitReport {
+    /// One test case: its class (the connector family), name, duration and failure, if any.
+    public struct Case: Sendable {
+        public let classname: String
+        public let name: String
+        public let seconds: Double
+        public let failure: String?
+
+        public init(classname: String, name: String, seconds: Double, failure: String?) {
+            self.classname = classname
+            self.name = name
+            self.seconds = seconds
+            self.failure = failure
+        }
+    }
+
     public static func xml(_ results: [FixtureResult], suite: String = "connector-fixtures") -> String {
-        let failures = results.filter { !$0.passed }.count
-        let seconds = results.reduce(0) { $0 + $1.report.elapsedMilliseconds } / 1000
+        xml(
+            suite: suite,
+            cases: results.map { result in
+                Case(
+                    classname: result.fixture.connectorID.split(separator: "|").first.map(String.init) ?? "", name: result.fixture.name,
+                    seconds: result.report.elapsedMilliseconds / 1000,
+                    failure: result.passed ? nil : result.mismatches.joined(separator: "; "))
+            })
+    }
+
+    public static func xml(suite: String, cases: [Case]) -> String {
+        let failures = cases.filter { $0.failure != nil }.count
+        let seconds = cases.reduce(0) { $0 + $1.seconds }
         var xml = #"<?xml version="1.0" encoding="UTF-8"?>"# + "\n"
-        xml += #"<testsuite name="\#(escape(suite))" tests="\#(results.count)" failures="\#(failures)" time="\#(String(format: "%.3f", seconds))">"# + "\n"
-        for result in results {
-            let time = String(format: "%.3f", result.report.elapsedMilliseconds / 1000)
-            xml += #"  <testcase classname="\#(escape(result.fixture.connectorID.split(separator: "|").first.map(String.init) ?? ""))" name="\#(escape(result.fixture.name))" time="\#(time)">"#
-            if !result.passed {
-                xml += #"<failure message="\#(escape(result.mismatches.joined(separator: "; ")))"/>"#
+        xml += #"<testsuite name="\#(escape(suite))" tests="\#(cases.count)" failures="\#(failures)" time="\#(String(format: "%.3f", seconds))">"# + "\n"
+        for item in cases {
+            xml += #"  <testcase classname="\#(escape(item.classname))" name="\#(escape(item.name))" time="\#(String(format: "%.3f", item.seconds))">"#
+            if let failure = item.failure {
+                xml += #"<failure message="\#(escape(failure))"/>"#
             }
             xml += "</testcase>\n"
         }

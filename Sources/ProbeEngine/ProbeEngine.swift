@@ -120,11 +120,31 @@ public final class ProbeEngine: Sendable {
         await limiter.acquire()
         let timeout = min(timeout ?? configuration.defaultTimeout, configuration.maxTimeout)
         let id = counter.add(1, ordering: .relaxed).newValue
-        return await withCheckedContinuation { continuation in
-            let ticket = ProbeTicket(id: id, timeout: timeout.nanoseconds, continuation: continuation)
-            keeper.withLock { $0?.watch(ticket) }
-            launch(plan, ticket: ticket, tenant: tenant, requester: requester)
+        // Cancelling the calling task ends the probe as its deadline would: at once, with
+        // everything it opened closed by its reactor.
+        let slot = TicketSlot()
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let ticket = ProbeTicket(id: id, timeout: timeout.nanoseconds, continuation: continuation)
+                slot.ticket.withLock { $0 = ticket }
+                keeper.withLock { $0?.watch(ticket) }
+                launch(plan, ticket: ticket, tenant: tenant, requester: requester)
+                if Task.isCancelled { cancel(ticket) }
+            }
+        } onCancel: {
+            if let ticket = slot.ticket.withLock({ $0 }) { cancel(ticket) }
         }
+    }
+
+    /// Where a cancellation handler finds the ticket of its probe once it exists.
+    private final class TicketSlot: Sendable {
+        let ticket = Mutex<ProbeTicket?>(nil)
+    }
+
+    /// Ends a probe whose caller went away; its reactor (if it reached one) closes it.
+    private func cancel(_ ticket: ProbeTicket) {
+        let (delivered, reactor) = ticket.cancel()
+        if delivered, let reactor { reactor.submit(.expire(ticket.id)) }
     }
 
     /// Tests many sets of credentials, at most `concurrency` at once, yielding each verdict (with

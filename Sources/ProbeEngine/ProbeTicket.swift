@@ -86,7 +86,13 @@ final class ProbeTicket: Sendable {
         finish(ProbeOutcome(.timeout))
     }
 
-    private func finish(_ outcome: ProbeOutcome) -> (delivered: Bool, reactor: Reactor?) {
+    /// Delivers the verdict of a probe whose caller cancelled it (a timeout at the current stage,
+    /// saying so); like ``expire()`` otherwise.
+    func cancel() -> (delivered: Bool, reactor: Reactor?) {
+        finish(ProbeOutcome(.timeout), cancelled: true)
+    }
+
+    private func finish(_ outcome: ProbeOutcome, cancelled: Bool = false) -> (delivered: Bool, reactor: Reactor?) {
         let taken = state.withLock { state -> (CheckedContinuation<ProbeReport, Never>, ProbeReport, Reactor?)? in
             guard !state.finished, let continuation = state.continuation else { return nil }
             // Read under the lock: a reactor may start a new stage while the deadline fires.
@@ -100,7 +106,9 @@ final class ProbeTicket: Sendable {
                 hint: outcome.hint, signal: outcome.signal, elapsedMilliseconds: Self.ms(from: startedAt, to: now),
                 stages: state.timings)
             report.refreshedTokens = state.refreshedTokens
-            if outcome.code == .timeout {
+            if cancelled {
+                report.detail = "The test was cancelled while in the '\(state.stage.rawValue)' stage."
+            } else if outcome.code == .timeout {
                 report.detail = "The test did not finish within its deadline; it was waiting in the '\(state.stage.rawValue)' stage."
             }
             return (continuation, report, state.reactor)

@@ -1,4 +1,5 @@
 import ConnectorAPI
+import HealthChecks
 import ConnectorCore
 import Foundation
 import Hummingbird

@@ -13,6 +13,7 @@ import Testing
 /// The actors of the permission matrix and a client to call the API as each of them.
 struct CRUDWorld: Sendable {
     let client: any TestClientProtocol
+    let engine: ProbeEngine
     let temporary: TemporaryStore
     let owner: String
     let sharedUser: (User, String)
@@ -46,7 +47,7 @@ struct CRUDWorld: Sendable {
             try await app.test(.router) { client in
                 try await body(
                     CRUDWorld(
-                        client: client, temporary: temporary, owner: temporary.adminToken, sharedUser: shared, member: member,
+                        client: client, engine: engine, temporary: temporary, owner: temporary.adminToken, sharedUser: shared, member: member,
                         outsider: outsider, revoked: revoked))
             }
         }

@@ -84,6 +84,26 @@ final class PipeDriver: ProbeDriver, @unchecked Sendable {
         #expect(await closes.next() != nil)
     }
 
+    @Test func cancellingTheCallerEndsTheProbeAtOnceAndClosesIt() async throws {
+        let driver = PipeDriver(stage: .auth)
+        let engine = try engine(driver)
+        defer { engine.shutdown() }
+        let test = Task {
+            await engine.test(ProbeRequest(connectorID: Self.postgres, metadata: Self.metadata, timeout: .seconds(120)))
+        }
+        var starts = driver.started.makeAsyncIterator()
+        _ = await starts.next()
+        test.cancel()
+        let report = await test.value
+        // Not the deadline's verdict: the cancellation's, in the stage it reached.
+        #expect(report.detail == "The test was cancelled while in the 'auth' stage.")
+        #expect(report.stage == .auth)
+        var closes = driver.closed.makeAsyncIterator()
+        #expect(await closes.next() != nil)
+        await engine.waitUntilIdle()
+        #expect(engine.probesInFlight == 0)
+    }
+
     @Test func readinessFinishesTheProbe() async throws {
         let driver = PipeDriver(writeImmediately: true)
         let engine = try engine(driver)

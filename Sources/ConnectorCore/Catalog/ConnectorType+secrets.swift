@@ -19,6 +19,16 @@ extension ConnectorType {
         }
     }
 
+    /// Where checks of a connector go, for limits per destination (DESIGN §9): its destination
+    /// fields' values (host and port, endpoint, account); nil for a service without one of its own
+    /// (the cloud APIs, S3 without an endpoint).
+    public func destinationKey(_ metadata: JSONValue) -> String? {
+        guard case .object(let members) = metadata else { return nil }
+        let parts = destinationFields.map { destination(members, $0) ?? "" }
+        guard parts.contains(where: { !$0.isEmpty }) else { return nil }
+        return "\(family)|" + parts.joined(separator: "|")
+    }
+
     /// `metadata` with every non-empty secret replaced by the mask, whatever its JSON type (a row
     /// stored before secrets were normalized may hold a number). In a connection URL only the
     /// password is masked, so the rest of the URL stays readable.

@@ -70,13 +70,7 @@ public struct ProbeReport: Sendable, Equatable {
 extension ProbeReport {
     /// The `probe` object of the API (DESIGN §4).
     public var probeJSON: JSONValue {
-        var stageObject: [String: JSONValue] = [:]
-        for timing in stages {
-            stageObject[timing.stage.rawValue] = [
-                "ms": .number(Self.rounded(timing.milliseconds)), "ok": .bool(timing.ok),
-            ]
-        }
-        return .object([
+        .object([
             "elapsed_ms": .number(Self.rounded(elapsedMilliseconds)),
             "code": .string(code.rawValue),
             "stage": stage.map { .string($0.rawValue) } ?? .null,
@@ -84,8 +78,19 @@ extension ProbeReport {
             "retryable": .bool(code.retryable),
             "hint": .string(hint),
             "signal": signal.map { .string($0) } ?? .null,
-            "stages": .object(stageObject),
+            "stages": stagesJSON,
         ])
+    }
+
+    /// `{stage: {ms, ok}}` for each stage the probe went through.
+    public var stagesJSON: JSONValue {
+        var stageObject: [String: JSONValue] = [:]
+        for timing in stages {
+            stageObject[timing.stage.rawValue] = [
+                "ms": .number(Self.rounded(timing.milliseconds)), "ok": .bool(timing.ok),
+            ]
+        }
+        return .object(stageObject)
     }
 
     /// The whole response body of `POST test_connectors/` for this verdict: `{is_valid, probe}` on

@@ -3,11 +3,13 @@ import Foundation
 /// Sections that run one at a time per key (a connector id) within this process: two tests of
 /// one OAuth connector do not both refresh its token; the second sees what the first stored.
 /// Replicas are kept apart by the store's compare-and-swap instead.
-actor KeyedSerializer {
+public actor KeyedSerializer {
+    public init() {}
+
     private var busy: Set<UUID> = []
     private var waiting: [UUID: [CheckedContinuation<Void, Never>]] = [:]
 
-    func run<T: Sendable>(_ key: UUID, _ body: @Sendable () async throws -> T) async throws -> T {
+    public func run<T: Sendable>(_ key: UUID, _ body: @Sendable () async throws -> T) async throws -> T {
         await acquire(key)
         do {
             let result = try await body()

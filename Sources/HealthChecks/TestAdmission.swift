@@ -19,6 +19,8 @@ public struct TestLimits: Sendable {
 public final class TestAdmission: Sendable {
     public let limits: TestLimits
     private let counts = Mutex<(users: [String: Int], organizations: [String: Int])>(([:], [:]))
+    /// Called after every release (a batch waiting for a place tries again).
+    private let releaseObservers = Mutex<[@Sendable () -> Void]>([])
 
     public init(limits: TestLimits) {
         self.limits = limits
@@ -42,6 +44,12 @@ public final class TestAdmission: Sendable {
             counts.users[user] = counts.users[user].flatMap { $0 > 1 ? $0 - 1 : nil }
             counts.organizations[organization] = counts.organizations[organization].flatMap { $0 > 1 ? $0 - 1 : nil }
         }
+        for observer in releaseObservers.withLock({ $0 }) { observer() }
+    }
+
+    /// Registers `observer` to run after every ``release(user:organization:)``.
+    public func onRelease(_ observer: @escaping @Sendable () -> Void) {
+        releaseObservers.withLock { $0.append(observer) }
     }
 
     /// Tests in flight for one organization.

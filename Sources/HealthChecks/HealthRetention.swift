@@ -1,0 +1,41 @@
+import ConnectorStore
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// Prunes health history older than the retention (`--health-retention-days`) in the
+/// background: at start, then every `interval`. The last health of each connector stays.
+public struct HealthRetention: Service {
+    let store: ConnectorStore
+    let retention: Duration
+    let interval: Duration
+    let logger: Logger
+
+    public init(store: ConnectorStore, retention: Duration, interval: Duration = .seconds(3600), logger: Logger) {
+        self.store = store
+        self.retention = retention
+        self.interval = interval
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            do {
+                let removed = try await prune(now: Date())
+                if removed > 0 { logger.info("health history pruned", metadata: ["health.removed": "\(removed)"]) }
+            } catch {
+                logger.warning("health history pruning failed", metadata: ["error.type": "\(type(of: error))"])
+            }
+            try? await gracefulShutdownAwareSleep(interval)
+        }
+    }
+
+    /// Removes the checks recorded before `now` minus the retention. - Returns: how many went.
+    public func prune(now: Date) async throws -> Int {
+        try await store.pruneHealthHistory(olderThan: now.addingTimeInterval(-Double(retention.components.seconds)))
+    }
+
+    private func gracefulShutdownAwareSleep(_ duration: Duration) async throws {
+        try await cancelWhenGracefulShutdown { try await Task.sleep(for: duration) }
+    }
+}

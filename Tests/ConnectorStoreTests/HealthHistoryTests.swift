@@ -1,0 +1,77 @@
+import ConnectorCore
+import Foundation
+import SQLKit
+import Testing
+
+@testable import ConnectorStore
+
+/// Issue 10 (history and last health): every recorded check is kept, newest first and paged;
+/// the newest is the connector's last health (an older one recorded late does not replace it);
+/// deleting a connector deletes its history; pruning keeps recent rows; on both backends.
+@Suite struct HealthHistoryTests {
+    static let postgres = "postgresql|6db35f45-be11-4fd5-80c5-85c48183afbb"
+
+    static func report(_ code: OutcomeCode, stage: ProbeStage?) -> ProbeReport {
+        ProbeReport(
+            code: code, stage: stage, attr: code == .authFailed ? "password" : nil, detail: code == .ok ? "" : "refused",
+            elapsedMilliseconds: 12.5, stages: [StageTiming(stage: .connect, milliseconds: 1.25, ok: true)])
+    }
+
+    @Test(arguments: Backend.allCases)
+    func checksAreKeptNewestFirstAndTheNewestIsTheLastHealth(_ backend: Backend) async throws {
+        try await StoreHarness.withPopulatedStore(backend) { store, people in
+            let connector = try await store.createConnector(
+                NewConnector(name: "db", typeID: Self.postgres, mode: "DATABASE", metadata: ["host": "h", "password": "pw"]),
+                organization: "acme", by: people.alice.id)
+            #expect(try await store.connector(id: connector.id, organization: "acme")?.lastHealth == nil)
+            let start = Date(timeIntervalSince1970: 1_800_000_000)
+            let job = UUID()
+            try await store.recordHealthCheck(
+                Self.report(.ok, stage: nil), connector: connector.id, organization: "acme", trigger: .job(id: job, user: people.alice.id),
+                at: start)
+            try await store.recordHealthCheck(
+                Self.report(.authFailed, stage: .auth), connector: connector.id, organization: "acme", trigger: .test(user: people.bob.id),
+                at: start.addingTimeInterval(60))
+            // A check that finished earlier but is recorded last does not become the last health.
+            try await store.recordHealthCheck(
+                Self.report(.timeout, stage: .connect), connector: connector.id, organization: "acme", trigger: .schedule,
+                at: start.addingTimeInterval(30))
+
+            let last = try #require(try await store.connector(id: connector.id, organization: "acme")?.lastHealth)
+            #expect(last == LastHealth(checkedAt: start.addingTimeInterval(60), code: "auth_failed", stage: "auth"))
+            #expect(!last.isValid)
+            let listed = try await store.connectors(organization: "acme", visibleTo: people.alice.id, query: ConnectorQuery())
+            #expect(listed.connectors.first?.lastHealth == last)
+
+            let page = try await store.healthHistory(connector: connector.id, organization: "acme", page: 1, pageSize: 2)
+            #expect(page.count == 3)
+            #expect(page.checks.map(\.code) == ["auth_failed", "timeout"])
+            let newest = try #require(page.checks.first)
+            #expect(newest.triggeredVia == "test" && newest.triggeredBy == people.bob.id && newest.jobID == nil)
+            #expect(newest.attr == "password" && newest.elapsedMilliseconds == 12.5)
+            #expect(newest.stages == ["connect": ["ms": .number(1.25), "ok": true]])
+            #expect(newest.warnings == [])
+            let oldest = try await store.healthHistory(connector: connector.id, organization: "acme", page: 2, pageSize: 2).checks
+            #expect(oldest.map(\.jobID) == [job])
+            // Another organization sees nothing.
+            #expect(try await store.healthHistory(connector: connector.id, organization: "other", page: 1, pageSize: 10).count == 0)
+
+            // Pruning drops old rows, not the last health.
+            #expect(try await store.pruneHealthHistory(olderThan: start.addingTimeInterval(45)) == 2)
+            #expect(try await store.healthHistory(connector: connector.id, organization: "acme", page: 1, pageSize: 10).count == 1)
+            #expect(try await store.connector(id: connector.id, organization: "acme")?.lastHealth == last)
+
+            // An update (which locks the row) still works with the joined last health.
+            let (updated, _) = try await store.updateConnector(
+                id: connector.id, organization: "acme", by: people.alice.id, change: ConnectorChange(name: "db2")) { _ in nil }
+            #expect(updated.lastHealth == last)
+
+            try await store.deleteConnector(id: connector.id, organization: "acme", by: people.alice.id)
+            #expect(try await store.healthHistory(connector: connector.id, organization: "acme", page: 1, pageSize: 10).count == 0)
+            // A check that finishes after its connector was deleted is not recorded.
+            try await store.recordHealthCheck(Self.report(.ok, stage: nil), connector: connector.id, organization: "acme", trigger: .schedule)
+            let rows = try await store.database.read { db in try await db.raw("SELECT COUNT(*) AS n FROM connector_health").first() }
+            #expect(try rows?.decode(column: "n", as: Int.self) == 0)
+        }
+    }
+}
