@@ -103,9 +103,10 @@ token="$(awk '/^API token \(shown only now/ { if ((getline line) > 0) { sub(/^  
 log "server pid $server_pid on $base"
 
 # ---------------------------------------------------------------------------------------------
-# Data for the operations on one resource: connector A (retrieve, replace, patch, test), connector
+# Data for the operations on one resource: connector A (retrieve, replace, patch, test, health), connector
 # B used by workflow W (delete connector: 409 until W is deleted, then 204). Both point at a
-# closed local port, so their tests fail fast with connection_refused (a 500 verdict).
+# closed local port, so their tests fail fast with connection_refused (a 500 verdict). Health job J
+# checks connector A (status, stream, cancel).
 tenant="$base/api/v1/unstract/default"
 closed_port="$(free_port)"
 api() { # METHOD PATH [BODY]: prints the response body; fails on a non-2xx status
@@ -121,7 +122,8 @@ connector_a="$(api POST connector/ "$(connector_body contract-a)" | json_field i
 connector_b="$(api POST connector/ "$(connector_body contract-b)" | json_field id)" || die "could not create connector B"
 workflow_w="$(api POST workflow/ "{\"workflow_name\": \"contract-w\", \"source_connector\": \"$connector_b\"}" | json_field id)" \
   || die "could not create workflow W"
-log "connector A $connector_a, connector B $connector_b, workflow W $workflow_w"
+job_j="$(api POST health_checks/ "{\"connector_ids\": [\"$connector_a\"]}" | json_field job_id)" || die "could not start health job J"
+log "connector A $connector_a, connector B $connector_b, workflow W $workflow_w, health job J $job_j"
 
 # ---------------------------------------------------------------------------------------------
 # The document: the one the server serves, unless that is missing or empty (a binary built before
@@ -191,9 +193,16 @@ values = ["$connector_b"]
 [dictionaries.workflow_w]
 values = ["$workflow_w"]
 
+[dictionaries.job_j]
+values = ["$job_j"]
+
 [[operations]]
-include-operation-id = ["retrieveConnector", "replaceConnector", "updateConnector", "testConnector"]
+include-operation-id = ["retrieveConnector", "replaceConnector", "updateConnector", "testConnector", "connectorHealth"]
 parameters = { "path.id" = { dictionary = "connector_a", probability = 0.8 } }
+
+[[operations]]
+include-operation-id = ["healthJob", "streamHealthJob", "cancelHealthJob"]
+parameters = { "path.job_id" = { dictionary = "job_j", probability = 0.8 } }
 
 [[operations]]
 include-operation-id = "deleteConnector"
