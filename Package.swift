@@ -140,7 +140,10 @@ let package = Package(
 
         // MARK: Tests: one target per module, live-service tests on their own.
         .target(
-            name: "TestSupport", dependencies: ["ConnectorStore", "Encryption", .product(name: "Logging", package: "swift-log")],
+            name: "TestSupport",
+            dependencies: [
+                "ConnectorStore", "Encryption", .product(name: "Logging", package: "swift-log"), .product(name: "SQLKit", package: "sql-kit"),
+            ],
             path: "Tests/TestSupport"),
         .testTarget(name: "ConnectorCoreTests", dependencies: ["ConnectorCore"]),
         .testTarget(name: "EncryptionTests", dependencies: ["Encryption", "LinuxIO"]),
@@ -151,7 +154,7 @@ let package = Package(
         .testTarget(
             name: "ConnectorStoreTests",
             dependencies: [
-                "ConnectorStore", "ConnectorCore", "Encryption", "OAuthFlow",
+                "ConnectorStore", "ConnectorCore", "Encryption", "OAuthFlow", "TestSupport",
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -165,7 +168,9 @@ let package = Package(
             ]),
         .testTarget(name: "FixtureRunnerTests", dependencies: ["FixtureRunner", "ConnectorCore"]),
         .testTarget(name: "OAuthFlowTests", dependencies: ["OAuthFlow", "ConnectorCore"]),
-        .testTarget(name: "HealthChecksTests", dependencies: ["HealthChecks", "ConnectorCore", "ConnectorStore", "ProbeEngine", "TestSupport"]),
+        .testTarget(
+            name: "HealthChecksTests",
+            dependencies: ["HealthChecks", "ConnectorCore", "ConnectorStore", "ProbeEngine", "Probes", "Encryption", "TestSupport"]),
         .testTarget(
             name: "RedisClientTests",
             dependencies: [

@@ -86,11 +86,13 @@ struct EngineTokenEndpoint: OAuthTokenEndpoint {
 }
 
 /// Builds the router: our error bodies everywhere, then the routes.
-/// - Parameter admission: the counter of tests in flight; a new one from the configuration's
-///   limits unless given (tests share one to observe it).
+/// - Parameters:
+///   - admission: the counter of tests in flight; a new one from the configuration's limits
+///     unless given (tests share one to observe it).
+///   - health: the health checking shared with a scheduler; a new one unless given.
 public func buildRouter(
     engine: ProbeEngine, store: ConnectorStore, configuration: APIConfiguration = APIConfiguration(),
-    admission: TestAdmission? = nil
+    admission: TestAdmission? = nil, health: HealthRuntime? = nil
 ) -> Router<APIRequestContext> {
     let router = Router(context: APIRequestContext.self)
     router.add(middleware: ErrorBodyMiddleware())
@@ -99,12 +101,14 @@ public func buildRouter(
             providers: configuration.oauth.providers, publicBaseURL: configuration.oauthBaseURL, cacheTTL: configuration.oauth.cacheTTL),
         cache: OAuthTokenCache(storage: configuration.oauth.storage ?? store, keyRing: store.keyRing),
         endpoint: EngineTokenEndpoint(engine: engine, caFile: configuration.oauth.caFile))
-    let admission = admission ?? TestAdmission(limits: configuration.limits)
-    let checker = StoredConnectorChecker(engine: engine, store: store)
+    let health =
+        health
+        ?? HealthRuntime(
+            engine: engine, store: store, admission: admission ?? TestAdmission(limits: configuration.limits), batch: configuration.batch)
     ConnectorRoutes(
-        engine: engine, store: store, maxBodyBytes: configuration.maxBodyBytes, admission: admission, publicURL: configuration.publicURL,
-        oauth: oauth, oauthStatusURL: configuration.oauth.statusURL, checker: checker,
-        batch: BatchDispatcher(checker: checker, limits: configuration.batch, admission: admission), jobs: HealthJobs()
+        engine: engine, store: store, maxBodyBytes: configuration.maxBodyBytes, admission: health.admission,
+        publicURL: configuration.publicURL, oauth: oauth, oauthStatusURL: configuration.oauth.statusURL, checker: health.checker,
+        batch: health.dispatcher, jobs: health.jobs
     )
     .register(on: router)
     return router
@@ -113,12 +117,12 @@ public func buildRouter(
 /// Builds the HTTP application (a swift-service-lifecycle service) serving the API.
 /// - Parameter onServerRunning: called once the listener is bound.
 public func buildApplication(
-    engine: ProbeEngine, store: ConnectorStore, configuration: APIConfiguration, logger: Logger,
+    engine: ProbeEngine, store: ConnectorStore, configuration: APIConfiguration, health: HealthRuntime? = nil, logger: Logger,
     onServerRunning: @escaping @Sendable () -> Void = {}
 ) -> some ApplicationProtocol {
     let readTimeout = TimeAmount.nanoseconds(Int64(configuration.requestReadTimeout.components.seconds) * 1_000_000_000)
     return Application(
-        router: buildRouter(engine: engine, store: store, configuration: configuration),
+        router: buildRouter(engine: engine, store: store, configuration: configuration, health: health),
         server: .http1(
             configuration: .init(
                 additionalChannelHandlers: [RequestReadTimeout(timeout: readTimeout)],

@@ -2510,8 +2510,11 @@ enum OpenAPIDocument {
               "kind": {
                 "type": "string",
                 "examples": [
-                  "share"
-                ]
+                  "shared",
+                  "connector_failing",
+                  "connector_recovered"
+                ],
+                "description": "`shared` (the connector was shared with you), `connector_failing` (a check found it failing after it was valid or never checked) or `connector_recovered` (valid again). A connector that keeps failing is reported once."
               },
               "resource_type": {
                 "type": "string",

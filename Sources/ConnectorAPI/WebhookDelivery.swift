@@ -86,10 +86,17 @@ public struct WebhookDelivery: Service {
         return delivered
     }
 
-    /// The JSON a webhook receives: what was shared, with whom, by whom. Never metadata.
+    /// The JSON a webhook receives: what happened to which connector (shared with a user, or
+    /// its health changed), for whom, by whom. Never metadata.
     static func payload(_ note: ShareNotification) -> JSONValue {
-        [
-            "event": "connector.shared",
+        let event: JSONValue =
+            switch note.kind {
+            case "connector_failing": "connector.failing"
+            case "connector_recovered": "connector.recovered"
+            default: "connector.shared"
+            }
+        return [
+            "event": event,
             "notification_id": .string(note.id.uuidString.lowercased()),
             "organization": .string(note.organizationID),
             "user_id": .number(Double(note.userID)),

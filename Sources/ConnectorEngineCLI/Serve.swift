@@ -56,6 +56,10 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Days the health history of each connector is kept (1...3650); older checks are pruned in the background.")
     var healthRetentionDays = 30
 
+    @Option(
+        help: "Check every stored connector once per this interval (e.g. 6h, 30m, 1d; at least 1m), shared with the other replicas of the store; off unless given.")
+    var healthInterval: String?
+
     /// A revoked token or a removed share may stay usable on other replicas this long at most.
     static let maxReadCacheSeconds = 5
 
@@ -78,6 +82,11 @@ struct Serve: AsyncParsableCommand {
             }
         }
         guard (1...3650).contains(healthRetentionDays) else { throw ValidationError("--health-retention-days must be 1...3650") }
+        if let healthInterval {
+            guard let seconds = Self.seconds(healthInterval), seconds >= 60 else {
+                throw ValidationError("--health-interval must be a duration of at least 1m, such as 90s, 30m, 6h or 1d")
+            }
+        }
         guard (1...3600).contains(requestReadTimeout), (1...3600).contains(idleTimeout) else {
             throw ValidationError("--request-read-timeout and --idle-timeout must be 1...3600 seconds")
         }
@@ -126,18 +135,33 @@ struct Serve: AsyncParsableCommand {
                 storage: redis.map { RedisOAuthStorage(client: $0) }, caFile: engineOptions.googleCAFile))
         let banner = Self.banner(
             host: host, port: port, organization: firstStart?.organization ?? bootstrapOrganization, token: firstStart?.token)
+        let health = HealthRuntime(engine: engine, store: store, limits: configuration.limits, batch: configuration.batch)
         let app = buildApplication(
-            engine: engine, store: store, configuration: configuration, logger: logger,
+            engine: engine, store: store, configuration: configuration, health: health, logger: logger,
             onServerRunning: { Console.write(banner + "\n") })
         var services: [any Service] = [app]
         if let webhook { services.append(WebhookDelivery(store: store, url: webhook, logger: logger)) }
         services.append(HealthRetention(store: store, retention: .seconds(healthRetentionDays * 86_400), logger: logger))
+        if let seconds = healthInterval.flatMap(Self.seconds) {
+            services.append(
+                HealthScheduler(
+                    store: store, dispatcher: health.dispatcher, settings: .init(interval: .seconds(seconds)), logger: logger))
+        }
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         await engine.shutdownAndRemoveFiles()
         await redis?.shutdown()
         await store.close()
+    }
+
+    /// Seconds in a duration such as `90s`, `30m`, `6h`, `1d` (a bare number is seconds).
+    static func seconds(_ text: String) -> Int? {
+        let units: [Character: Int] = ["s": 1, "m": 60, "h": 3600, "d": 86_400]
+        guard let last = text.last else { return nil }
+        let (digits, unit) = units[last].map { (text.dropLast(), $0) } ?? (Substring(text), 1)
+        guard let count = Int(digits), count > 0, !count.multipliedReportingOverflow(by: unit).overflow else { return nil }
+        return count * unit
     }
 
     /// A token is shown exactly once, when it is created; the store keeps only its hash.

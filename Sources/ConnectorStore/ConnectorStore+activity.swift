@@ -19,20 +19,27 @@ extension ConnectorStore {
             try await db.select().column("user_id").from("notifications").where("resource_id", .equal, Self.key(connector))
                 .where("created_at", .greaterThan, since).all().map { try $0.decode(column: "user_id", as: Int64.self) })
         for user in users where !recent.contains(user) {
-            let id = Self.key(UUID())
-            try await db.insert(into: "notifications")
-                .columns(
-                    "id", "organization_id", "user_id", "kind", "resource_type", "resource_id", "resource_name", "shared_by",
-                    "created_at"
-                )
-                .values(
-                    SQLBind(id), SQLBind(organization), SQLBind(user), SQLBind("shared"), SQLBind("connector"),
-                    SQLBind(Self.key(connector)), SQLBind(name), SQLBind(sharer), SQLBind(now)
-                ).run()
-            if queuesWebhooks {
-                try await db.insert(into: "webhook_outbox").columns("notification_id", "attempts", "next_attempt_at")
-                    .values(SQLBind(id), SQLBind(0), SQLBind(now)).run()
-            }
+            try await notify(
+                user, kind: "shared", connector: connector, name: name, organization: organization, by: sharer, now: now, db: db)
+        }
+    }
+
+    /// Adds one notification about `connector` for `user` (and its webhook outbox entry).
+    /// - Parameter kind: `shared`, `connector_failing` or `connector_recovered`.
+    func notify(
+        _ user: Int64, kind: String, connector: UUID, name: String, organization: String, by actor: Int64?, now: Int64,
+        db: any SQLDatabase
+    ) async throws {
+        let id = Self.key(UUID())
+        try await db.insert(into: "notifications")
+            .columns("id", "organization_id", "user_id", "kind", "resource_type", "resource_id", "resource_name", "shared_by", "created_at")
+            .values(
+                SQLBind(id), SQLBind(organization), SQLBind(user), SQLBind(kind), SQLBind("connector"), SQLBind(Self.key(connector)),
+                SQLBind(name), SQLBind(actor), SQLBind(now)
+            ).run()
+        if queuesWebhooks {
+            try await db.insert(into: "webhook_outbox").columns("notification_id", "attempts", "next_attempt_at")
+                .values(SQLBind(id), SQLBind(0), SQLBind(now)).run()
         }
     }
 

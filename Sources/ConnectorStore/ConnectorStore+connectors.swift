@@ -94,6 +94,15 @@ extension ConnectorStore {
         }
     }
 
+    /// The connectors with these ids (store keys), whatever their organization.
+    func connectors(ids: [String]) async throws -> [StoredConnector] {
+        try await database.read { db in
+            try await db.raw(
+                "SELECT \(unsafeRaw: self.connectorColumns) FROM \(unsafeRaw: Self.connectorsWithHealth) WHERE c.id IN (\(binds: ids))"
+            ).all().map(self.decodeConnector)
+        }
+    }
+
     /// SQL true when `userID` may see the connector row `alias` (IsOwnerOrSharedUserOrSharedToOrg,
     /// for a user already known to be in its organization).
     static func connectorIsVisible(_ alias: String, to userID: Int64) -> SQLQueryString {

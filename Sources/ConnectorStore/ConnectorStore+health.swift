@@ -5,8 +5,8 @@ import SQLKit
 /// Health history (DESIGN §2): every check of a stored connector, whatever started it, and the
 /// newest one per connector (`connector_health`, shown as `last_health`).
 extension ConnectorStore {
-    /// Records one check of `connector`: a history row and, unless a newer check is already
-    /// recorded, the connector's last health; one transaction.
+    /// Records one check of `connector`: a history row, the connector's last health (unless a
+    /// newer check is already recorded) and, when its state changed, notifications; one transaction.
     public func recordHealthCheck(
         _ report: ProbeReport, connector: UUID, organization: String, trigger: HealthTrigger, warnings: JSONValue = [],
         at date: Date = Date()
@@ -20,8 +20,12 @@ extension ConnectorStore {
         let warningText = String(decoding: warnings.serialized(), as: UTF8.self)
         try await database.write { db in
             // A connector deleted while its check ran leaves no history.
-            guard try await db.raw("SELECT id FROM connectors WHERE id = \(bind: id) AND organization_id = \(bind: organization)").first() != nil
+            guard
+                let row = try await db.raw(
+                    "SELECT connector_name, created_by FROM connectors WHERE id = \(bind: id) AND organization_id = \(bind: organization)\(unsafeRaw: self.rowLock)"
+                ).first()
             else { return }
+            let previous = try await db.raw("SELECT checked_at, code FROM connector_health WHERE connector_id = \(bind: id)").first()
             try await db.insert(into: "health_checks")
                 .columns(
                     "organization_id", "connector_id", "checked_at", "code", "stage", "attr", "detail", "hint", "elapsed_ms", "stages",
@@ -42,6 +46,23 @@ extension ConnectorStore {
                 stage = excluded.stage WHERE connector_health.checked_at <= excluded.checked_at
                 """
             ).run()
+            // A change of state (never checked or valid → failing, failing → valid) tells the
+            // owner and the shared users once, not at every failing check; not the one who ran it.
+            let previousCheck = try previous.map {
+                (at: try $0.decode(column: "checked_at", as: Int64.self), valid: try $0.decode(column: "code", as: String.self) == "ok")
+            }
+            if let previousCheck, previousCheck.at > checkedAt { return }
+            guard (previousCheck?.valid ?? true) != report.isValid else { return }
+            let owner = try row.decode(column: "created_by", as: Int64?.self)
+            let shared = try await db.select().column("user_id").from("connector_shares").where("connector_id", .equal, id).all()
+                .map { try $0.decode(column: "user_id", as: Int64.self) }
+            let recipients = Set(([owner].compactMap { $0 } + shared)).subtracting([trigger.user].compactMap { $0 })
+            for user in recipients.sorted() {
+                try await self.notify(
+                    user, kind: report.isValid ? "connector_recovered" : "connector_failing", connector: connector,
+                    name: try row.decode(column: "connector_name", as: String.self), organization: organization, by: nil,
+                    now: checkedAt, db: db)
+            }
         }
     }
 

@@ -184,6 +184,18 @@ enum Migrations {
                     stage TEXT)
                 """,
             ]),
+        Migration(
+            version: 8, name: "health schedule",
+            statements: [
+                """
+                CREATE TABLE health_schedule (
+                    connector_id TEXT PRIMARY KEY REFERENCES connectors(id) ON DELETE CASCADE,
+                    due_at BIGINT NOT NULL,
+                    lease_owner TEXT,
+                    lease_until BIGINT)
+                """,
+                "CREATE INDEX health_schedule_due ON health_schedule(due_at)",
+            ]),
     ]
 
     /// Applies every migration newer than the database's version, each in its own transaction.

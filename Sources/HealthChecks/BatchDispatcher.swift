@@ -102,8 +102,7 @@ public final class BatchDispatcher: Sendable {
     /// Checks through `checker`: the probe, refreshed tokens written back, the check recorded.
     public convenience init(checker: StoredConnectorChecker, limits: BatchLimits = BatchLimits(), admission: TestAdmission? = nil) {
         self.init(catalog: checker.engine.catalog, limits: limits, admission: admission) { connector, job in
-            try await checker.check(
-                connector, timeout: job.timeout, requester: job.requester, trigger: .job(id: job.id, user: job.owner))
+            try await checker.check(connector, timeout: job.timeout, requester: job.requester, trigger: job.trigger)
         }
     }
 

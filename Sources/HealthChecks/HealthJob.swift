@@ -52,6 +52,11 @@ public final class HealthJob: Sendable {
     public let concurrency: Int
     public let timeout: Duration?
     public let createdAt: Date
+    /// Started by the scheduler rather than by a user or the CLI.
+    public let scheduled: Bool
+
+    /// What the history records as having started the job's checks.
+    public var trigger: HealthTrigger { scheduled ? .schedule : .job(id: id, user: owner) }
 
     private struct State {
         var status: Status = .running
@@ -66,9 +71,11 @@ public final class HealthJob: Sendable {
     private let state: Mutex<State>
 
     public init(
-        organization: String, owner: Int64?, requester: String, total: Int, concurrency: Int, timeout: Duration?, createdAt: Date = Date()
+        organization: String, owner: Int64?, requester: String, total: Int, concurrency: Int, timeout: Duration?, scheduled: Bool = false,
+        createdAt: Date = Date()
     ) {
         self.id = UUID()
+        self.scheduled = scheduled
         self.organization = organization
         self.owner = owner
         self.requester = requester

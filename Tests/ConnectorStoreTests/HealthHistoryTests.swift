@@ -74,4 +74,44 @@ import Testing
             #expect(try rows?.decode(column: "n", as: Int.self) == 0)
         }
     }
+
+    @Test(arguments: Backend.allCases)
+    func aChangeOfStateNotifiesTheOwnerAndSharedUsersOnce(_ backend: Backend) async throws {
+        try await StoreHarness.withPopulatedStore(backend, queuesWebhooks: true) { store, people in
+            let connector = try await store.createConnector(
+                NewConnector(
+                    name: "db", typeID: Self.postgres, mode: "DATABASE", metadata: ["host": "h", "password": "pw"], sharedUsers: [people.bob.id]),
+                organization: "acme", by: people.alice.id)
+            let healthy = try await store.createConnector(
+                NewConnector(name: "fine", typeID: Self.postgres, mode: "DATABASE", metadata: ["host": "h2", "password": "pw"]),
+                organization: "acme", by: people.alice.id)
+            func kinds(_ user: User) async throws -> [String] {
+                try await store.notifications(organization: "acme", userID: user.id).filter { $0.kind != "shared" }.map(\.kind)
+            }
+            let start = Date()
+            // Never checked, then failing: both the owner and the shared user hear of it.
+            try await store.recordHealthCheck(
+                Self.report(.authFailed, stage: .auth), connector: connector.id, organization: "acme", trigger: .schedule, at: start)
+            #expect(try await kinds(people.alice) == ["connector_failing"])
+            #expect(try await kinds(people.bob) == ["connector_failing"])
+            // Failing again: no news.
+            try await store.recordHealthCheck(
+                Self.report(.authFailed, stage: .auth), connector: connector.id, organization: "acme", trigger: .schedule,
+                at: start.addingTimeInterval(60))
+            #expect(try await kinds(people.alice).count == 1)
+            // Bob's own test finds it valid again: Alice hears, Bob saw it himself.
+            try await store.recordHealthCheck(
+                Self.report(.ok, stage: nil), connector: connector.id, organization: "acme", trigger: .test(user: people.bob.id),
+                at: start.addingTimeInterval(120))
+            #expect(try await kinds(people.alice) == ["connector_recovered", "connector_failing"])
+            #expect(try await kinds(people.bob) == ["connector_failing"])
+            // A first check that passes is no news either; carol, who cannot see either, hears nothing.
+            try await store.recordHealthCheck(Self.report(.ok, stage: nil), connector: healthy.id, organization: "acme", trigger: .schedule)
+            #expect(try await kinds(people.alice).count == 2)
+            #expect(try await kinds(people.carol).isEmpty)
+            // Each notification is in the webhook outbox too.
+            let due = try await store.dueWebhooks(now: start.addingTimeInterval(3600))
+            #expect(due.filter { $0.notification.kind != "shared" }.count == 3)
+        }
+    }
 }

@@ -3,6 +3,7 @@ import Encryption
 import Foundation
 import Logging
 import SQLKit
+import TestSupport
 import Testing
 
 /// The two backends every store test runs on.
@@ -11,14 +12,13 @@ enum Backend: String, CaseIterable, Sendable, CustomTestStringConvertible {
     var testDescription: String { rawValue }
 }
 
-/// A fresh, empty store per test: a new SQLite file in a temporary folder, or a new database on
-/// the PostgreSQL server of `scripts/services.sh` (CE_STORE_PG_URL, a role with CREATEDB).
+/// A fresh, empty store per test (a ``TestDatabase``), opened under a key ring.
 struct StoreHarness: Sendable {
-    let backend: Backend
-    let location: StoreLocation
+    let database: TestDatabase
+    var backend: Backend { Backend(rawValue: database.kind.rawValue)! }
+    var location: StoreLocation { database.location }
     /// The SQLite file or the PostgreSQL database name, for tests that inspect raw storage.
-    let storageName: String
-    private let folder: String?
+    var storageName: String { database.storageName }
 
     static let logger = Logger(label: "store-tests")
 
@@ -28,32 +28,11 @@ struct StoreHarness: Sendable {
     }
 
     static func make(_ backend: Backend) async throws -> StoreHarness {
-        let suffix = UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(12)
-        switch backend {
-        case .sqlite:
-            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("store-test-\(suffix)").path
-            let path = folder + "/store.sqlite"
-            return StoreHarness(backend: backend, location: .sqlite(path: path), storageName: path, folder: folder)
-        case .postgres:
-            let admin = try adminURL()
-            let name = "store_test_\(suffix)"
-            let database = try await StoreDatabase.open(.postgres(url: admin), logger: logger)
-            do {
-                try await database.read { db in try await db.raw("CREATE DATABASE \(ident: name)").run() }
-            } catch {
-                await database.close()
-                throw error
-            }
-            await database.close()
-            let url = admin.replacingOccurrences(of: "/postgres?", with: "/\(name)?")
-            return StoreHarness(backend: backend, location: .postgres(url: url), storageName: name, folder: nil)
-        }
+        StoreHarness(database: try await TestDatabase.make(TestDatabase.Kind(rawValue: backend.rawValue)!))
     }
 
     static func adminURL() throws -> String {
-        try #require(
-            ProcessInfo.processInfo.environment["CE_STORE_PG_URL"],
-            "CE_STORE_PG_URL is not set: run the tests with `make test`, which starts scripts/services.sh")
+        try TestDatabase.adminURL()
     }
 
     func open(_ ring: KeyRing, queuesWebhooks: Bool = false, readCacheTTL: Duration = .zero) async throws -> ConnectorStore {
@@ -63,13 +42,7 @@ struct StoreHarness: Sendable {
 
     /// Removes the file or database.
     func destroy() async {
-        if let folder { try? FileManager.default.removeItem(atPath: folder) }
-        if backend == .postgres, let admin = try? Self.adminURL(),
-            let database = try? await StoreDatabase.open(.postgres(url: admin), logger: Self.logger)
-        {
-            try? await database.read { db in try await db.raw("DROP DATABASE IF EXISTS \(ident: storageName)").run() }
-            await database.close()
-        }
+        await database.destroy()
     }
 
     /// Runs `body` with an opened store and a fresh organization `acme` with users alice

@@ -114,6 +114,14 @@ extension LiveServiceTests {
             }
         }
 
+        @Test func serveRefusesAHealthIntervalItCannotUse() throws {
+            for bad in ["30s", "0", "6x", "h", "-5m"] {
+                let refused = try AdminCLITests.run(["serve", "--health-interval=\(bad)", "--data-dir", "/nonexistent/never-created"])
+                #expect(refused.status != 0 && refused.output.contains("--health-interval must be a duration"), "\(bad): \(refused.output)")
+            }
+            #expect(!FileManager.default.fileExists(atPath: "/nonexistent/never-created"))
+        }
+
         /// Runs a blocking call (a child process) on a thread of its own, not the concurrency pool
         /// the in-process server needs.
         static func offThePool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
