@@ -26,6 +26,8 @@ public struct APIConfiguration: Sendable {
     public var oauth: OAuthConfiguration
     /// How much batch checking (health jobs) runs at once.
     public var batch: BatchLimits
+    /// Where `/metrics` reads from; a new registry unless given.
+    public var metrics: APIMetrics?
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 1 << 20, limits: TestLimits = TestLimits(),
@@ -95,7 +97,6 @@ public func buildRouter(
     admission: TestAdmission? = nil, health: HealthRuntime? = nil
 ) -> Router<APIRequestContext> {
     let router = Router(context: APIRequestContext.self)
-    router.add(middleware: ErrorBodyMiddleware())
     let oauth = OAuthFlowService(
         settings: OAuthSettings(
             providers: configuration.oauth.providers, publicBaseURL: configuration.oauthBaseURL, cacheTTL: configuration.oauth.cacheTTL),
@@ -105,10 +106,18 @@ public func buildRouter(
         health
         ?? HealthRuntime(
             engine: engine, store: store, admission: admission ?? TestAdmission(limits: configuration.limits), batch: configuration.batch)
+    let metrics = configuration.metrics ?? APIMetrics()
+    engine.observeReports { type, report in metrics.record(type, report) }
+    var readinessProbes: [ReadinessProbe] = []
+    if let redis = configuration.oauth.storage as? RedisOAuthStorage {
+        readinessProbes.append(ReadinessProbe(name: "redis") { try await redis.ping() })
+    }
+    // Metrics outermost, so they see the status the error bodies were answered with.
+    router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
+    router.add(middleware: ErrorBodyMiddleware())
     ConnectorRoutes(
-        engine: engine, store: store, maxBodyBytes: configuration.maxBodyBytes, admission: health.admission,
-        publicURL: configuration.publicURL, oauth: oauth, oauthStatusURL: configuration.oauth.statusURL, checker: health.checker,
-        batch: health.dispatcher, jobs: health.jobs
+        engine: engine, store: store, maxBodyBytes: configuration.maxBodyBytes, publicURL: configuration.publicURL, oauth: oauth,
+        oauthStatusURL: configuration.oauth.statusURL, health: health, metrics: metrics, readinessProbes: readinessProbes
     )
     .register(on: router)
     return router

@@ -40,10 +40,7 @@ enum ConnectorRepresentation {
 
     /// ISO 8601 with microseconds and `Z`, as Django REST framework renders datetimes.
     static func timestamp(_ date: Date) -> String {
-        let parts = UTCDateParts(date)
-        let pad = UTCDateParts.padded
-        return pad(parts.year, 4) + "-" + pad(parts.month, 2) + "-" + pad(parts.day, 2) + "T" + pad(parts.hour, 2) + ":"
-            + pad(parts.minute, 2) + ":" + pad(parts.second, 2) + "." + pad(parts.microsecond, 6) + "Z"
+        UTCDateParts.iso8601(date)
     }
 }
 

@@ -79,6 +79,119 @@ enum OpenAPIDocument {
             }
           }
         },
+        "/readyz": {
+          "get": {
+            "operationId": "readyz",
+            "summary": "Readiness",
+            "tags": [
+              "meta"
+            ],
+            "security": [],
+            "description": "Whether this replica can serve: the store answers (and Redis, when it holds the OAuth cache) and the probe engine runs.",
+            "responses": {
+              "200": {
+                "description": "Ready.",
+                "content": {
+                  "application/json": {
+                    "schema": {
+                      "type": "object",
+                      "required": [
+                        "status",
+                        "failing"
+                      ],
+                      "properties": {
+                        "status": {
+                          "type": "string",
+                          "enum": [
+                            "ready",
+                            "unavailable"
+                          ]
+                        },
+                        "failing": {
+                          "type": "array",
+                          "items": {
+                            "type": "string",
+                            "enum": [
+                              "store",
+                              "redis",
+                              "engine"
+                            ]
+                          },
+                          "description": "The dependencies that did not answer within 2 s."
+                        }
+                      }
+                    }
+                  }
+                }
+              },
+              "503": {
+                "description": "Not ready; `failing` names what did not answer.",
+                "headers": {
+                  "Retry-After": {
+                    "schema": {
+                      "type": "string"
+                    }
+                  }
+                },
+                "content": {
+                  "application/json": {
+                    "schema": {
+                      "type": "object",
+                      "required": [
+                        "status",
+                        "failing"
+                      ],
+                      "properties": {
+                        "status": {
+                          "type": "string",
+                          "enum": [
+                            "ready",
+                            "unavailable"
+                          ]
+                        },
+                        "failing": {
+                          "type": "array",
+                          "items": {
+                            "type": "string",
+                            "enum": [
+                              "store",
+                              "redis",
+                              "engine"
+                            ]
+                          },
+                          "description": "The dependencies that did not answer within 2 s."
+                        }
+                      }
+                    }
+                  }
+                }
+              }
+            }
+          }
+        },
+        "/metrics": {
+          "get": {
+            "operationId": "metrics",
+            "summary": "Prometheus metrics",
+            "tags": [
+              "meta"
+            ],
+            "security": [],
+            "description": "Text exposition format 0.0.4: probes by connector family and outcome code, probe and stage duration histograms, probes in flight, health jobs, OAuth refreshes, HTTP requests by route template and status. Labels never hold ids, hosts or secrets.",
+            "responses": {
+              "200": {
+                "description": "The metrics.",
+                "content": {
+                  "text/plain": {
+                    "schema": {
+                      "type": "string"
+                    }
+                  }
+                }
+              }
+            }
+          }
+        },
         "/api/v1/openapi.json": {
           "get": {
             "operationId": "getOpenAPIDocument",

@@ -13,26 +13,38 @@ struct ConnectorRoutes: Sendable {
     let engine: ProbeEngine
     let store: ConnectorStore
     let maxBodyBytes: Int
-    let admission: TestAdmission
     /// The public base URL for absolute links, if configured.
     let publicURL: String?
     /// The OAuth flow and its token cache.
     let oauth: OAuthFlowService
     /// A frontend's OAuth status page, if configured.
     let oauthStatusURL: String?
-    /// Checks of stored connectors: the probe, OAuth write-back, the health history.
-    let checker: StoredConnectorChecker
-    /// Runs the checks of health jobs.
-    let batch: BatchDispatcher
-    /// The health jobs of this replica.
-    let jobs: HealthJobs
+    /// Test caps, checks of stored connectors, health jobs and their dispatcher.
+    let health: HealthRuntime
+    let metrics: APIMetrics
+    /// What `/readyz` asks besides the store and the engine (Redis, when it holds the OAuth cache).
+    let readinessProbes: [ReadinessProbe]
     let rendered = RenderedConnectors()
+
+    var admission: TestAdmission { health.admission }
+    /// Checks of stored connectors: the probe, OAuth write-back, the health history.
+    var checker: StoredConnectorChecker { health.checker }
+    /// Runs the checks of health jobs.
+    var batch: BatchDispatcher { health.dispatcher }
+    /// The health jobs of this replica.
+    var jobs: HealthJobs { health.jobs }
 
     var catalog: Catalog { engine.catalog }
 
     func register(on router: Router<APIRequestContext>) {
         router.get("healthz") { _, _ in
             JSONResponse.make(status: .ok, body: ["status": "ok"])
+        }
+        router.get("readyz") { _, _ in await readiness() }
+        router.get("metrics") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8", .cacheControl: "no-store"],
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: metrics.exposition(engine: engine, health: health))))
         }
         let openAPI = ByteBuffer(string: OpenAPIDocument.json)
         router.get("api/v1/openapi.json") { _, _ in

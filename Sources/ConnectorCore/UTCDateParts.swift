@@ -32,6 +32,15 @@ public struct UTCDateParts: Sendable, Equatable {
         year = Int(yearOfEra + era * 400 + (month <= 2 ? 1 : 0))
     }
 
+    /// ISO 8601 in UTC with `Z`: `2026-11-29T20:10:37.123456Z` with 6 fraction digits (as Django
+    /// REST framework renders datetimes), or milliseconds with 3.
+    public static func iso8601(_ date: Date, fractionDigits: Int = 6) -> String {
+        let parts = UTCDateParts(date)
+        let fraction = fractionDigits >= 6 ? parts.microsecond : parts.microsecond / 1000
+        return padded(parts.year, 4) + "-" + padded(parts.month, 2) + "-" + padded(parts.day, 2) + "T" + padded(parts.hour, 2) + ":"
+            + padded(parts.minute, 2) + ":" + padded(parts.second, 2) + "." + padded(fraction, fractionDigits >= 6 ? 6 : 3) + "Z"
+    }
+
     /// `value` in decimal, left-padded with zeros to `width` digits.
     public static func padded(_ value: Int, _ width: Int) -> String {
         let text = String(value)

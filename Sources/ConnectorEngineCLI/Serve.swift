@@ -53,6 +53,14 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "PEM bundle that verifies a rediss:// REDIS_URL (default: the system's CAs).")
     var redisCAFile: String?
 
+    /// How log lines are written.
+    enum LogFormat: String, ExpressibleByArgument, CaseIterable {
+        case text, json
+    }
+
+    @Option(help: "Log lines as text or as one JSON object per line (text, json).")
+    var logFormat: LogFormat = .text
+
     @Option(help: "Days the health history of each connector is kept (1...3650); older checks are pruned in the background.")
     var healthRetentionDays = 30
 
@@ -93,10 +101,16 @@ struct Serve: AsyncParsableCommand {
     }
 
     func run() async throws {
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = Logger.Level(rawValue: ProcessInfo.processInfo.environment["LOG_LEVEL"] ?? "") ?? .info
-            return handler
+        let level = Logger.Level(rawValue: ProcessInfo.processInfo.environment["LOG_LEVEL"] ?? "") ?? .info
+        LoggingSystem.bootstrap { [logFormat] label -> any LogHandler in
+            switch logFormat {
+            case .json:
+                return JSONLogHandler(label: label, level: level)
+            case .text:
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            }
         }
         let logger = Logger(label: "connector-engine")
         var webhook: URL?

@@ -115,6 +115,13 @@ public final class ConnectorStore: Sendable {
 }
 
 /// Instants as stored: microseconds since 1970, as BIGINT on both backends.
+extension ConnectorStore {
+    /// A trivial query: whether the store answers (readiness).
+    public func ping() async throws {
+        _ = try await database.read { db in try await db.raw("SELECT 1 AS one").first() }
+    }
+}
+
 enum Timestamp {
     static func now() -> Int64 { from(Date()) }
     static func from(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1_000_000).rounded()) }

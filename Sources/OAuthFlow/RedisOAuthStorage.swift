@@ -10,6 +10,11 @@ public struct RedisOAuthStorage: OAuthCacheStorage {
         self.client = client
     }
 
+    /// PING: whether Redis answers (readiness).
+    public func ping() async throws {
+        try await client.ping()
+    }
+
     public func store(_ key: String, value: [UInt8], ttl: Duration) async throws {
         try await unavailableOnFailure { () async throws(RedisError) in try await client.set(key, value, expiresIn: ttl) }
     }

@@ -37,6 +37,10 @@ public final class ProbeEngine: Sendable {
     private let keeper: Mutex<DeadlineKeeper?>
     private let counter = Atomic<UInt64>(0)
     private let stopped = Atomic<Bool>(false)
+    private let observers = Mutex<[@Sendable (ConnectorType?, ProbeReport) -> Void]>([])
+
+    /// False once ``shutdown()`` began.
+    public var isRunning: Bool { !stopped.load(ordering: .acquiring) }
     private let logger = Logger(label: "connector-engine.probe")
 
     /// Starts the engine's threads.
@@ -86,10 +90,23 @@ public final class ProbeEngine: Sendable {
         await limiter.waitUntilIdle()
     }
 
+    /// Calls `observer` with every verdict of ``test(_:)`` and the catalog type it was for (nil:
+    /// not in the catalog); metrics count them this way.
+    public func observeReports(_ observer: @escaping @Sendable (ConnectorType?, ProbeReport) -> Void) {
+        observers.withLock { $0.append(observer) }
+    }
+
     /// Tests one set of credentials.
     /// - Returns: the verdict; never throws, every failure is a verdict.
     public func test(_ request: ProbeRequest) async -> ProbeReport {
-        guard let type = catalog.type(id: request.connectorID) else {
+        let type = catalog.type(id: request.connectorID)
+        let report = await test(request, type: type)
+        for observer in observers.withLock({ $0 }) { observer(type, report) }
+        return report
+    }
+
+    private func test(_ request: ProbeRequest, type: ConnectorType?) async -> ProbeReport {
+        guard let type else {
             return .unknownConnector(request.connectorID)
         }
         let plan: ProbePlan

@@ -149,6 +149,25 @@ extension LiveServiceTests {
             let users = try Self.run(["admin", "user", "list", "--data-dir", dir])
             #expect(users.output.contains("admin@localhost"))
         }
+
+        /// `--log-format json`: every log line is one JSON object with its time, level, label and
+        /// message; none is written as text.
+        @Test func serveWritesJSONLogLines() throws {
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("serve-\(UUID().uuidString)").path
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            let blocker = try ServerSocket()
+            let run = try Self.run(["serve", "--log-format", "json", "--port", String(blocker.port), "--data-dir", dir])
+            let lines = run.output.split(separator: "\n").map(String.init)
+            let logs = lines.filter { $0.hasPrefix("{") }
+            #expect(!logs.isEmpty, "\(run.output)")
+            for line in logs {
+                let object = try JSONValue.parse(Array(line.utf8))
+                #expect(object["ts"]?.stringValue?.hasSuffix("Z") == true && object["level"] != nil, "\(line)")
+                #expect(object["label"] != nil && object["message"] != nil, "\(line)")
+            }
+            #expect(logs.contains { $0.contains(#""message":"store migrated""#) })
+            #expect(!lines.contains { $0.range(of: #"^\d{4}-\d{2}-\d{2}T\S+ (info|notice|warning|error) "#, options: .regularExpression) != nil })
+        }
     }
 }
 
