@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the local test services and the browser test
 # need (scripts/browser_oauth_test.py: chromium, chromium-driver and
-# python3-selenium, Debian's own), and only those that are missing, then the
+# python3-selenium, Debian's own; scripts/check_compose.py: python3-yaml and
+# python3-jsonschema), and only those that are missing, then the
 # Python packages for scripts/s3_server.py (moto 5.x with its server extras:
 # flask, flask-cors, werkzeug; boto3) and scripts/fake_google.py (PyJWT 2.x,
 # cryptography) with pip, only if `python3` cannot find them. Run as root.
@@ -20,6 +21,7 @@ PACKAGES=(
   redis-server redis-tools
   libcurl4-openssl-dev openssl pkg-config python3 wrk
   chromium chromium-driver python3-selenium
+  python3-yaml python3-jsonschema
 )
 
 # Python packages, as pip requirements (installed only when the check below fails; pip leaves

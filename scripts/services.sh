@@ -6,6 +6,15 @@
 #   scripts/services.sh restart  stop, then start
 #   scripts/services.sh env      print `export CE_...=...` lines: eval "$(scripts/services.sh env)"
 #   scripts/services.sh status   show what is running (exit 0 = all up, 1 = some down, 3 = not started)
+#   scripts/services.sh list     print each service with the port variables `env` gives it
+#                                (`postgres CE_PG_PORT CE_PG_PLAIN_PORT`; needs nothing running)
+# For docker-compose.test.yml (scripts/check_compose.py checks it against `list`):
+#   scripts/services.sh certs DIR          the CA and server certificate `start` makes, in DIR/tls
+#                                          and DIR/private (kept while valid for another day)
+#   scripts/services.sh setup-sql postgres|mariadb   print the accounts SQL `start` runs, with the
+#                                          passwords from CE_PG_PASSWORD, CE_PG_NOCONNECT_PASSWORD,
+#                                          CE_PG_STORE_PASSWORD / CE_MARIADB_PASSWORD,
+#                                          CE_MARIADB_LOCKED_PASSWORD
 #
 # What `start` brings up, each on a free 127.0.0.1 port chosen at start:
 #   - PostgreSQL 15, TLS on (cert for DNS:localhost only, from a CA generated for the run),
@@ -90,6 +99,18 @@ READY_TIMEOUT=60
 MARKER=.connector-engine-services
 REDIS_SERVER=/usr/bin/redis-server
 REDIS_ACL_USER=cache
+# Each service `start` brings up, with the variables of its ports (picked in this order; `env`
+# prints each as CE_<VAR>, `list` prints this table).
+SERVICE_PORTS=(
+  "postgres PG_PORT PG_PLAIN_PORT"
+  "mariadb MARIADB_PORT MARIADB_PLAIN_PORT"
+  "listeners HOLD_PORT PG_STALL_TLS_PORT MYSQL_STALL_AUTH_PORT DRIP_PG_PORT DRIP_MYSQL_PORT BLACKHOLE_PORT CLOSED_PORT FLOOD_HEADERS_PORT"
+  "s3 S3_PORT S3_TLS_PORT"
+  "google GOOGLE_PORT"
+  "dropbox DROPBOX_PORT"
+  "snowflake SNOWFLAKE_PORT"
+  "redis REDIS_PORT REDIS_TLS_PORT"
+)
 
 # Client environment must not leak into the setup connections.
 while IFS= read -r _v; do unset "$_v"; done < <(compgen -e | grep -E '^(PG[A-Z]+|MYSQL_[A-Z_]+|MARIADB_[A-Z_]+)$' || true)
@@ -352,8 +373,8 @@ pg_wait_ready() { # NAME DATADIR PORT LOG -> sets REPLY to the postmaster pid
   REPLY="$pid"
 }
 
-pg_setup_sql() { # PORT
-  as_pg "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$PG_ROOT/sock" -p "$1" -U postgres -d postgres >/dev/null <<EOF
+pg_setup_sql_text() { # the roles, databases and schemas both servers get (also `setup-sql postgres`)
+  cat <<EOF
 CREATE ROLE probe LOGIN PASSWORD '$PG_PASSWORD';
 CREATE ROLE probe_noconnect LOGIN PASSWORD '$PG_NOCONNECT_PASSWORD';
 SET password_encryption = 'md5';
@@ -371,6 +392,10 @@ GRANT USAGE ON SCHEMA probe_schema TO probe;
 CREATE SCHEMA sealed_schema;
 REVOKE ALL ON SCHEMA sealed_schema FROM PUBLIC;
 EOF
+}
+
+pg_setup_sql() { # PORT
+  pg_setup_sql_text | as_pg "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$PG_ROOT/sock" -p "$1" -U postgres -d postgres >/dev/null
 }
 
 mariadb_start() { # NAME DATADIR PORT SOCKET PIDFILE ERRLOG EXTRA_ARGS... -> REPLY = pid
@@ -407,8 +432,8 @@ mariadb_wait_ready() { # NAME PID SOCKET ERRLOG
   wait_until "$1" "$2" "$4" "" mariadb_ping "$3"
 }
 
-mariadb_setup_sql() { # SOCKET
-  mariadb --no-defaults --protocol=socket --socket="$1" -uroot --batch <<EOF
+mariadb_setup_sql_text() { # the accounts and databases both servers get (also `setup-sql mariadb`)
+  cat <<EOF
 DELETE FROM mysql.global_priv WHERE User = '' OR (User = 'root' AND Host <> 'localhost');
 FLUSH PRIVILEGES;
 CREATE DATABASE probe;
@@ -423,6 +448,10 @@ CREATE USER 'probe_locked'@'%' IDENTIFIED VIA mysql_native_password USING PASSWO
 GRANT ALL PRIVILEGES ON probe.* TO 'probe_locked'@'%';
 FLUSH PRIVILEGES;
 EOF
+}
+
+mariadb_setup_sql() { # SOCKET
+  mariadb_setup_sql_text | mariadb --no-defaults --protocol=socket --socket="$1" -uroot --batch
 }
 
 # ---- the Python test servers (s3_server.py, fake_*.py): each takes --port, --dir (its
@@ -564,11 +593,15 @@ cmd_start() {
   (( ${#RUN_DIR} <= 80 )) || die "run dir path too long for unix sockets: $RUN_DIR (set TMPDIR to a shorter path)"
 
   # Ports: all chosen together (held open at once, so distinct), then released.
-  local ports
-  ports="$(python3 - <<'EOF'
-import socket
+  local ports port_vars=() entry words
+  for entry in "${SERVICE_PORTS[@]}"; do
+    read -r -a words <<<"$entry"
+    port_vars+=("${words[@]:1}")
+  done
+  ports="$(python3 - "${#port_vars[@]}" <<'EOF'
+import socket, sys
 socks = []
-for _ in range(19):
+for _ in range(int(sys.argv[1])):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.bind(("127.0.0.1", 0))
     socks.append(s)
@@ -577,10 +610,9 @@ for s in socks:
     s.close()
 EOF
 )"
-  read -r PG_PORT PG_PLAIN_PORT MARIADB_PORT MARIADB_PLAIN_PORT HOLD_PORT PG_STALL_TLS_PORT \
-    MYSQL_STALL_AUTH_PORT DRIP_PG_PORT DRIP_MYSQL_PORT BLACKHOLE_PORT CLOSED_PORT S3_PORT \
-    S3_TLS_PORT GOOGLE_PORT DROPBOX_PORT SNOWFLAKE_PORT FLOOD_HEADERS_PORT REDIS_PORT REDIS_TLS_PORT <<<"$ports"
-  [[ -n "${REDIS_TLS_PORT:-}" ]] || die "could not pick free ports"
+  read -r "${port_vars[@]}" <<<"$ports"
+  entry="${port_vars[-1]}"
+  [[ -n "${!entry:-}" ]] || die "could not pick free ports"
 
   local pws
   pws="$(python3 -c '
@@ -591,9 +623,7 @@ print(" ".join("".join(secrets.choice(a) for _ in range(24)) for _ in range(8)))
     PG_STORE_PASSWORD REDIS_PASSWORD REDIS_ACL_PASSWORD <<<"$pws"
 
   local v
-  for v in PG_PORT PG_PLAIN_PORT MARIADB_PORT MARIADB_PLAIN_PORT HOLD_PORT PG_STALL_TLS_PORT \
-      MYSQL_STALL_AUTH_PORT DRIP_PG_PORT DRIP_MYSQL_PORT BLACKHOLE_PORT CLOSED_PORT S3_PORT \
-      S3_TLS_PORT GOOGLE_PORT DROPBOX_PORT SNOWFLAKE_PORT FLOOD_HEADERS_PORT REDIS_PORT REDIS_TLS_PORT PG_PASSWORD \
+  for v in "${port_vars[@]}" PG_PASSWORD \
       PG_NOCONNECT_PASSWORD MARIADB_PASSWORD MARIADB_LOCKED_PASSWORD PG_STORE_PASSWORD REDIS_PASSWORD REDIS_ACL_PASSWORD; do
     state_set "$v" "${!v}"
   done
@@ -831,6 +861,7 @@ cmd_env() {
   # Fake Dropbox (scripts/fake_dropbox.py): API, token endpoint and consent page on one base URL
   # ($CE_DROPBOX_URL/2/users/get_current_account, $CE_DROPBOX_URL/oauth2/token, /oauth2/authorize).
   if [[ -n "${DROPBOX_PORT:-}" && -n "${DROPBOX_REVOKED_REFRESH_TOKEN:-}" ]]; then
+    emit CE_DROPBOX_PORT "$DROPBOX_PORT"
     emit CE_DROPBOX_URL "http://127.0.0.1:$DROPBOX_PORT"
     emit CE_DROPBOX_APP_KEY "$DROPBOX_APP_KEY"
     emit CE_DROPBOX_APP_SECRET "$DROPBOX_APP_SECRET"
@@ -846,6 +877,7 @@ cmd_env() {
   # Fake Snowflake (scripts/fake_snowflake.py): POST $CE_SNOWFLAKE_URL/session/v1/login-request.
   # The account is given by ACCOUNT_NAME (and the JWT iss/sub), not by the host name.
   if [[ -n "${SNOWFLAKE_PORT:-}" && -n "${SNOWFLAKE_OTHER_PRIVATE_KEY:-}" ]]; then
+    emit CE_SNOWFLAKE_PORT "$SNOWFLAKE_PORT"
     emit CE_SNOWFLAKE_URL "http://127.0.0.1:$SNOWFLAKE_PORT"
     emit CE_SNOWFLAKE_ACCOUNT "$SNOWFLAKE_ACCOUNT"
     emit CE_SNOWFLAKE_PW_USER "$SNOWFLAKE_PW_USER"
@@ -896,11 +928,56 @@ cmd_status() {
   return "$down"
 }
 
+# ------------------------------------------------------------------------------------------
+# list / certs / setup-sql
+
+cmd_list() {
+  local entry words var
+  for entry in "${SERVICE_PORTS[@]}"; do
+    read -r -a words <<<"$entry"
+    printf '%s' "${words[0]}"
+    for var in "${words[@]:1}"; do printf ' CE_%s' "$var"; done
+    echo
+  done
+}
+
+cmd_certs() { # DIR
+  [[ -n "${1:-}" ]] || die "usage: $0 certs DIR"
+  mkdir -p "$1"
+  RUN_DIR="$(cd "$1" && pwd -P)"
+  if openssl x509 -checkend 86400 -noout -in "$RUN_DIR/tls/server.crt" >/dev/null 2>&1; then
+    log "certificates in $RUN_DIR/tls are valid for another day; kept"
+    return 0
+  fi
+  rm -rf -- "$RUN_DIR/tls" "$RUN_DIR/private"
+  gen_certs
+  log "CA and server certificate (DNS:localhost) in $RUN_DIR/tls, key in $RUN_DIR/private"
+}
+
+cmd_setup_sql() { # postgres|mariadb
+  local vars v src
+  case "${1:-}" in
+    postgres) vars=(PG_PASSWORD PG_NOCONNECT_PASSWORD PG_STORE_PASSWORD) ;;
+    mariadb) vars=(MARIADB_PASSWORD MARIADB_LOCKED_PASSWORD) ;;
+    *) die "usage: $0 setup-sql postgres|mariadb" ;;
+  esac
+  for v in "${vars[@]}"; do
+    src="CE_$v"
+    # The SQL quotes them as they are, as it does the generated ones.
+    [[ "${!src:-}" =~ ^[A-Za-z0-9]{12,}$ ]] || die "$src must be 12 or more letters and digits"
+    printf -v "$v" '%s' "${!src}"
+  done
+  if [[ "$1" == postgres ]]; then pg_setup_sql_text; else mariadb_setup_sql_text; fi
+}
+
 case "${1:-}" in
   start) cmd_start ;;
   stop) cmd_stop ;;
   restart) cmd_stop; cmd_start ;;
   env) cmd_env ;;
   status) cmd_status ;;
-  *) echo "usage: $0 start|stop|restart|env|status" >&2; exit 2 ;;
+  list) cmd_list ;;
+  certs) cmd_certs "${2:-}" ;;
+  setup-sql) cmd_setup_sql "${2:-}" ;;
+  *) echo "usage: $0 start|stop|restart|env|status|list|certs DIR|setup-sql postgres|mariadb" >&2; exit 2 ;;
 esac
