@@ -51,6 +51,7 @@ struct ConnectorRoutes: Sendable {
             Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: openAPI))
         }
         registerOAuth(on: router)
+        registerHealthPage(on: router)
         let tenant = router.group("api/v1/unstract/:org_id").add(middleware: TenantAuthMiddleware(store: store))
         // The router treats a trailing slash as optional, so each route serves both spellings.
         tenant.get("supported_connectors") { request, _ in try supportedConnectors(request) }
