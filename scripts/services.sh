@@ -381,9 +381,12 @@ SET password_encryption = 'md5';
 CREATE ROLE probe_md5 LOGIN PASSWORD '$PG_PASSWORD';
 RESET password_encryption;
 CREATE ROLE store LOGIN CREATEDB PASSWORD '$PG_STORE_PASSWORD';
+DO \$\$ BEGIN
+  EXECUTE format('CREATE ROLE probe_expiring LOGIN PASSWORD %L VALID UNTIL %L', '$PG_PASSWORD', (now() + interval '10 days')::text);
+END \$\$;
 CREATE DATABASE probe;
 REVOKE CONNECT, TEMPORARY ON DATABASE probe FROM PUBLIC;
-GRANT CONNECT ON DATABASE probe TO probe, probe_md5;
+GRANT CONNECT ON DATABASE probe TO probe, probe_md5, probe_expiring;
 CREATE DATABASE sealed;
 REVOKE CONNECT, TEMPORARY ON DATABASE sealed FROM PUBLIC;
 \connect probe
@@ -788,6 +791,7 @@ cmd_env() {
   emit CE_PG_PLAIN_PORT "$PG_PLAIN_PORT"
   emit CE_PG_USER probe
   emit CE_PG_MD5_USER probe_md5
+  emit CE_PG_EXPIRING_USER probe_expiring  # CE_PG_PASSWORD; VALID UNTIL 10 days after start
   emit CE_PG_PASSWORD "$PG_PASSWORD"
   emit CE_PG_DATABASE probe
   emit CE_PG_SCHEMA probe_schema

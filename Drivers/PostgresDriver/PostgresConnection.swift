@@ -162,6 +162,20 @@ public final class PostgresConnection: @unchecked Sendable {
         }
     }
 
+    /// Sends `;`-separated statements in the simple query protocol (`PQsendQuery`), each giving
+    /// its own result; false if they could not be queued.
+    public func sendStatements(_ sql: String) -> Bool {
+        guard let handle else { return false }
+        return PQsendQuery(handle, sql) == 1
+    }
+
+    /// `text` as a quoted SQL literal for this connection's encoding (`PQescapeLiteral`).
+    public func literal(_ text: String) -> String? {
+        guard let handle, let quoted = PQescapeLiteral(handle, text, text.utf8.count) else { return nil }
+        defer { PQfreemem(quoted) }
+        return String(cString: quoted)
+    }
+
     /// Sends buffered output (`PQflush`).
     public func flush() -> PostgresFlushResult {
         guard let handle else { return .failed }

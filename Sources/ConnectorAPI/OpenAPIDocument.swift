@@ -2087,7 +2087,8 @@ enum OpenAPIDocument {
               "retryable",
               "hint",
               "signal",
-              "stages"
+              "stages",
+              "warnings"
             ],
             "properties": {
               "elapsed_ms": {
@@ -2137,6 +2138,41 @@ enum OpenAPIDocument {
                 },
                 "additionalProperties": {
                   "$ref": "#/components/schemas/StageTiming"
+                }
+              },
+              "warnings": {
+                "type": "array",
+                "description": "What the probe found that predicts a failure, within the server's `--warn-days`: the role's password expiring (PostgreSQL `VALID UNTIL`).",
+                "items": {
+                  "type": "object",
+                  "required": [
+                    "code",
+                    "detail",
+                    "expires_at",
+                    "attr"
+                  ],
+                  "properties": {
+                    "code": {
+                      "type": "string",
+                      "enum": [
+                        "password_expires",
+                        "certificate_expires"
+                      ]
+                    },
+                    "detail": {
+                      "type": "string"
+                    },
+                    "expires_at": {
+                      "type": "string",
+                      "format": "date-time"
+                    },
+                    "attr": {
+                      "type": [
+                        "string",
+                        "null"
+                      ]
+                    }
+                  }
                 }
               }
             }

@@ -19,6 +19,9 @@ struct EngineOptions: ParsableArguments {
     @Option(help: "Reactor threads driving probes (default: one per core).")
     var reactorThreads: Int = ProcessInfo.processInfo.activeProcessorCount
 
+    @Option(help: "Days before an expiry a probe finds (a database password, a certificate) that it is reported as a warning (0...3650).")
+    var warnDays = 21
+
     @Flag(help: "Production egress policy: deny loopback and private addresses unless allow-listed.")
     var production = false
 
@@ -117,9 +120,10 @@ struct EngineOptions: ParsableArguments {
         guard let defaultDeadline = Duration.checkedSeconds(defaultTimeout), let maxDeadline = Duration.checkedSeconds(maxTimeout)
         else { throw ValidationError("--default-timeout and --max-timeout must be positive numbers of seconds") }
         guard maxInFlight > 0, reactorThreads > 0 else { throw ValidationError("--max-in-flight and --reactor-threads must be positive") }
+        guard (0...3650).contains(warnDays) else { throw ValidationError("--warn-days must be 0...3650") }
         let configuration = EngineConfiguration(
             maxInFlight: maxInFlight, defaultTimeout: defaultDeadline, maxTimeout: maxDeadline,
-            reactorThreads: reactorThreads, egress: egress)
+            reactorThreads: reactorThreads, egress: egress, warnWithin: .seconds(warnDays * 86_400))
         return try ProbeEngine.standard(
             configuration: configuration, google: googleEndpoints, dropbox: dropboxEndpoints,
             snowflake: SnowflakeEndpoints(baseURLOverride: snowflakeURL))

@@ -30,7 +30,7 @@ public struct HealthJobResult: Sendable {
             "is_valid": .bool(report.isValid), "code": .string(report.code.rawValue), "status": .number(Double(report.status)),
             "stage": report.stage.map { .string($0.rawValue) } ?? .null, "attr": report.attr.map { .string($0) } ?? .null,
             "detail": .string(report.isValid ? "" : report.detail), "stages": report.stagesJSON,
-            "elapsed_ms": probe["elapsed_ms"] ?? .null, "warnings": [],
+            "elapsed_ms": probe["elapsed_ms"] ?? .null, "warnings": report.warningsJSON,
         ]
     }
 }

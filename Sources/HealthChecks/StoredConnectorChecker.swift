@@ -53,7 +53,8 @@ public struct StoredConnectorChecker: Sendable {
         // A cancelled check says nothing about the credentials.
         if !Task.isCancelled {
             do {
-                try await store.recordHealthCheck(report, connector: connector.id, organization: connector.organizationID, trigger: trigger)
+                try await store.recordHealthCheck(
+                    report, connector: connector.id, organization: connector.organizationID, trigger: trigger, warnings: report.warningsJSON)
             } catch {
                 Self.logger.error("health check not recorded", metadata: ["error.type": "\(type(of: error))"])
             }

@@ -18,6 +18,8 @@ public struct EngineConfiguration: Sendable {
     public var egress: EgressPolicy
     /// Name lookups in flight at once per organization and per user (see ``ProbeRequest/tenant``).
     public var lookupLimits: LookupLimits
+    /// An expiry a probe finds (a password, a certificate) becomes a warning this long before it.
+    public var warnWithin: Duration
     /// Looks a name up within a number of milliseconds; the system resolver unless a test
     /// replaces it.
     public var lookup: @Sendable (_ host: String, _ withinMilliseconds: Int) -> Resolution
@@ -30,6 +32,7 @@ public struct EngineConfiguration: Sendable {
         blockingThreads: Int = 16,
         egress: EgressPolicy = .development,
         lookupLimits: LookupLimits = LookupLimits(),
+        warnWithin: Duration = .seconds(21 * 86_400),
         lookup: @escaping @Sendable (_ host: String, _ withinMilliseconds: Int) -> Resolution = { NameResolver.resolve($0, within: $1) }
     ) {
         self.maxInFlight = max(1, maxInFlight)
@@ -39,6 +42,7 @@ public struct EngineConfiguration: Sendable {
         self.blockingThreads = max(1, blockingThreads)
         self.egress = egress
         self.lookupLimits = lookupLimits
+        self.warnWithin = warnWithin
         self.lookup = lookup
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import ConnectorCore
 import LinuxIO
 
@@ -113,6 +114,12 @@ public final class ProbeContext: @unchecked Sendable {
     /// Hands OAuth tokens the probe obtained by a refresh to the report, so the caller can store them.
     public func recordRefreshedTokens(_ tokens: OAuthTokenSet) {
         ticket.recordRefreshedTokens(tokens)
+    }
+
+    /// Records when something the credentials depend on expires (the role's password, the
+    /// server's certificate); the engine turns it into a warning when it falls within its window.
+    public func recordExpiry(_ code: ProbeWarning.Code, at date: Date, attr: String?) {
+        ticket.recordWarning(ProbeWarning(code: code, expiresAt: date, attr: attr))
     }
 
     /// The stage the probe is in.

@@ -142,7 +142,8 @@ public final class ProbeEngine: Sendable {
         let slot = TicketSlot()
         return await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
-                let ticket = ProbeTicket(id: id, timeout: timeout.nanoseconds, continuation: continuation)
+                let ticket = ProbeTicket(
+                    id: id, timeout: timeout.nanoseconds, warnWithin: configuration.warnWithin, continuation: continuation)
                 slot.ticket.withLock { $0 = ticket }
                 keeper.withLock { $0?.watch(ticket) }
                 launch(plan, ticket: ticket, tenant: tenant, requester: requester)

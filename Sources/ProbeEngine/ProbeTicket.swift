@@ -1,4 +1,5 @@
 import ConnectorCore
+import Foundation
 import LinuxIO
 import Synchronization
 
@@ -9,6 +10,8 @@ final class ProbeTicket: Sendable {
     let id: UInt64
     let startedAt: UInt64
     let deadline: UInt64
+    /// Expiries later than this (wall clock) are not warnings yet.
+    let warnUntil: Date
 
     private struct State {
         var stage: ProbeStage = .resolve
@@ -18,6 +21,7 @@ final class ProbeTicket: Sendable {
         var reactor: Reactor?
         var continuation: CheckedContinuation<ProbeReport, Never>?
         var refreshedTokens: OAuthTokenSet?
+        var expiries: [ProbeWarning] = []
     }
 
     private let state: Mutex<State>
@@ -28,11 +32,12 @@ final class ProbeTicket: Sendable {
         return now >= deadline ? 0 : Int((deadline - now) / 1_000_000)
     }
 
-    init(id: UInt64, timeout: UInt64, continuation: CheckedContinuation<ProbeReport, Never>) {
+    init(id: UInt64, timeout: UInt64, warnWithin: Duration, continuation: CheckedContinuation<ProbeReport, Never>) {
         let now = ProcessClock.now()
         self.id = id
         self.startedAt = now
         self.deadline = now + timeout
+        self.warnUntil = Date().addingTimeInterval(Double(warnWithin.components.seconds))
         self.state = Mutex(State(stageStartedAt: now, continuation: continuation))
     }
 
@@ -51,6 +56,14 @@ final class ProbeTicket: Sendable {
         state.withLock { state in
             guard !state.finished else { return }
             state.refreshedTokens = tokens
+        }
+    }
+
+    /// Keeps an expiry the probe found, for the report whatever the verdict.
+    func recordWarning(_ warning: ProbeWarning) {
+        state.withLock { state in
+            guard !state.finished else { return }
+            state.expiries.append(warning)
         }
     }
 
@@ -106,6 +119,7 @@ final class ProbeTicket: Sendable {
                 hint: outcome.hint, signal: outcome.signal, elapsedMilliseconds: Self.ms(from: startedAt, to: now),
                 stages: state.timings)
             report.refreshedTokens = state.refreshedTokens
+            report.warnings = state.expiries.filter { $0.expiresAt <= warnUntil }
             if cancelled {
                 report.detail = "The test was cancelled while in the '\(state.stage.rawValue)' stage."
             } else if outcome.code == .timeout {

@@ -31,6 +31,8 @@ public struct ProbeReport: Sendable, Equatable {
     /// OAuth tokens the probe obtained by refreshing (secrets: written back to the connector,
     /// never rendered).
     public var refreshedTokens: OAuthTokenSet?
+    /// What the probe found that predicts a failure (an expiry within the engine's warning window).
+    public var warnings: [ProbeWarning] = []
 
     public init(
         code: OutcomeCode, stage: ProbeStage? = nil, attr: String? = nil, detail: String? = nil,
@@ -79,7 +81,13 @@ extension ProbeReport {
             "hint": .string(hint),
             "signal": signal.map { .string($0) } ?? .null,
             "stages": stagesJSON,
+            "warnings": warningsJSON,
         ])
+    }
+
+    /// `[{code, detail, expires_at, attr}]`.
+    public var warningsJSON: JSONValue {
+        .array(warnings.map(\.json))
     }
 
     /// `{stage: {ms, ok}}` for each stage the probe went through.

@@ -1,4 +1,5 @@
 import ConnectorCore
+import Foundation
 import LinuxIO
 import PostgresDriver
 import ProbeEngine
@@ -29,6 +30,17 @@ final class PostgresProbe: Probe {
     private var machine: PostgresProbeMachine
     private var connection: PostgresConnection?
     private var answer: PostgresQueryResult?
+    /// The answer of ``passwordExpiryQuery``.
+    private var expiry: PostgresQueryResult?
+
+    /// When the role's password stops working, in seconds since 1970: NULL without `VALID UNTIL`.
+    static let passwordExpiryQuery = "SELECT extract(epoch FROM rolvaliduntil)::float8 FROM pg_roles WHERE rolname = current_user"
+
+    /// The expiry in an answer of ``passwordExpiryQuery``; nil for none (NULL, `infinity`, an error).
+    static func passwordExpiry(_ result: PostgresQueryResult) -> Double? {
+        guard result.ok, let text = result.firstValue, let seconds = Double(text), seconds.isFinite else { return nil }
+        return seconds
+    }
     /// Held until the probe is gone: libpq reads it during the handshake.
     private let caFile: TrustFile?
 
@@ -98,12 +110,14 @@ final class PostgresProbe: Probe {
             case .sendQuery:
                 context.enter(.query)
                 connection.setNonBlocking()
-                let sent: Bool
+                let test: String?
                 if let schema = settings.schema {
-                    sent = connection.sendQuery("SELECT has_schema_privilege(current_user, $1, 'USAGE')", parameters: [schema])
+                    test = connection.literal(schema).map { "SELECT has_schema_privilege(current_user, \($0), 'USAGE')" }
                 } else {
-                    sent = connection.sendQuery("SELECT 1")
+                    test = "SELECT 1"
                 }
+                // The test, then when the role's password expires (a warning; its failure is ignored).
+                let sent = test.map { connection.sendStatements($0 + "; " + Self.passwordExpiryQuery) } ?? false
                 action = machine.querySent(sent, sqlState: sent ? nil : connection.errorSQLState)
             case .flush:
                 let result = connection.flush()
@@ -116,7 +130,14 @@ final class PostgresProbe: Probe {
                         complete = true
                         break
                     }
-                    if answer == nil { answer = result }
+                    if answer == nil {
+                        answer = result
+                    } else if expiry == nil {
+                        expiry = result
+                    }
+                }
+                if complete, let seconds = expiry.flatMap(Self.passwordExpiry) {
+                    context.recordExpiry(.passwordExpires, at: Date(timeIntervalSince1970: seconds), attr: "password")
                 }
                 action = machine.read(
                     inputOK: inputOK, complete: complete, answer: answer, sqlState: inputOK ? nil : connection.errorSQLState)

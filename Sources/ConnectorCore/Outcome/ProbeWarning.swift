@@ -1,0 +1,41 @@
+import Foundation
+
+/// A fact a probe found that predicts a failure (issue 10): what will expire, when, and which
+/// field it concerns. Returned with every verdict, job result and history entry.
+public struct ProbeWarning: Sendable, Equatable {
+    public enum Code: String, Sendable {
+        /// The database role's password stops working (PostgreSQL `VALID UNTIL`).
+        case passwordExpires = "password_expires"
+        /// The server's TLS certificate expires.
+        case certificateExpires = "certificate_expires"
+    }
+
+    public let code: Code
+    public let expiresAt: Date
+    /// The metadata field to act on, where one is.
+    public let attr: String?
+
+    public init(code: Code, expiresAt: Date, attr: String?) {
+        self.code = code
+        self.expiresAt = expiresAt
+        self.attr = attr
+    }
+
+    /// One sentence for a person.
+    public var detail: String {
+        let days = max(0, Int((expiresAt.timeIntervalSinceNow / 86_400).rounded(.down)))
+        let when = days == 0 ? "within a day" : "in \(days) day\(days == 1 ? "" : "s")"
+        switch code {
+        case .passwordExpires: return "The database user's password expires \(when); set a new one before then."
+        case .certificateExpires: return "The server's TLS certificate expires \(when); the server needs a new one before then."
+        }
+    }
+
+    /// `{code, detail, expires_at, attr}`.
+    public var json: JSONValue {
+        [
+            "code": .string(code.rawValue), "detail": .string(detail), "expires_at": .string(UTCDateParts.iso8601(expiresAt)),
+            "attr": attr.map { .string($0) } ?? .null,
+        ]
+    }
+}

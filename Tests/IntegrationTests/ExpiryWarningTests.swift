@@ -1,0 +1,81 @@
+import ConnectorAPI
+import ConnectorCore
+import ConnectorStore
+import Foundation
+import HealthChecks
+import Hummingbird
+import HummingbirdTesting
+import ProbeEngine
+import Probes
+import TestSupport
+import Testing
+
+extension LiveServiceTests {
+    /// Issue 10, expiry warnings: a PostgreSQL role whose password expires in 10 days
+    /// (`probe_expiring`, `VALID UNTIL` 10 days after scripts/services.sh started) is valid today,
+    /// and every verdict, job result and history entry says when it stops working.
+    @Suite struct ExpiryWarningTests {
+        static let postgres = "postgresql|6db35f45-be11-4fd5-80c5-85c48183afbb"
+
+        static func metadata(user: String) throws -> JSONValue {
+            [
+                "host": "127.0.0.1", "port": .string(try LiveServices.value("CE_PG_PORT")), "database": .string(try LiveServices.value("CE_PG_DATABASE")),
+                "user": .string(user), "password": .string(try LiveServices.value("CE_PG_PASSWORD")),
+            ]
+        }
+
+        static func engine(warnDays: Int) throws -> ProbeEngine {
+            try ProbeEngine.standard(configuration: EngineConfiguration(reactorThreads: 1, blockingThreads: 2, warnWithin: .seconds(warnDays * 86_400)))
+        }
+
+        @Test func aPasswordExpiringWithinTheWindowIsAWarningOnAValidVerdict() async throws {
+            let engine = try Self.engine(warnDays: 21)
+            defer { engine.shutdown() }
+            let expiring = await engine.test(ProbeRequest(connectorID: Self.postgres, metadata: try Self.metadata(user: try LiveServices.value("CE_PG_EXPIRING_USER"))))
+            #expect(expiring.code == .ok)
+            let warning = try #require(expiring.warnings.first)
+            #expect(expiring.warnings.count == 1)
+            #expect(warning.code == .passwordExpires && warning.attr == "password")
+            let days = warning.expiresAt.timeIntervalSinceNow / 86_400
+            #expect(days > 8 && days <= 10, "expires in \(days) days")
+            #expect(expiring.probeJSON["warnings"]?[0]?["code"] == "password_expires")
+            // A role without VALID UNTIL has none.
+            let plain = await engine.test(ProbeRequest(connectorID: Self.postgres, metadata: try Self.metadata(user: try LiveServices.value("CE_PG_USER"))))
+            #expect(plain.code == .ok && plain.warnings.isEmpty)
+            // With a schema to check, the same warning.
+            var withSchema = try Self.metadata(user: try LiveServices.value("CE_PG_EXPIRING_USER")).objectValue ?? [:]
+            withSchema["schema"] = .string("public")
+            let schema = await engine.test(ProbeRequest(connectorID: Self.postgres, metadata: .object(withSchema)))
+            #expect(schema.code == .ok && schema.warnings.map(\.code) == [.passwordExpires])
+        }
+
+        @Test func anExpiryBeyondTheWindowIsNoWarning() async throws {
+            let engine = try Self.engine(warnDays: 5)
+            defer { engine.shutdown() }
+            let report = await engine.test(ProbeRequest(connectorID: Self.postgres, metadata: try Self.metadata(user: try LiveServices.value("CE_PG_EXPIRING_USER"))))
+            #expect(report.code == .ok && report.warnings.isEmpty)
+        }
+
+        @Test func jobResultsAndHistoryCarryTheWarning() async throws {
+            let engine = try Self.engine(warnDays: 21)
+            defer { engine.shutdown() }
+            try await TemporaryStore.with { temporary in
+                let connector = try await temporary.store.createConnector(
+                    NewConnector(
+                        name: "expiring", typeID: Self.postgres, mode: "DATABASE",
+                        metadata: try Self.metadata(user: try LiveServices.value("CE_PG_EXPIRING_USER"))),
+                    organization: "default", by: temporary.admin.id)
+                let dispatcher = BatchDispatcher(checker: StoredConnectorChecker(engine: engine, store: temporary.store))
+                let job = HealthJob(organization: "default", owner: temporary.admin.id, requester: "1", total: 1, concurrency: 1, timeout: nil)
+                dispatcher.submit(job, connectors: [connector])
+                var results: [HealthJobResult] = []
+                for await result in job.follow() { results.append(result) }
+                let json = try #require(results.first?.json)
+                #expect(json["is_valid"] == true && json["warnings"]?[0]?["code"] == "password_expires")
+                let history = try await temporary.store.healthHistory(connector: connector.id, organization: "default", page: 1, pageSize: 1)
+                #expect(history.checks.first?.warnings[0]?["code"] == "password_expires")
+                #expect(history.checks.first?.warnings[0]?["attr"] == "password")
+            }
+        }
+    }
+}
