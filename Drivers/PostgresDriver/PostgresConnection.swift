@@ -162,6 +162,13 @@ public final class PostgresConnection: @unchecked Sendable {
         }
     }
 
+    /// When the server's TLS certificate expires, in seconds since 1970; nil without TLS.
+    public var peerCertificateNotAfter: Int64? {
+        guard let handle else { return nil }
+        let seconds = clibpq_peer_certificate_not_after(handle)
+        return seconds >= 0 ? Int64(seconds) : nil
+    }
+
     /// Sends `;`-separated statements in the simple query protocol (`PQsendQuery`), each giving
     /// its own result; false if they could not be queued.
     public func sendStatements(_ sql: String) -> Bool {

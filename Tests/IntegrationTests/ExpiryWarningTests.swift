@@ -49,6 +49,27 @@ extension LiveServiceTests {
             #expect(schema.code == .ok && schema.warnings.map(\.code) == [.passwordExpires])
         }
 
+        /// The TLS server's certificate of scripts/services.sh is valid for 30 days from its start:
+        /// a warning in a 40-day window, none in the default 21.
+        @Test func theServersCertificateExpiryIsAWarningWithinTheWindow() async throws {
+            let wide = try Self.engine(warnDays: 40)
+            defer { wide.shutdown() }
+            var tls = try Self.metadata(user: try LiveServices.value("CE_PG_USER")).objectValue ?? [:]
+            tls["sslmode"] = "require"
+            let report = await wide.test(ProbeRequest(connectorID: Self.postgres, metadata: .object(tls)))
+            #expect(report.code == .ok)
+            let warning = try #require(report.warnings.first { $0.code == .certificateExpires })
+            let days = warning.expiresAt.timeIntervalSinceNow / 86_400
+            #expect(days > 28 && days <= 30, "expires in \(days) days")
+            #expect(warning.attr == nil)
+            // Without TLS there is no certificate to speak of.
+            var plain = tls
+            plain["sslmode"] = "disable"
+            plain["port"] = .string(try LiveServices.value("CE_PG_PLAIN_PORT"))
+            let clear = await wide.test(ProbeRequest(connectorID: Self.postgres, metadata: .object(plain)))
+            #expect(clear.code == .ok && clear.warnings.isEmpty)
+        }
+
         @Test func anExpiryBeyondTheWindowIsNoWarning() async throws {
             let engine = try Self.engine(warnDays: 5)
             defer { engine.shutdown() }

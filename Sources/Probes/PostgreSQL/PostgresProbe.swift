@@ -109,6 +109,9 @@ final class PostgresProbe: Probe {
                     needsPassword: failed && connection.needsPassword)
             case .sendQuery:
                 context.enter(.query)
+                if let notAfter = connection.peerCertificateNotAfter {
+                    context.recordExpiry(.certificateExpires, at: Date(timeIntervalSince1970: Double(notAfter)), attr: nil)
+                }
                 connection.setNonBlocking()
                 let test: String?
                 if let schema = settings.schema {
