@@ -26,3 +26,11 @@ if ! /usr/bin/python3 scripts/browser_oauth_test.py --binary .build/debug/connec
   exit 1
 fi
 echo "run-tests: browser OAuth test screenshots in $BROWSER_ARTIFACTS/"
+# The health page (/ui/) in headless Chromium too: sign-in, a health job's live progress, the rows,
+# stage bars, history strips and warnings; its screenshots go to .build/test-artifacts/health/.
+HEALTH_ARTIFACTS=.build/test-artifacts/health
+if ! /usr/bin/python3 scripts/browser_health_test.py --binary .build/debug/connector-engine --artifacts "$HEALTH_ARTIFACTS"; then
+  echo "run-tests: the browser health page test failed; screenshots and server log in $HEALTH_ARTIFACTS/" >&2
+  exit 1
+fi
+echo "run-tests: browser health page test screenshots in $HEALTH_ARTIFACTS/"
