@@ -49,10 +49,13 @@ let package = Package(
 
         // MARK: Swift drivers over the C libraries.
         .target(name: "LinuxIO", dependencies: ["CLinuxIO", "CResolver"], path: "Drivers/LinuxIO"),
-        .target(name: "PostgresDriver", dependencies: ["CLibPQ"], path: "Drivers/PostgresDriver"),
+        .target(
+            name: "CCertificate", path: "Drivers/CCertificate",
+            linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]),
+        .target(name: "PostgresDriver", dependencies: ["CLibPQ", "CCertificate"], path: "Drivers/PostgresDriver"),
         .target(name: "CResolver", path: "Drivers/CResolver", linkerSettings: [.linkedLibrary("dl")]),
         .target(name: "MariaDBDriver", dependencies: ["CMariaDB", "CResolver"], path: "Drivers/MariaDBDriver"),
-        .target(name: "CurlDriver", dependencies: ["CCurl", "LinuxIO"], path: "Drivers/CurlDriver"),
+        .target(name: "CurlDriver", dependencies: ["CCurl", "LinuxIO", "CCertificate"], path: "Drivers/CurlDriver"),
 
         // MARK: The engine.
         .target(

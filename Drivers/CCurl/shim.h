@@ -40,6 +40,12 @@ static inline CURLMcode ccurl_multi_setopt_socket_function(CURLM *multi, curl_so
 static inline CURLMcode ccurl_multi_setopt_timer_function(CURLM *multi, curl_multi_timer_callback function) {
     return curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, function);
 }
+/// The OpenSSL session (`SSL *`) of the transfer's connection while it is in use, or NULL.
+static inline void *ccurl_tls_ssl_ptr(CURL *handle) {
+    struct curl_tlssessioninfo *info = NULL;
+    if (curl_easy_getinfo(handle, CURLINFO_TLS_SSL_PTR, &info) != CURLE_OK || info == NULL) return NULL;
+    return info->backend == CURLSSLBACKEND_OPENSSL ? info->internals : NULL;
+}
 /// The easy handle and result of a finished transfer message, or NULL when `message` is not one.
 static inline CURL *ccurl_message_done(CURLMsg *message, CURLcode *result) {
     if (message == NULL || message->msg != CURLMSG_DONE) return NULL;

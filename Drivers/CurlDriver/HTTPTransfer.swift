@@ -1,3 +1,4 @@
+import CCertificate
 import CCurl
 import Foundation
 import Glibc
@@ -44,12 +45,15 @@ public struct HTTPResult: Sendable {
     public let totalMicros: Int64
     /// The socket was refused because its address was not the approved one.
     public let addressRefused: Bool
+    /// When the server's TLS certificate expires (seconds since 1970); nil without TLS.
+    public let peerCertificateNotAfter: Int64?
 
     public init(
         curlCode: Int32, osErrno: Int = 0, status: Int = 0, headers: [(name: String, value: String)] = [], body: [UInt8] = [],
         connectMicros: Int64 = 0, tlsMicros: Int64 = 0, firstByteMicros: Int64 = 0, totalMicros: Int64 = 0,
-        addressRefused: Bool = false
+        addressRefused: Bool = false, peerCertificateNotAfter: Int64? = nil
     ) {
+        self.peerCertificateNotAfter = peerCertificateNotAfter
         self.curlCode = curlCode
         self.osErrno = osErrno
         self.status = status
@@ -101,6 +105,9 @@ public final class HTTPTransfer {
     fileprivate var responseBody: [UInt8] = []
     fileprivate var responseHeaders: [(name: String, value: String)] = []
     fileprivate var addressRefused = false
+    /// Read from the TLS session when the response starts (curl's session pointer is only
+    /// valid while the connection is in use).
+    fileprivate var peerCertificateNotAfter: Int64?
     fileprivate static let maxBody = 256 * 1024
     /// The most response header bytes read; past it the transfer fails (curl code 23).
     public static let maxHeaderBytes = 32 * 1024
@@ -246,7 +253,7 @@ public final class HTTPTransfer {
         let done = HTTPResult(
             curlCode: Int32(code.rawValue), osErrno: osErrno, status: status, headers: responseHeaders, body: responseBody,
             connectMicros: Int64(connect), tlsMicros: Int64(tls), firstByteMicros: Int64(firstByte), totalMicros: Int64(total),
-            addressRefused: addressRefused)
+            addressRefused: addressRefused, peerCertificateNotAfter: peerCertificateNotAfter)
         result = done
         return done
     }
@@ -265,6 +272,11 @@ public final class HTTPTransfer {
     deinit { close() }
 
     fileprivate func admits(_ address: IPAddress?) -> Bool { address == expected }
+
+    fileprivate func readPeerCertificate() {
+        let seconds = ccertificate_peer_not_after(ccurl_tls_ssl_ptr(easy))
+        if seconds >= 0 { peerCertificateNotAfter = Int64(seconds) }
+    }
 
     /// The host and port an `http(s)://` URL names (the scheme's port when none is given).
     public static func hostAndPort(_ url: String) -> (host: String, port: Int)? {
@@ -342,6 +354,7 @@ private let curlHeader: @convention(c) (UnsafeMutablePointer<CChar>?, Int, Int, 
     }.trimmingCharacters(in: .whitespacesAndNewlines)
     if line.hasPrefix("HTTP/") {
         owner.responseHeaders = []  // a new response (after 100 Continue)
+        if owner.peerCertificateNotAfter == nil { owner.readPeerCertificate() }
     } else if let colon = line.firstIndex(of: ":") {
         let name = String(line[..<colon]).trimmingCharacters(in: .whitespaces)
         let value = String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces)

@@ -1,3 +1,4 @@
+import CCertificate
 import CLibPQ
 import Foundation
 import Glibc
@@ -165,7 +166,7 @@ public final class PostgresConnection: @unchecked Sendable {
     /// When the server's TLS certificate expires, in seconds since 1970; nil without TLS.
     public var peerCertificateNotAfter: Int64? {
         guard let handle else { return nil }
-        let seconds = clibpq_peer_certificate_not_after(handle)
+        let seconds = ccertificate_peer_not_after(PQsslStruct(handle, "OpenSSL"))
         return seconds >= 0 ? Int64(seconds) : nil
     }
 

@@ -70,6 +70,29 @@ extension LiveServiceTests {
             #expect(clear.code == .ok && clear.warnings.isEmpty)
         }
 
+        /// The same for an HTTPS service: the S3 server of scripts/services.sh over TLS.
+        @Test func anHTTPSServicesCertificateExpiryIsAWarningWithinTheWindow() async throws {
+            let wide = try Self.engine(warnDays: 40)
+            defer { wide.shutdown() }
+            let metadata: JSONValue = [
+                "endpoint_url": .string("https://localhost:\(try LiveServices.value("CE_S3_TLS_PORT"))"),
+                "region_name": .string(try LiveServices.value("CE_S3_REGION")), "key": .string(try LiveServices.value("CE_S3_KEY")),
+                "secret": .string(try LiveServices.value("CE_S3_SECRET")), "bucket": .string(try LiveServices.value("CE_S3_BUCKET")),
+                "ssl_ca": .string(try LiveServices.value("CE_TLS_CA_PEM")),
+            ]
+            let report = await wide.test(ProbeRequest(connectorID: "minio|c799f6e3-2b57-434e-aaac-b5daa415da19", metadata: metadata))
+            #expect(report.code == .ok, "\(report.detail)")
+            let warning = try #require(report.warnings.first)
+            #expect(report.warnings.count == 1 && warning.code == .certificateExpires)
+            let days = warning.expiresAt.timeIntervalSinceNow / 86_400
+            #expect(days > 28 && days <= 30, "expires in \(days) days")
+            // The default window: nothing to say yet.
+            let narrow = try Self.engine(warnDays: 21)
+            defer { narrow.shutdown() }
+            let quiet = await narrow.test(ProbeRequest(connectorID: "minio|c799f6e3-2b57-434e-aaac-b5daa415da19", metadata: metadata))
+            #expect(quiet.code == .ok && quiet.warnings.isEmpty)
+        }
+
         @Test func anExpiryBeyondTheWindowIsNoWarning() async throws {
             let engine = try Self.engine(warnDays: 5)
             defer { engine.shutdown() }

@@ -206,6 +206,8 @@ import Testing
         let server = try await FakeRedisServer.start(delay: .milliseconds(10)) { _, _ in "+PONG\r\n" }
         var configuration = RedisConfiguration(host: "127.0.0.1", port: server.port)
         configuration.poolSize = 3
+        // What is counted is connections, not time: waiting for a free one may take long on a busy machine.
+        configuration.commandTimeout = .seconds(30)
         let client = RedisClient(configuration: configuration)
         try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<30 { group.addTask { try await client.ping() } }

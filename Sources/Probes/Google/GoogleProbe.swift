@@ -97,7 +97,8 @@ final class GoogleProbe: Probe {
     }
 
     func start(_ context: ProbeContext) -> ProbeStep {
-        claimToken(context)
+        exchange.reportExpiries(to: context)
+        return claimToken(context)
     }
 
     func resume(_ context: ProbeContext, events: IOEvents) -> ProbeStep {

@@ -34,7 +34,8 @@ final class S3Probe: Probe {
     }
 
     func start(_ context: ProbeContext) -> ProbeStep {
-        advance(exchange.start(request(region: settings.region)), context: context)
+        exchange.reportExpiries(to: context)
+        return advance(exchange.start(request(region: settings.region)), context: context)
     }
 
     func resume(_ context: ProbeContext, events: IOEvents) -> ProbeStep {

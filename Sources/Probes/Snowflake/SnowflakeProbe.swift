@@ -59,6 +59,7 @@ final class SnowflakeProbe: Probe {
     }
 
     func start(_ context: ProbeContext) -> ProbeStep {
+        exchange.reportExpiries(to: context)
         var data: [String: JSONValue] = [
             "ACCOUNT_NAME": .string(settings.accountName), "LOGIN_NAME": .string(settings.user),
             "CLIENT_APP_ID": "connector-engine", "CLIENT_APP_VERSION": "1.0", "SESSION_PARAMETERS": .object([:]),

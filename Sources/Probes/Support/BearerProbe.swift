@@ -50,7 +50,8 @@ final class BearerProbe: Probe {
     }
 
     func start(_ context: ProbeContext) -> ProbeStep {
-        accessToken.isEmpty || service.refresh?.first == true ? refresh(context) : call(token: accessToken, context: context)
+        exchange.reportExpiries(to: context)
+        return accessToken.isEmpty || service.refresh?.first == true ? refresh(context) : call(token: accessToken, context: context)
     }
 
     func resume(_ context: ProbeContext, events: IOEvents) -> ProbeStep {

@@ -51,7 +51,8 @@ final class FormPostProbe: Probe {
     }
 
     func start(_ context: ProbeContext) -> ProbeStep {
-        advance(exchange.start(spec))
+        exchange.reportExpiries(to: context)
+        return advance(exchange.start(spec))
     }
 
     func resume(_ context: ProbeContext, events: IOEvents) -> ProbeStep {

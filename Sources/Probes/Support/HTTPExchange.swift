@@ -1,4 +1,5 @@
 import ConnectorCore
+import Foundation
 import CurlDriver
 import LinuxIO
 import ProbeEngine
@@ -18,6 +19,13 @@ final class HTTPExchange {
 
     private var transfer: HTTPTransfer?
     private var fd: Int32 = -1
+    /// Where the server certificates' expiry goes (set when the probe starts).
+    private weak var context: ProbeContext?
+
+    /// Reports the expiry of every TLS server certificate the transfers meet to `context`.
+    func reportExpiries(to context: ProbeContext) {
+        self.context = context
+    }
 
     /// The descriptor being waited on, while a transfer is in flight.
     var descriptor: Int32? { transfer == nil ? nil : fd }
@@ -54,6 +62,9 @@ final class HTTPExchange {
             return .wait(.wait(fd: fd, events: events))
         case .finished(let result):
             close()
+            if let notAfter = result.peerCertificateNotAfter {
+                context?.recordExpiry(.certificateExpires, at: Date(timeIntervalSince1970: Double(notAfter)), attr: nil)
+            }
             return .done(result)
         }
     }
