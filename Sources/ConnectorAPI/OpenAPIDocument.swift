@@ -192,6 +192,29 @@ enum OpenAPIDocument {
             }
           }
         },
+        "/ui/": {
+          "get": {
+            "operationId": "healthPage",
+            "summary": "The health page",
+            "tags": [
+              "meta"
+            ],
+            "security": [],
+            "description": "HTML and plain JavaScript: the user types an organization and a token (kept in the browser's session storage) and sees the connectors with their last state, stage timings, a history strip and warnings, and can run a health job with a live progress bar.",
+            "responses": {
+              "200": {
+                "description": "The page.",
+                "content": {
+                  "text/html": {
+                    "schema": {
+                      "type": "string"
+                    }
+                  }
+                }
+              }
+            }
+          }
+        },
         "/api/v1/openapi.json": {
           "get": {
             "operationId": "getOpenAPIDocument",
