@@ -36,40 +36,23 @@ its PID) and the browser (driver.quit) are always stopped. Waiting is on conditi
 (WebDriverWait, the server's banner), never on a fixed delay.
 """
 
-import argparse
 import base64
 import hashlib
 import json
 import os
-import queue
 import re
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
-import threading
-import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from pathlib import Path
 
-try:
-    from selenium import webdriver
-    from selenium.common.exceptions import TimeoutException
-    from selenium.webdriver.chrome.service import Service
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
-except ImportError:
-    sys.exit("browser_health_test: selenium is missing: run scripts/deps.sh as root (Debian's python3-selenium; "
-             "run this script with /usr/bin/python3)")
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # browser_support.py, beside this script
+from browser_support import (  # noqa: E402 - found through the line above
+    Api, By, Context, EngineServer, Report, capture_full_page, check, check_png, finish, fresh_artifacts, parse_args,
+    quit_browser, require, server_answers, start_browser, stop_server, wait)
 
-REPO = Path(__file__).resolve().parent.parent
 POSTGRES = "postgresql|6db35f45-be11-4fd5-80c5-85c48183afbb"
 REQUIRED_ENV = ("CE_PG_PORT", "CE_PG_DATABASE", "CE_PG_USER", "CE_PG_PASSWORD", "CE_CLOSED_PORT")
 SCREENSHOTS = ("signin-refused.png", "signed-in.png", "job-done.png", "warning.png")
-POLL = 0.05  # seconds between WebDriverWait checks
 SESSION_KEY = "connector-engine.health-session"
 # The API refuses < and > in names; character references are what an innerHTML would turn into
 # other text (&amp; -> &, &lt;b&gt; -> <b>): shown as typed only when inserted as text.
@@ -96,201 +79,7 @@ WARNING_INJECTION = """
 })();
 """
 
-
-class CheckFailed(Exception):
-    """A check of this test did not hold."""
-
-
-def check(condition, what):
-    """Raises CheckFailed(what) unless condition holds (not `assert`: python -O drops those)."""
-    if not condition:
-        raise CheckFailed(what)
-
-
-def first_line(error):
-    text = str(error).strip() or type(error).__name__
-    return "%s: %s" % (type(error).__name__, text.splitlines()[0])
-
-
-class Report:
-    def __init__(self):
-        self.failed = 0
-        self.passed = 0
-
-    def line(self, verdict, name, detail=""):
-        if verdict == "PASS":
-            self.passed += 1
-        else:
-            self.failed += 1
-        print("%s  %s%s" % (verdict, name, ("  -- " + detail) if detail else ""), flush=True)
-
-    def flow(self, name):
-        return Flow(self, name)
-
-
-class Flow:
-    """Steps in order; once one fails, the rest of the flow is skipped."""
-
-    def __init__(self, report, name):
-        self.report, self.name, self.broken = report, name, False
-
-    def step(self, title, action):
-        name = "%s: %s" % (self.name, title)
-        if self.broken:
-            self.report.line("SKIP", name, "an earlier step of this flow failed")
-            return False
-        try:
-            detail = action()
-        except CheckFailed as failure:
-            self.report.line("FAIL", name, str(failure))
-        except TimeoutException as failure:
-            self.report.line("FAIL", name, "timed out waiting: %s" % (failure.msg or "condition not met"))
-        except Exception as failure:  # noqa: BLE001 - any error fails the step, with its type
-            self.report.line("FAIL", name, first_line(failure))
-        else:
-            self.report.line("PASS", name, detail or "")
-            return True
-        self.broken = True
-        return False
-
-
-# ------------------------------------------------------------------------------ the server
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class EngineServer:
-    """`connector-engine serve` on a fresh SQLite store; stopped by its PID."""
-
-    def __init__(self, binary, work, log_path):
-        self.binary, self.work, self.log_path = binary, work, log_path
-        self.proc = None
-        self.lines = queue.Queue()
-        self.base = None
-        self.token = None
-        self.organization = None
-
-    def start(self, timeout):
-        port = free_port()
-        self.base = "http://127.0.0.1:%d" % port
-        command = [str(self.binary), "serve", "--host", "127.0.0.1", "--port", str(port),
-                   "--data-dir", str(self.work / "data")]
-        # A throwaway store: SQLite in the work folder, key ring generated there (development).
-        environment = {k: v for k, v in os.environ.items() if k not in ("CONNECTOR_ENGINE_KEYS", "DATABASE_URL", "REDIS_URL")}
-        with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen(
-                command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log, env=environment,
-                text=True, encoding="utf-8", errors="replace")
-        threading.Thread(target=self._read_stdout, name="engine-stdout", daemon=True).start()
-        deadline = time.monotonic() + timeout
-        token_next = False
-        while True:
-            remaining = deadline - time.monotonic()
-            check(remaining > 0, "no 'Connector Engine is listening' banner within %d s (log: %s)" % (timeout, self.log_path))
-            try:
-                line = self.lines.get(timeout=remaining)
-            except queue.Empty:
-                continue
-            if line is None:
-                raise CheckFailed("the server exited during start-up (status %s; log: %s)" % (self.proc.wait(), self.log_path))
-            if token_next:
-                self.token, token_next = line.strip(), False
-            elif line.startswith("API token"):
-                token_next = True
-            elif line.startswith("First start: created organization '"):
-                self.organization = line.split("'")[1]
-            elif line.startswith("Connector Engine is listening on "):
-                break
-        check(self.token, "no API token in the first-start lines (was the store not empty?)")
-        check(self.organization, "no organization in the first-start lines")
-        return "pid %d on %s, organization %s" % (self.proc.pid, self.base, self.organization)
-
-    def _read_stdout(self):
-        for line in self.proc.stdout:
-            self.lines.put(line)
-        self.lines.put(None)
-
-    def stop(self):
-        """SIGTERM to our PID; SIGKILL if it has not exited 15 s later. Returns the exit status."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                return self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                return "killed after 15 s"
-        return self.proc.returncode
-
-
-class Api:
-    """The server's JSON API over urllib."""
-
-    def __init__(self, base, token, organization):
-        self.base, self.token, self.organization = base, token, organization
-
-    def call(self, method, path, body=None, bearer=True):
-        """(status, headers, text) of method base+path."""
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(self.base + path, data=data, method=method)
-        if bearer:
-            request.add_header("Authorization", "Bearer " + self.token)
-        if data is not None:
-            request.add_header("Content-Type", "application/json")
-        try:
-            with urllib.request.urlopen(request, timeout=60) as response:
-                return response.status, response.headers, response.read().decode("utf-8", "replace")
-        except urllib.error.HTTPError as error:
-            return error.code, error.headers, error.read().decode("utf-8", "replace")
-
-    def json(self, method, path, body=None):
-        status, _, text = self.call(method, "/api/v1/unstract/%s/%s" % (self.organization, path), body)
-        try:
-            return status, json.loads(text)
-        except ValueError:
-            return status, {"_text": text[:200]}
-
-
-# ----------------------------------------------------------------------------- the browser
-
-def start_browser(chromium, chromedriver, work):
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(chromium)
-    for argument in (
-        "--headless=new", "--window-size=1000,800", "--disable-dev-shm-usage", "--no-first-run",
-        "--no-default-browser-check", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--disable-extensions", "--user-data-dir=%s" % (work / "chromium-profile"),
-        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",  # loopback only
-    ):
-        options.add_argument(argument)
-    if os.geteuid() == 0:
-        options.add_argument("--no-sandbox")  # Chromium refuses to start its sandbox as root
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    service = Service(executable_path=str(chromedriver), log_path=str(work / "chromedriver.log"))
-    return webdriver.Chrome(service=service, options=options)
-
-
-def wait(driver, seconds, condition, message):
-    return WebDriverWait(driver, seconds, poll_frequency=POLL).until(condition, message)
-
-
-def save_png(driver, path):
-    """A full-page screenshot (beyond the 1000x800 viewport when the page is longer)."""
-    size = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
-    # Captured beyond the viewport the page is laid out without a scrollbar, as wide as the
-    # window: clip to that width, not to the content width measured beside the scrollbar.
-    size["width"] = max(size["width"], driver.execute_script("return window.innerWidth;"))
-    shot = driver.execute_cdp_cmd("Page.captureScreenshot", {
-        "format": "png", "captureBeyondViewport": True,
-        "clip": {"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1}})
-    path.write_bytes(base64.b64decode(shot["data"]))
-    with open(path, "rb") as f:
-        check(f.read(8) == b"\x89PNG\r\n\x1a\n", "%s is not a PNG" % path)
-    return "%s (%dx%d, %d bytes)" % (path, size["width"], size["height"], path.stat().st_size)
-
+# ------------------------------------------------------------------------------- the page
 
 # What the page shows, read in one go: the view, each row, the job progress, the messages.
 READ_PAGE = """
@@ -351,12 +140,9 @@ class Page:
         return self.ctx.driver.execute_script(READ_TRACES)
 
 
-class Context:
+class HealthContext(Context):
     def __init__(self, args, artifacts, work):
-        self.args, self.artifacts, self.work = args, artifacts, work
-        self.server = None
-        self.api = None
-        self.driver = None
+        super().__init__(args, artifacts, work)
         self.page = None
         # name -> {"id", "expect" (code after the job), "stage" (failing stage), "warning" (real warning expected)}
         self.connectors = {}
@@ -530,7 +316,11 @@ def driver_title(ctx):
 
 
 def screenshot(ctx, name):
-    return save_png(ctx.driver, ctx.artifacts / name)
+    """A full-page screenshot (beyond the 1000x800 viewport when the page is longer)."""
+    path = ctx.artifacts / name
+    size = capture_full_page(ctx.driver, path, window_wide=True)
+    check_png(path)
+    return "%s (%dx%d, %d bytes)" % (path, size["width"], size["height"], path.stat().st_size)
 
 
 def run_job(ctx):
@@ -686,49 +476,28 @@ def console_clean(ctx):
 # ------------------------------------------------------------------------------------ main
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--binary", default=os.environ.get("CONNECTOR_ENGINE_BIN", str(REPO / ".build/debug/connector-engine")),
-                        help="the connector-engine binary (default: $CONNECTOR_ENGINE_BIN or .build/debug/connector-engine)")
-    parser.add_argument("--artifacts", default=str(REPO / ".build/test-artifacts/health"),
-                        help="where the screenshots and the server log go (default: .build/test-artifacts/health/)")
-    parser.add_argument("--chromium", default="/usr/bin/chromium", help="the browser (default: /usr/bin/chromium)")
-    parser.add_argument("--chromedriver", default="/usr/bin/chromedriver", help="its driver (default: /usr/bin/chromedriver)")
-    parser.add_argument("--start-timeout", type=int, default=60, help="seconds the server may take to start (default 60)")
-    args = parser.parse_args()
-
-    missing = [name for name in REQUIRED_ENV if not os.environ.get(name)]
-    if missing:
-        sys.exit('browser_health_test: %s not set; run: eval "$(scripts/services.sh env)"' % ", ".join(missing))
-    for what, path in (("server binary", args.binary), ("chromium", args.chromium), ("chromedriver", args.chromedriver)):
-        if not os.access(path, os.X_OK):
-            sys.exit("browser_health_test: no executable %s at %s%s" % (
-                what, path, "" if what == "server binary" else " (run scripts/deps.sh as root)"))
-
-    artifacts = Path(args.artifacts).resolve()
-    artifacts.mkdir(parents=True, exist_ok=True)
-    for name in SCREENSHOTS + ("server.log",):
-        (artifacts / name).unlink(missing_ok=True)  # never show last run's pictures
+    args = parse_args(__doc__, "health")
+    require(args, REQUIRED_ENV)
+    artifacts = fresh_artifacts(args.artifacts, SCREENSHOTS)
 
     report = Report()
     with tempfile.TemporaryDirectory(prefix="ce-browser-health.") as work_dir:
-        ctx = Context(args, artifacts, Path(work_dir))
+        ctx = HealthContext(args, artifacts, Path(work_dir))
         ctx.server = EngineServer(Path(args.binary).resolve(), ctx.work, artifacts / "server.log")
         try:
             setup = report.flow("setup")
             setup.step("start connector-engine serve (fresh SQLite store)", lambda: ctx.server.start(args.start_timeout))
 
             def healthy():
-                ctx.api = Api(ctx.server.base, ctx.server.token, ctx.server.organization)
-                status, _, _ = ctx.api.call("GET", "/healthz", bearer=False)
-                check(status == 200, "GET /healthz: %d" % status)
-                return "GET /healthz 200"
+                ctx.api = Api(ctx.server.base, ctx.server.token, prefix="/api/v1/unstract/%s/" % ctx.server.organization)
+                return server_answers(ctx.api)
             setup.step("server answers", healthy)
             setup.step("GET /ui/ and /ui: the page and its headers", lambda: page_headers(ctx))
             setup.step("create the connectors through the API", lambda: create_connectors(ctx))
             setup.step("POST connector/{id}/test/ (wrong password) so it has history", lambda: test_one(ctx))
 
             def browser():
-                ctx.driver = start_browser(args.chromium, args.chromedriver, ctx.work)
+                ctx.driver = start_browser(args.chromium, args.chromedriver, ctx.work, {"browser": "ALL"})
                 ctx.page = Page(ctx)
                 return "Chromium %s, headless, 1000x800" % ctx.driver.capabilities.get("browserVersion")
             setup.step("start headless Chromium", browser)
@@ -754,21 +523,10 @@ def main():
                 flow.step("sign out: the token leaves sessionStorage", lambda: sign_out(ctx))
                 flow.step("network error: the server stopped under a signed-in page", lambda: server_gone(ctx))
         finally:
-            if ctx.driver is not None:
-                report.flow("teardown").step("browser quit", lambda: ctx.driver.quit() or "driver.quit()")
+            quit_browser(report, ctx.driver)
+            stop_server(report, ctx.server)
 
-            def stop_server():
-                status = ctx.server.stop()
-                check(status == 0, "the server's exit status after SIGTERM was %s (log: %s)" % (status, ctx.server.log_path))
-                return "pid %d exited 0 after SIGTERM" % ctx.server.proc.pid
-            if ctx.server.proc is not None:
-                report.flow("teardown").step("server stopped", stop_server)
-
-    shots = [name for name in SCREENSHOTS if (artifacts / name).exists()]
-    print("screenshots: %s (%s)" % (artifacts, ", ".join(shots) or "none"))
-    verdict = "PASS" if report.failed == 0 else "FAIL"
-    print("%s  browser health page test: %d passed, %d failed or skipped" % (verdict, report.passed, report.failed))
-    return 0 if report.failed == 0 else 1
+    return finish(report, artifacts, SCREENSHOTS, "browser health page test")
 
 
 if __name__ == "__main__":

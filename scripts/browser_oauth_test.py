@@ -32,35 +32,20 @@ always stopped. Waiting is on conditions (WebDriverWait, the server's banner), n
 delay.
 """
 
-import argparse
-import base64
 import http.server
 import json
 import os
-import queue
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
-import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from pathlib import Path
 
-try:
-    from selenium import webdriver
-    from selenium.common.exceptions import TimeoutException, WebDriverException
-    from selenium.webdriver.chrome.service import Service
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
-except ImportError:
-    sys.exit("browser_oauth_test: selenium is missing: run scripts/deps.sh as root (Debian's python3-selenium; "
-             "run this script with /usr/bin/python3)")
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # browser_support.py, beside this script
+from browser_support import (  # noqa: E402 - found through the line above
+    Api, By, Context, EngineServer, Report, capture_full_page, check, check_png, finish, fresh_artifacts, parse_args,
+    quit_browser, require, secrets_in, server_answers, start_browser, stop_server, wait)
 
-REPO = Path(__file__).resolve().parent.parent
 DRIVE = "gdrive|3ac4b966-9136-4261-944a-bdbfc51cd21c"
 DROPBOX = "dropbox|db6bf4a6-f892-4d25-8652-2bf251946134"
 MASK = "********"
@@ -73,7 +58,6 @@ REQUIRED_ENV = (
 # short-lived access tokens "sl.").
 TOKEN_PREFIXES = ("ya29.", "1//0", "sl.")
 SCREENSHOTS = ("consent-google.png", "status-success.png", "consent-dropbox.png", "status-denied.png")
-POLL = 0.05  # seconds between WebDriverWait checks
 # Injected into every document of the popup before its own scripts (CDP, so the status page's CSP
 # does not apply to it): window.close() is recorded on <html data-close-requested> and performed
 # only once the test releases it, so the screenshot of a success page never races its closing.
@@ -93,185 +77,8 @@ HOLD_CLOSE = """
 """
 
 
-class CheckFailed(Exception):
-    """A check of this test did not hold."""
-
-
-def check(condition, what):
-    """Raises CheckFailed(what) unless condition holds (not `assert`: python -O drops those)."""
-    if not condition:
-        raise CheckFailed(what)
-
-
-def first_line(error):
-    text = str(error).strip() or type(error).__name__
-    return "%s: %s" % (type(error).__name__, text.splitlines()[0])
-
-
-class Report:
-    """One line per step; a step after a failed one in the same flow is skipped."""
-
-    def __init__(self):
-        self.failed = 0
-        self.passed = 0
-
-    def line(self, verdict, name, detail=""):
-        if verdict == "PASS":
-            self.passed += 1
-        else:
-            self.failed += 1
-        print("%s  %s%s" % (verdict, name, ("  -- " + detail) if detail else ""), flush=True)
-
-    def flow(self, name):
-        return Flow(self, name)
-
-
-class Flow:
-    def __init__(self, report, name):
-        self.report, self.name, self.broken = report, name, False
-
-    def step(self, title, action):
-        """Runs action(); its return value (a string) is the PASS line's detail."""
-        name = "%s: %s" % (self.name, title)
-        if self.broken:
-            self.report.line("SKIP", name, "an earlier step of this flow failed")
-            return False
-        try:
-            detail = action()
-        except CheckFailed as failure:
-            self.report.line("FAIL", name, str(failure))
-        except TimeoutException as failure:
-            self.report.line("FAIL", name, "timed out waiting: %s" % (failure.msg or "condition not met"))
-        except Exception as failure:  # noqa: BLE001 - any error fails the step, with its type
-            self.report.line("FAIL", name, first_line(failure))
-        else:
-            self.report.line("PASS", name, detail or "")
-            return True
-        self.broken = True
-        return False
-
-
-# ------------------------------------------------------------------------------ the server
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class EngineServer:
-    """`connector-engine serve` on a fresh store; stopped by its PID."""
-
-    def __init__(self, binary, work, log_path):
-        self.binary, self.work, self.log_path = binary, work, log_path
-        self.proc = None
-        self.lines = queue.Queue()
-        self.port = None
-        self.base = None
-        self.token = None
-        self.organization = None
-
-    def start(self, timeout):
-        self.port = free_port()
-        self.base = "http://127.0.0.1:%d" % self.port
-        e = os.environ
-        command = [
-            str(self.binary), "serve", "--host", "127.0.0.1", "--port", str(self.port),
-            "--data-dir", str(self.work / "data"), "--public-url", self.base,
-            "--google-authorize-url", e["CE_GOOGLE_AUTHORIZE_URL"], "--google-token-url", e["CE_GOOGLE_TOKEN_URL"],
-            "--google-drive-url", e["CE_GOOGLE_API_URL"],
-            "--dropbox-url", e["CE_DROPBOX_URL"], "--dropbox-authorize-url", e["CE_DROPBOX_AUTHORIZE_URL"],
-        ]
-        # A throwaway store: SQLite in the work folder, key ring generated there (development).
-        environment = {k: v for k, v in e.items() if k not in ("CONNECTOR_ENGINE_KEYS", "DATABASE_URL", "REDIS_URL")}
-        environment.update(
-            GOOGLE_OAUTH2_KEY=e["CE_GOOGLE_OAUTH_CLIENT_ID"], GOOGLE_OAUTH2_SECRET=e["CE_GOOGLE_OAUTH_CLIENT_SECRET"],
-            DROPBOX_OAUTH2_KEY=e["CE_DROPBOX_APP_KEY"], DROPBOX_OAUTH2_SECRET=e["CE_DROPBOX_APP_SECRET"])
-        with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen(
-                command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log, env=environment,
-                text=True, encoding="utf-8", errors="replace")
-        threading.Thread(target=self._read_stdout, name="engine-stdout", daemon=True).start()
-        # The first-start lines come first, then the banner, written once the listener is bound.
-        deadline = time.monotonic() + timeout
-        token_next = False
-        while True:
-            remaining = deadline - time.monotonic()
-            check(remaining > 0, "no 'Connector Engine is listening' banner within %d s (log: %s)"
-                  % (timeout, self.log_path))
-            try:
-                line = self.lines.get(timeout=remaining)
-            except queue.Empty:
-                continue
-            if line is None:
-                raise CheckFailed("the server exited during start-up (status %s; log: %s)" % (self.proc.wait(), self.log_path))
-            if token_next:
-                self.token, token_next = line.strip(), False
-            elif line.startswith("API token"):
-                token_next = True
-            elif line.startswith("First start: created organization '"):
-                self.organization = line.split("'")[1]
-            elif line.startswith("Connector Engine is listening on "):
-                check(line.split()[-1] == self.base, "listening on %s, not %s" % (line.split()[-1], self.base))
-                break
-        check(self.token, "no API token in the first-start lines (was the store not empty?)")
-        check(self.organization, "no organization in the first-start lines")
-        return "pid %d on %s, organization %s" % (self.proc.pid, self.base, self.organization)
-
-    def _read_stdout(self):
-        for line in self.proc.stdout:
-            self.lines.put(line)
-        self.lines.put(None)
-
-    def stop(self):
-        """SIGTERM to our PID; SIGKILL if it has not exited 15 s later. Returns the exit status."""
-        if self.proc is None:
-            return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                return self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                return "killed after 15 s"
-        return self.proc.returncode
-
-
-class Api:
-    """The server's JSON API and pages over urllib (redirects not followed)."""
-
-    class NoRedirect(urllib.request.HTTPRedirectHandler):
-        def redirect_request(self, req, fp, code, msg, headers, newurl):
-            return None
-
-    def __init__(self, base, token):
-        self.base, self.token = base, token
-        self.opener = urllib.request.build_opener(Api.NoRedirect)
-
-    def call(self, method, path, body=None, bearer=True):
-        """(status, headers, text) of method base+path."""
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(self.base + path, data=data, method=method)
-        if bearer:
-            request.add_header("Authorization", "Bearer " + self.token)
-        if data is not None:
-            request.add_header("Content-Type", "application/json")
-        try:
-            with self.opener.open(request, timeout=60) as response:
-                return response.status, response.headers, response.read().decode("utf-8", "replace")
-        except urllib.error.HTTPError as error:
-            return error.code, error.headers, error.read().decode("utf-8", "replace")
-
-    def json(self, method, path, body=None):
-        status, _, text = self.call(method, path, body)
-        try:
-            return status, json.loads(text)
-        except ValueError:
-            return status, {"_text": text[:200]}
-
-
 def error_code(answer):
+    """The code of the first error of an API answer, or None."""
     errors = answer.get("errors") if isinstance(answer, dict) else None
     return errors[0].get("code") if isinstance(errors, list) and errors and isinstance(errors[0], dict) else None
 
@@ -328,29 +135,6 @@ class OpenerHandler(http.server.BaseHTTPRequestHandler):
 
 # ----------------------------------------------------------------------------- the browser
 
-def start_browser(chromium, chromedriver, work):
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(chromium)
-    for argument in (
-        "--headless=new", "--window-size=1000,800", "--disable-dev-shm-usage", "--no-first-run",
-        "--no-default-browser-check", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--disable-extensions", "--user-data-dir=%s" % (work / "chromium-profile"),
-        # Loopback only: no name but 127.0.0.1 resolves (the test uses that literal throughout).
-        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-    ):
-        options.add_argument(argument)
-    if os.geteuid() == 0:
-        options.add_argument("--no-sandbox")  # Chromium refuses to start its sandbox as root
-    # The network log shows the redirects a popup goes through (login, consent, callback, status).
-    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
-    service = Service(executable_path=str(chromedriver), log_path=str(work / "chromedriver.log"))
-    return webdriver.Chrome(service=service, options=options)
-
-
-def wait(driver, seconds, condition, message):
-    return WebDriverWait(driver, seconds, poll_frequency=POLL).until(condition, message)
-
-
 def document_requests(driver):
     """URLs of the documents the browser requested since the last call, in order (the network
     log, all windows)."""
@@ -370,27 +154,14 @@ def query_of(url):
     return dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query, keep_blank_values=True))
 
 
-def secrets_in(text, secrets):
-    """Names of the secrets (name -> value) found in text, plus any fake provider token prefix."""
-    found = [name for name, value in secrets.items() if value and value in text]
-    found += ["a token starting %r" % p for p in TOKEN_PREFIXES if p in text]
-    return found
-
-
 def save_png(driver, path, full_page=False):
     """Screenshot of the current window (the viewport, or with full_page the whole page, so
     that a consent page's buttons are in the picture) into path."""
     if full_page:
-        size = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
-        shot = driver.execute_cdp_cmd("Page.captureScreenshot", {
-            "format": "png", "captureBeyondViewport": True,
-            "clip": {"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1}})
-        path.write_bytes(base64.b64decode(shot["data"]))
+        capture_full_page(driver, path)
     else:
         check(driver.save_screenshot(str(path)), "the browser took no screenshot for %s" % path)
-    with open(path, "rb") as f:
-        header = f.read(8)
-    check(header == b"\x89PNG\r\n\x1a\n", "%s is not a PNG" % path)
+    check_png(path)
     return "%s (%d bytes)" % (path, path.stat().st_size)
 
 
@@ -490,12 +261,15 @@ class SignIn:
             "the Google client secret": os.environ["CE_GOOGLE_OAUTH_CLIENT_SECRET"],
             "the Dropbox app secret": os.environ["CE_DROPBOX_APP_SECRET"],
         }
-        check(not secrets_in(self.status_url, secrets), "the status page URL holds %s" % secrets_in(self.status_url, secrets))
-        check(not secrets_in(self.status_source, secrets), "the status page (DOM) holds %s" % secrets_in(self.status_source, secrets))
+
+        def leaks(text):
+            return secrets_in(text, secrets, TOKEN_PREFIXES)
+        check(not leaks(self.status_url), "the status page URL holds %s" % leaks(self.status_url))
+        check(not leaks(self.status_source), "the status page (DOM) holds %s" % leaks(self.status_source))
         # The same page as the server sends it (raw HTML and headers).
         status, headers, text = ctx.api.call("GET", self.status_url[len(ctx.server.base):], bearer=False)
         check(status == 200, "GET status page: %d" % status)
-        check(not secrets_in(text, secrets), "the status page (HTML) holds %s" % secrets_in(text, secrets))
+        check(not leaks(text), "the status page (HTML) holds %s" % leaks(text))
         check("no-store" in (headers.get("Cache-Control") or ""), "the status page may be cached: %r" % headers.get("Cache-Control"))
         check("script-src 'sha256-" in (headers.get("Content-Security-Policy") or ""), "no script hash in the status page's CSP")
         return "URL, DOM and HTML free of key, code, state, tokens and client secrets"
@@ -513,12 +287,9 @@ class SignIn:
         return "postMessage {status: %s, reason: %s} from %s" % (status, reason or "null", ctx.server.base)
 
 
-class Context:
+class OAuthContext(Context):
     def __init__(self, args, artifacts, work):
-        self.args, self.artifacts, self.work = args, artifacts, work
-        self.server = None
-        self.api = None
-        self.driver = None
+        super().__init__(args, artifacts, work)
         self.opener_base = None
         self.opener_handle = None
 
@@ -621,44 +392,35 @@ def deny_flow(ctx, report):
 # ------------------------------------------------------------------------------------ main
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--binary", default=os.environ.get("CONNECTOR_ENGINE_BIN", str(REPO / ".build/debug/connector-engine")),
-                        help="the connector-engine binary (default: $CONNECTOR_ENGINE_BIN or .build/debug/connector-engine)")
-    parser.add_argument("--artifacts", default=str(REPO / ".build/test-artifacts/oauth"),
-                        help="where the screenshots and the server log go (default: .build/test-artifacts/oauth/)")
-    parser.add_argument("--chromium", default="/usr/bin/chromium", help="the browser (default: /usr/bin/chromium)")
-    parser.add_argument("--chromedriver", default="/usr/bin/chromedriver", help="its driver (default: /usr/bin/chromedriver)")
-    parser.add_argument("--start-timeout", type=int, default=60, help="seconds the server may take to start (default 60)")
-    args = parser.parse_args()
-
-    missing = [name for name in REQUIRED_ENV if not os.environ.get(name)]
-    if missing:
-        sys.exit('browser_oauth_test: %s not set; run: eval "$(scripts/services.sh env)"' % ", ".join(missing))
-    for what, path in (("server binary", args.binary), ("chromium", args.chromium), ("chromedriver", args.chromedriver)):
-        if not os.access(path, os.X_OK):
-            sys.exit("browser_oauth_test: no executable %s at %s%s" % (
-                what, path, "" if what == "server binary" else " (run scripts/deps.sh as root)"))
-
-    artifacts = Path(args.artifacts).resolve()
-    artifacts.mkdir(parents=True, exist_ok=True)
-    for name in SCREENSHOTS + ("server.log",):
-        (artifacts / name).unlink(missing_ok=True)  # never show last run's pictures
+    args = parse_args(__doc__, "oauth")
+    require(args, REQUIRED_ENV)
+    artifacts = fresh_artifacts(args.artifacts, SCREENSHOTS)
+    e = os.environ
+    server_options = dict(
+        public_url=True,
+        extra_args=[
+            "--google-authorize-url", e["CE_GOOGLE_AUTHORIZE_URL"], "--google-token-url", e["CE_GOOGLE_TOKEN_URL"],
+            "--google-drive-url", e["CE_GOOGLE_API_URL"],
+            "--dropbox-url", e["CE_DROPBOX_URL"], "--dropbox-authorize-url", e["CE_DROPBOX_AUTHORIZE_URL"],
+        ],
+        extra_env=dict(
+            GOOGLE_OAUTH2_KEY=e["CE_GOOGLE_OAUTH_CLIENT_ID"], GOOGLE_OAUTH2_SECRET=e["CE_GOOGLE_OAUTH_CLIENT_SECRET"],
+            DROPBOX_OAUTH2_KEY=e["CE_DROPBOX_APP_KEY"], DROPBOX_OAUTH2_SECRET=e["CE_DROPBOX_APP_SECRET"]),
+    )
 
     report = Report()
     opener = None
     with tempfile.TemporaryDirectory(prefix="ce-browser-oauth.") as work_dir:
-        ctx = Context(args, artifacts, Path(work_dir))
-        ctx.server = EngineServer(Path(args.binary).resolve(), ctx.work, artifacts / "server.log")
+        ctx = OAuthContext(args, artifacts, Path(work_dir))
+        ctx.server = EngineServer(Path(args.binary).resolve(), ctx.work, artifacts / "server.log", **server_options)
         try:
             setup = report.flow("setup")
             setup.step("start connector-engine serve (fresh SQLite store, fake Google and Dropbox)",
                        lambda: ctx.server.start(args.start_timeout))
 
             def healthy():
-                ctx.api = Api(ctx.server.base, ctx.server.token)
-                status, _, _ = ctx.api.call("GET", "/healthz", bearer=False)
-                check(status == 200, "GET /healthz: %d" % status)
-                return "GET /healthz 200"
+                ctx.api = Api(ctx.server.base, ctx.server.token, follow_redirects=False)
+                return server_answers(ctx.api)
             setup.step("server answers", healthy)
 
             def serve_opener():
@@ -670,7 +432,8 @@ def main():
             setup.step("serve the opener page", serve_opener)
 
             def browser():
-                ctx.driver = start_browser(args.chromium, args.chromedriver, ctx.work)
+                # The network log shows the redirects a popup goes through (login, consent, callback, status).
+                ctx.driver = start_browser(args.chromium, args.chromedriver, ctx.work, {"performance": "ALL"})
                 ctx.opener_handle = ctx.driver.current_window_handle
                 return "Chromium %s, headless" % ctx.driver.capabilities.get("browserVersion")
             setup.step("start headless Chromium", browser)
@@ -680,24 +443,13 @@ def main():
                 deny_flow(ctx, report)
         finally:
             # Each its own flow: a failure of one never skips the others.
-            if ctx.driver is not None:
-                report.flow("teardown").step("browser quit", lambda: ctx.driver.quit() or "driver.quit()")
+            quit_browser(report, ctx.driver)
             if opener is not None:
                 opener.shutdown()
                 opener.server_close()
+            stop_server(report, ctx.server)
 
-            def stop_server():
-                status = ctx.server.stop()
-                check(status == 0, "the server's exit status after SIGTERM was %s (log: %s)" % (status, ctx.server.log_path))
-                return "pid %d exited 0 after SIGTERM" % ctx.server.proc.pid
-            if ctx.server.proc is not None:
-                report.flow("teardown").step("server stopped", stop_server)
-
-    shots = [name for name in SCREENSHOTS if (artifacts / name).exists()]
-    print("screenshots: %s (%s)" % (artifacts, ", ".join(shots) or "none"))
-    verdict = "PASS" if report.failed == 0 else "FAIL"
-    print("%s  browser OAuth test: %d passed, %d failed or skipped" % (verdict, report.passed, report.failed))
-    return 0 if report.failed == 0 else 1
+    return finish(report, artifacts, SCREENSHOTS, "browser OAuth test")
 
 
 if __name__ == "__main__":
