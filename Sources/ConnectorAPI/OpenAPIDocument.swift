@@ -2165,7 +2165,7 @@ enum OpenAPIDocument {
               },
               "warnings": {
                 "type": "array",
-                "description": "What the probe found that predicts a failure, within the server's `--warn-days`: the role's password expiring (PostgreSQL `VALID UNTIL`).",
+                "description": "What the probe found that predicts a failure, within the server's `--warn-days`: the role's password expiring (PostgreSQL `VALID UNTIL`), the server's TLS certificate expiring (PostgreSQL, HTTPS services), a MySQL/MariaDB password that expired.",
                 "items": {
                   "type": "object",
                   "required": [
@@ -2179,15 +2179,20 @@ enum OpenAPIDocument {
                       "type": "string",
                       "enum": [
                         "password_expires",
-                        "certificate_expires"
+                        "certificate_expires",
+                        "password_expired"
                       ]
                     },
                     "detail": {
                       "type": "string"
                     },
                     "expires_at": {
-                      "type": "string",
-                      "format": "date-time"
+                      "type": [
+                        "string",
+                        "null"
+                      ],
+                      "format": "date-time",
+                      "description": "null when it already expired and the server did not say when."
                     },
                     "attr": {
                       "type": [

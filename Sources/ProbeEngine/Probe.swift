@@ -117,8 +117,9 @@ public final class ProbeContext: @unchecked Sendable {
     }
 
     /// Records when something the credentials depend on expires (the role's password, the
-    /// server's certificate); the engine turns it into a warning when it falls within its window.
-    public func recordExpiry(_ code: ProbeWarning.Code, at date: Date, attr: String?) {
+    /// server's certificate; nil: it already has); the engine turns it into a warning when it
+    /// falls within its window.
+    public func recordExpiry(_ code: ProbeWarning.Code, at date: Date?, attr: String?) {
         ticket.recordWarning(ProbeWarning(code: code, expiresAt: date, attr: attr))
     }
 

@@ -119,7 +119,7 @@ final class ProbeTicket: Sendable {
                 hint: outcome.hint, signal: outcome.signal, elapsedMilliseconds: Self.ms(from: startedAt, to: now),
                 stages: state.timings)
             report.refreshedTokens = state.refreshedTokens
-            report.warnings = state.expiries.filter { $0.expiresAt <= warnUntil }
+            report.warnings = state.expiries.filter { $0.expiresAt.map { $0 <= warnUntil } ?? true }
             if cancelled {
                 report.detail = "The test was cancelled while in the '\(state.stage.rawValue)' stage."
             } else if outcome.code == .timeout {

@@ -36,7 +36,7 @@ extension LiveServiceTests {
             let warning = try #require(expiring.warnings.first)
             #expect(expiring.warnings.count == 1)
             #expect(warning.code == .passwordExpires && warning.attr == "password")
-            let days = warning.expiresAt.timeIntervalSinceNow / 86_400
+            let days = (warning.expiresAt ?? .distantPast).timeIntervalSinceNow / 86_400
             #expect(days > 8 && days <= 10, "expires in \(days) days")
             #expect(expiring.probeJSON["warnings"]?[0]?["code"] == "password_expires")
             // A role without VALID UNTIL has none.
@@ -59,7 +59,7 @@ extension LiveServiceTests {
             let report = await wide.test(ProbeRequest(connectorID: Self.postgres, metadata: .object(tls)))
             #expect(report.code == .ok)
             let warning = try #require(report.warnings.first { $0.code == .certificateExpires })
-            let days = warning.expiresAt.timeIntervalSinceNow / 86_400
+            let days = (warning.expiresAt ?? .distantPast).timeIntervalSinceNow / 86_400
             #expect(days > 28 && days <= 30, "expires in \(days) days")
             #expect(warning.attr == nil)
             // Without TLS there is no certificate to speak of.
@@ -84,13 +84,35 @@ extension LiveServiceTests {
             #expect(report.code == .ok, "\(report.detail)")
             let warning = try #require(report.warnings.first)
             #expect(report.warnings.count == 1 && warning.code == .certificateExpires)
-            let days = warning.expiresAt.timeIntervalSinceNow / 86_400
+            let days = (warning.expiresAt ?? .distantPast).timeIntervalSinceNow / 86_400
             #expect(days > 28 && days <= 30, "expires in \(days) days")
             // The default window: nothing to say yet.
             let narrow = try Self.engine(warnDays: 21)
             defer { narrow.shutdown() }
             let quiet = await narrow.test(ProbeRequest(connectorID: "minio|c799f6e3-2b57-434e-aaac-b5daa415da19", metadata: metadata))
             #expect(quiet.code == .ok && quiet.warnings.isEmpty)
+        }
+
+        /// A MariaDB account whose password expired (`PASSWORD EXPIRE`): the test fails as
+        /// auth_failed, and the warning says why, whatever the window.
+        @Test func anExpiredMariaDBPasswordFailsWithItsWarning() async throws {
+            let engine = try Self.engine(warnDays: 0)
+            defer { engine.shutdown() }
+            let metadata: JSONValue = [
+                "host": "127.0.0.1", "port": .string(try LiveServices.value("CE_MARIADB_PORT")),
+                "database": .string(try LiveServices.value("CE_MARIADB_DATABASE")), "user": .string(try LiveServices.value("CE_MARIADB_EXPIRED_USER")),
+                "password": .string(try LiveServices.value("CE_MARIADB_PASSWORD")),
+            ]
+            let report = await engine.test(ProbeRequest(connectorID: "mariadb|146b0124-b9fc-466f-8e68-098ff60703e8", metadata: metadata))
+            #expect(report.code == .authFailed && report.attr == "password", "\(report.detail)")
+            #expect(report.warnings.map(\.code) == [.passwordExpired])
+            #expect(report.warnings.first?.expiresAt == nil)
+            #expect(report.probeJSON["warnings"]?[0]?["expires_at"] == .null)
+            // The account with a current password has no warning.
+            var current = metadata.objectValue ?? [:]
+            current["user"] = .string(try LiveServices.value("CE_MARIADB_USER"))
+            let valid = await engine.test(ProbeRequest(connectorID: "mariadb|146b0124-b9fc-466f-8e68-098ff60703e8", metadata: .object(current)))
+            #expect(valid.code == .ok && valid.warnings.isEmpty)
         }
 
         @Test func anExpiryBeyondTheWindowIsNoWarning() async throws {

@@ -8,14 +8,17 @@ public struct ProbeWarning: Sendable, Equatable {
         case passwordExpires = "password_expires"
         /// The server's TLS certificate expires.
         case certificateExpires = "certificate_expires"
+        /// The account's password has expired: the server wants a new one (MySQL/MariaDB).
+        case passwordExpired = "password_expired"
     }
 
     public let code: Code
-    public let expiresAt: Date
+    /// When it expires; nil when it already has and the server did not say when.
+    public let expiresAt: Date?
     /// The metadata field to act on, where one is.
     public let attr: String?
 
-    public init(code: Code, expiresAt: Date, attr: String?) {
+    public init(code: Code, expiresAt: Date?, attr: String?) {
         self.code = code
         self.expiresAt = expiresAt
         self.attr = attr
@@ -23,18 +26,19 @@ public struct ProbeWarning: Sendable, Equatable {
 
     /// One sentence for a person.
     public var detail: String {
-        let days = max(0, Int((expiresAt.timeIntervalSinceNow / 86_400).rounded(.down)))
+        let days = expiresAt.map { max(0, Int(($0.timeIntervalSinceNow / 86_400).rounded(.down))) } ?? 0
         let when = days == 0 ? "within a day" : "in \(days) day\(days == 1 ? "" : "s")"
         switch code {
         case .passwordExpires: return "The database user's password expires \(when); set a new one before then."
         case .certificateExpires: return "The server's TLS certificate expires \(when); the server needs a new one before then."
+        case .passwordExpired: return "The database user's password has expired; set a new one."
         }
     }
 
     /// `{code, detail, expires_at, attr}`.
     public var json: JSONValue {
         [
-            "code": .string(code.rawValue), "detail": .string(detail), "expires_at": .string(UTCDateParts.iso8601(expiresAt)),
+            "code": .string(code.rawValue), "detail": .string(detail), "expires_at": expiresAt.map { .string(UTCDateParts.iso8601($0)) } ?? .null,
             "attr": attr.map { .string($0) } ?? .null,
         ]
     }

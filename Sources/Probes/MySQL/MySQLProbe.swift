@@ -54,7 +54,7 @@ final class MySQLProbe: Probe {
         let wait = connection.startConnect(
             host: settings.host, address: address.description, port: settings.port, user: settings.user, password: settings.password,
             database: settings.database)
-        return perform(returned(wait, connection), context)
+        return perform(returned(wait, connection, context), context)
     }
 
     func resume(_ context: ProbeContext, events: IOEvents) -> ProbeStep {
@@ -75,8 +75,12 @@ final class MySQLProbe: Probe {
         connection = nil
     }
 
-    private func returned(_ wait: MariaDBWait, _ connection: MariaDBConnection) -> MySQLProbeMachine.Action {
+    private func returned(_ wait: MariaDBWait, _ connection: MariaDBConnection, _ context: ProbeContext) -> MySQLProbeMachine.Action {
         let complete = wait.isComplete
+        // An expired password fails the test and is also the warning that says what to do.
+        if complete, [MariaDBError.passwordExpired, MariaDBError.passwordExpiredLogin].contains(connection.errorNumber) {
+            context.recordExpiry(.passwordExpired, at: nil, attr: "password")
+        }
         return machine.returned(
             wait, errorNumber: complete ? connection.errorNumber : 0, sqlState: complete ? connection.sqlState : "",
             usesTLS: complete && connection.usesTLS, hasResult: complete && connection.takeResult())
@@ -110,14 +114,14 @@ final class MySQLProbe: Probe {
                 case .query: wait = connection.continueQuery(ready)
                 case .storeResult: wait = connection.continueStoreResult(ready)
                 }
-                action = returned(wait, connection)
+                action = returned(wait, connection, context)
             case .startQuery:
                 context.enter(.query)
                 connection.suspendedCall = .query
-                action = returned(connection.startQuery("SELECT 1"), connection)
+                action = returned(connection.startQuery("SELECT 1"), connection, context)
             case .storeResult:
                 connection.suspendedCall = .storeResult
-                action = returned(connection.startStoreResult(), connection)
+                action = returned(connection.startStoreResult(), connection, context)
             }
         }
     }
