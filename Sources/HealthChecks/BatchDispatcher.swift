@@ -116,7 +116,7 @@ public final class BatchDispatcher: Sendable {
         }
         guard !items.isEmpty else { return }
         state.withLock { state in
-            var queue = state.queues[job.organization] ?? Queue()
+            var queue = state.queues.removeValue(forKey: job.organization) ?? Queue()
             if queue.count == 0 && !state.ring.contains(job.organization) { state.ring.append(job.organization) }
             for item in items {
                 if queue.buckets[item.destination] == nil {
@@ -124,7 +124,7 @@ public final class BatchDispatcher: Sendable {
                     queue.heads[item.destination] = 0
                     queue.ring.append(item.destination)
                 }
-                queue.buckets[item.destination]!.append(item)
+                queue.buckets[item.destination, default: []].append(item)
             }
             queue.count += items.count
             state.queues[job.organization] = queue
@@ -138,7 +138,7 @@ public final class BatchDispatcher: Sendable {
     public func cancel(_ job: HealthJob) -> Bool {
         guard job.cancel() else { return false }
         state.withLock { state in
-                guard var queue = state.queues[job.organization] else { return }
+                guard var queue = state.queues.removeValue(forKey: job.organization) else { return }
             for (destination, bucket) in queue.buckets {
                 let head = queue.heads[destination]!
                 let kept = bucket[head...].filter { $0.job.id != job.id }
@@ -177,7 +177,8 @@ public final class BatchDispatcher: Sendable {
         for _ in 0..<state.ring.count where !state.ring.isEmpty {
             let organization = state.ring[state.cursor]
             state.cursor = (state.cursor + 1) % state.ring.count
-            guard var queue = state.queues[organization] else {
+            // Taken out while it changes, so that its buckets are not copied on write.
+            guard var queue = state.queues.removeValue(forKey: organization) else {
                 state.removeQueue(organization)
                 continue
             }
@@ -200,8 +201,7 @@ public final class BatchDispatcher: Sendable {
             let destination = queue.ring[queue.cursor]
             queue.cursor = (queue.cursor + 1) % queue.ring.count
             if !destination.isEmpty, state.destinations[destination, default: 0] >= limits.perHost { continue }
-            var bucket = queue.buckets[destination]!
-            var head = queue.heads[destination]!
+            guard var bucket = queue.buckets.removeValue(forKey: destination), var head = queue.heads[destination] else { continue }
             // Items of cancelled jobs leave the queue.
             while head < bucket.count, bucket[head].job.status != .running {
                 head += 1
