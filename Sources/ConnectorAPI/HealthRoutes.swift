@@ -14,6 +14,8 @@ extension ConnectorRoutes {
     static let maxJobConnectors = 10_000
     /// Checks at once for a job that does not say.
     static let defaultJobConcurrency = 16
+    /// Jobs one user may have running at once in an organization; more are a 429.
+    static let maxRunningJobsPerUser = 4
 
     /// `GET connector/{id}/health/?page=&page_size=`: newest first, always paged.
     func connectorHealth(_ request: Request, context: APIRequestContext) async throws -> Response {
@@ -49,6 +51,14 @@ extension ConnectorRoutes {
         let body = try await request.collectBody(upTo: maxBodyBytes)
         let members = body.readableBytes == 0 ? [:] : try RequestBody.object(body.readableBytesView)
         let options = try HealthJobRequest(members, maxConcurrency: admission.limits.perUser, maxTimeout: engine.configuration.maxTimeout)
+        let running = jobs.running.count { $0.owner == caller.userID && $0.organization == caller.organizationID }
+        guard running < Self.maxRunningJobsPerUser else {
+            var error = APIError(
+                .tooManyRequests, code: "throttled",
+                detail: "You have \(running) health jobs running; wait for one to end or cancel one.")
+            error.headers[.retryAfter] = "5"
+            throw error
+        }
         let connectors: [StoredConnector]
         if let ids = options.connectorIDs {
             var listed: [StoredConnector] = []

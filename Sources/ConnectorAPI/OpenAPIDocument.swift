@@ -1482,7 +1482,7 @@ enum OpenAPIDocument {
             "tags": [
               "health"
             ],
-            "description": "Starts a batch check of every connector the caller may see, or of the listed ones. Organizations take turns, each destination gets a few checks at once, the same credentials are never checked twice at once, and the checks count against the caller's test caps (the job waits for a place). Every check is recorded in the connector's history.",
+            "description": "Starts a batch check of every connector the caller may see, or of the listed ones. Organizations take turns, each destination gets a few checks at once, the same credentials are never checked twice at once, and the checks count against the caller's test caps (the job waits for a place). Every check is recorded in the connector's history. A user may have 4 jobs running at once in an organization; a fifth is a 429 with Retry-After.",
             "requestBody": {
               "required": false,
               "content": {
@@ -1525,6 +1525,9 @@ enum OpenAPIDocument {
               },
               "500": {
                 "$ref": "#/components/responses/ServerError"
+              },
+              "429": {
+                "$ref": "#/components/responses/TooManyRequests"
               }
             }
           }

@@ -191,7 +191,7 @@ public final class HealthJobs: Sendable {
     public let retention: Duration
     public let maxFinished: Int
 
-    public init(retention: Duration = .seconds(3600), maxFinished: Int = 1000) {
+    public init(retention: Duration = .seconds(3600), maxFinished: Int = 100) {
         self.retention = retention
         self.maxFinished = maxFinished
     }

@@ -145,6 +145,23 @@ final class SilentListener: Sendable {
             let history = try await world.call(.get, "/connector/\(ids[0].stringValue!)/health/", token: world.owner)
             #expect(history.json["count"] == 0)
             #expect(try await world.call(.delete, "/health_checks/\(job)/", token: world.owner).status == 204)
+
+            // At most four running jobs per user: a fifth is a 429 until one ends.
+            var running: [String] = []
+            for _ in 0..<4 {
+                let next = try await world.call(
+                    .post, "/health_checks/", token: world.owner, body: ["connector_ids": .array(ids), "timeout": 60, "concurrency": 1])
+                #expect(next.status == 202)
+                running.append(try #require(next.json["job_id"]?.stringValue))
+            }
+            let refused = try await world.call(.post, "/health_checks/", token: world.owner, body: ["connector_ids": .array(ids)])
+            #expect(refused.status == 429 && refused.json["errors"]?[0]?["code"] == "throttled")
+            #expect(try await world.call(.delete, "/health_checks/\(running[0])/", token: world.owner).status == 204)
+            let again = try await world.call(.post, "/health_checks/", token: world.owner, body: ["connector_ids": .array(ids), "timeout": 60])
+            #expect(again.status == 202)
+            running.append(try #require(again.json["job_id"]?.stringValue))
+            for id in running { _ = try await world.call(.delete, "/health_checks/\(id)/", token: world.owner) }
+            await world.engine.waitUntilIdle()
         }
     }
 }
