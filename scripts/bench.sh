@@ -64,3 +64,11 @@ PY
 fi
 
 scripts/bench-api.sh
+
+# Batch health checks of issue 10: 10,000 stored connectors in one job, each family alone, the same
+# checks from a Python thread pool, two replicas sharing a scheduled round (about 10 minutes on 2
+# cores). BENCH_HEALTH=0 skips it.
+if [[ "${BENCH_HEALTH:-1}" != 0 ]]; then
+    echo "== Batch health checks: 10,000 stored connectors (scripts/bench_health.py)"
+    python3 scripts/bench_health.py
+fi

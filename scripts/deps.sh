@@ -5,7 +5,8 @@
 # python3-jsonschema), and only those that are missing, then the
 # Python packages for scripts/s3_server.py (moto 5.x with its server extras:
 # flask, flask-cors, werkzeug; boto3) and scripts/fake_google.py (PyJWT 2.x,
-# cryptography) with pip, only if `python3` cannot find them. Run as root.
+# cryptography), and psycopg2-binary and PyMySQL for the Python baseline of
+# scripts/bench_health.py, with pip, only if `python3` cannot find them. Run as root.
 # Idempotent: prints nothing when everything is already installed.
 #
 # Installing mariadb-server / postgresql-15 / redis-server must not leave a
@@ -27,16 +28,17 @@ PACKAGES=(
 # Python packages, as pip requirements (installed only when the check below fails; pip leaves
 # the ones already satisfied alone). cryptography comes with moto too; it is named because
 # scripts/fake_google.py uses it directly (RSA keys; RS256 through PyJWT).
-PIP_REQUIREMENTS=('moto[server]==5.*' 'PyJWT==2.*' 'cryptography')
+PIP_REQUIREMENTS=('moto[server]==5.*' 'PyJWT==2.*' 'cryptography' 'psycopg2-binary' 'PyMySQL')
 
 # Exit 0 when python3 has moto 5.x and what scripts/s3_server.py needs from moto[server], and
-# PyJWT 2.x with cryptography for scripts/fake_google.py (looked up, not imported: importing
+# PyJWT 2.x with cryptography for scripts/fake_google.py, psycopg2 and PyMySQL for
+# scripts/bench_health.py (looked up, not imported: importing
 # moto's server takes ~0.5 s on every `make`).
 python_deps_ok() {
   python3 - <<'EOF' >/dev/null 2>&1
 import importlib.metadata as md
 import importlib.util as iu
-for name in ("boto3", "botocore", "flask", "flask_cors", "werkzeug", "moto", "jwt", "cryptography"):
+for name in ("boto3", "botocore", "flask", "flask_cors", "werkzeug", "moto", "jwt", "cryptography", "psycopg2", "pymysql"):
     assert iu.find_spec(name), name
 assert md.version("moto").split(".")[0] == "5"
 assert md.version("PyJWT").split(".")[0] == "2"
