@@ -64,6 +64,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Days the health history of each connector is kept (1...3650); older checks are pruned in the background.")
     var healthRetentionDays = 30
 
+    @Option(help: "Batch checks (health jobs and the scheduler) at once in this replica (1...4096).")
+    var healthConcurrency = 64
+
+    @Option(help: "Batch checks at once against one destination: host and port, S3 endpoint, Snowflake account (1...1024).")
+    var healthPerHost = 4
+
     @Option(
         help: "Check every stored connector once per this interval (e.g. 6h, 30m, 1d; at least 1m), shared with the other replicas of the store; off unless given.")
     var healthInterval: String?
@@ -90,6 +96,9 @@ struct Serve: AsyncParsableCommand {
             }
         }
         guard (1...3650).contains(healthRetentionDays) else { throw ValidationError("--health-retention-days must be 1...3650") }
+        guard (1...4096).contains(healthConcurrency), (1...1024).contains(healthPerHost) else {
+            throw ValidationError("--health-concurrency must be 1...4096 and --health-per-host 1...1024")
+        }
         if let healthInterval {
             guard let seconds = Self.seconds(healthInterval), seconds >= 60 else {
                 throw ValidationError("--health-interval must be a duration of at least 1m, such as 90s, 30m, 6h or 1d")
@@ -146,7 +155,8 @@ struct Serve: AsyncParsableCommand {
             publicURL: publicURL,
             oauth: OAuthConfiguration(
                 providers: engineOptions.oauthProviders, cacheTTL: .seconds(oauthCacheTTL), statusURL: oauthStatusURL,
-                storage: redis.map { RedisOAuthStorage(client: $0) }, caFile: engineOptions.googleCAFile))
+                storage: redis.map { RedisOAuthStorage(client: $0) }, caFile: engineOptions.googleCAFile),
+            batch: BatchLimits(total: healthConcurrency, perHost: healthPerHost))
         let banner = Self.banner(
             host: host, port: port, organization: firstStart?.organization ?? bootstrapOrganization, token: firstStart?.token)
         let health = HealthRuntime(engine: engine, store: store, limits: configuration.limits, batch: configuration.batch)

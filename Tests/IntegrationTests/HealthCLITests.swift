@@ -119,6 +119,10 @@ extension LiveServiceTests {
                 let refused = try AdminCLITests.run(["serve", "--health-interval=\(bad)", "--data-dir", "/nonexistent/never-created"])
                 #expect(refused.status != 0 && refused.output.contains("--health-interval must be a duration"), "\(bad): \(refused.output)")
             }
+            for bad in ["--health-per-host=0", "--health-concurrency=0", "--health-concurrency=5000"] {
+                let refused = try AdminCLITests.run(["serve", bad, "--data-dir", "/nonexistent/never-created"])
+                #expect(refused.status != 0 && refused.output.contains("--health-concurrency must be"), "\(bad): \(refused.output)")
+            }
             #expect(!FileManager.default.fileExists(atPath: "/nonexistent/never-created"))
         }
 
