@@ -27,8 +27,12 @@ PACKAGES=(
 
 # Python packages, as pip requirements (installed only when the check below fails; pip leaves
 # the ones already satisfied alone). cryptography comes with moto too; it is named because
-# scripts/fake_google.py uses it directly (RSA keys; RS256 through PyJWT).
-PIP_REQUIREMENTS=('moto[server]==5.*' 'PyJWT==2.*' 'cryptography' 'psycopg2-binary' 'PyMySQL')
+# scripts/fake_google.py uses it directly (RSA keys; RS256 through PyJWT). PIP_REQUIREMENTS are
+# the test services' (docker-compose.test.yml's Python image installs the same, which
+# scripts/check_compose.py checks); PIP_BENCH_REQUIREMENTS the Python baseline of
+# scripts/bench_health.py.
+PIP_REQUIREMENTS=('moto[server]==5.*' 'PyJWT==2.*' 'cryptography')
+PIP_BENCH_REQUIREMENTS=('psycopg2-binary' 'PyMySQL')
 
 # Exit 0 when python3 has moto 5.x and what scripts/s3_server.py needs from moto[server], and
 # PyJWT 2.x with cryptography for scripts/fake_google.py, psycopg2 and PyMySQL for
@@ -48,7 +52,7 @@ EOF
 install_python_deps() {
   python_deps_ok && return 0
   if (( EUID != 0 )); then
-    echo "deps.sh: python3 lacks some of ${PIP_REQUIREMENTS[*]}; run this script as root" >&2
+    echo "deps.sh: python3 lacks some of ${PIP_REQUIREMENTS[*]} ${PIP_BENCH_REQUIREMENTS[*]}; run this script as root" >&2
     exit 1
   fi
   if ! python3 -m pip --version >/dev/null 2>&1; then
@@ -62,10 +66,10 @@ install_python_deps() {
 sys.exit(0 if os.path.exists(os.path.join(sysconfig.get_path("stdlib"), "EXTERNALLY-MANAGED")) else 1)'; then
     extra+=(--break-system-packages)
   fi
-  echo "deps.sh: installing ${PIP_REQUIREMENTS[*]} for $(command -v python3)"
+  echo "deps.sh: installing ${PIP_REQUIREMENTS[*]} ${PIP_BENCH_REQUIREMENTS[*]} for $(command -v python3)"
   PIP_ROOT_USER_ACTION=ignore python3 -m pip install --quiet --disable-pip-version-check \
-    "${extra[@]}" "${PIP_REQUIREMENTS[@]}"
-  python_deps_ok || { echo "deps.sh: ${PIP_REQUIREMENTS[*]} installed but python3 still cannot find them" >&2; exit 1; }
+    "${extra[@]}" "${PIP_REQUIREMENTS[@]}" "${PIP_BENCH_REQUIREMENTS[@]}"
+  python_deps_ok || { echo "deps.sh: the pip requirements were installed but python3 still cannot find them" >&2; exit 1; }
 }
 
 missing=()
