@@ -233,6 +233,11 @@ extension ConnectorStore {
                     update = update.set("metadata", to: try self.seal(metadata, organization: organization, connector: id))
                         .set("key_id", to: self.keyRing.primary.id)
                 }
+                // New credentials have not been checked: the last health (not the history) goes.
+                let credentialsChanged = metadata.map { $0 != current.metadata } ?? false
+                if credentialsChanged {
+                    try await db.delete(from: "connector_health").where("connector_id", .equal, Self.key(id)).run()
+                }
                 if let sharedToOrg = change.sharedToOrg { update = update.set("shared_to_org", to: sharedToOrg) }
                 try await update.where("id", .equal, Self.key(id)).where("organization_id", .equal, organization).run()
 
@@ -258,6 +263,7 @@ extension ConnectorStore {
                 }
                 current.name = name
                 if let metadata { current.metadata = metadata }
+                if credentialsChanged { current.lastHealth = nil }
                 if let sharedToOrg = change.sharedToOrg { current.sharedToOrg = sharedToOrg }
                 current.modifiedBy = userID
                 current.modifiedAt = Timestamp.date(now)

@@ -61,10 +61,20 @@ import Testing
             #expect(try await store.healthHistory(connector: connector.id, organization: "acme", page: 1, pageSize: 10).count == 1)
             #expect(try await store.connector(id: connector.id, organization: "acme")?.lastHealth == last)
 
-            // An update (which locks the row) still works with the joined last health.
+            // An update (which locks the row) still works with the joined last health; a rename
+            // keeps it, new credentials drop it (they were never checked), the history stays.
             let (updated, _) = try await store.updateConnector(
                 id: connector.id, organization: "acme", by: people.alice.id, change: ConnectorChange(name: "db2")) { _ in nil }
             #expect(updated.lastHealth == last)
+            let (same, _) = try await store.updateConnector(
+                id: connector.id, organization: "acme", by: people.alice.id, change: ConnectorChange()) { $0.metadata }
+            #expect(same.lastHealth == last)
+            let (rekeyed, _) = try await store.updateConnector(
+                id: connector.id, organization: "acme", by: people.alice.id, change: ConnectorChange()
+            ) { _ in ["host": "h", "password": "new"] }
+            #expect(rekeyed.lastHealth == nil)
+            #expect(try await store.connector(id: connector.id, organization: "acme")?.lastHealth == nil)
+            #expect(try await store.healthHistory(connector: connector.id, organization: "acme", page: 1, pageSize: 10).count == 1)
 
             try await store.deleteConnector(id: connector.id, organization: "acme", by: people.alice.id)
             #expect(try await store.healthHistory(connector: connector.id, organization: "acme", page: 1, pageSize: 10).count == 0)
