@@ -41,6 +41,7 @@ import hashlib
 import json
 import os
 import re
+import secrets
 import sys
 import tempfile
 from pathlib import Path
@@ -241,7 +242,7 @@ def type_credentials(ctx, organization, token):
 
 def refused_token(ctx):
     driver = ctx.driver
-    wrong = "ce_this-token-does-not-exist-0123456789"
+    wrong = "ce_" + secrets.token_urlsafe(24)  # a token of the right form that the server never issued
     type_credentials(ctx, ctx.server.organization, wrong)
     wait(driver, 10, lambda d: ctx.page.read()["signinError"], "an error under the sign-in form")
     state = ctx.page.read()
