@@ -128,15 +128,7 @@ def pg_superuser_sql(sql):
     command = ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", "--",
                "env", "HOME=/tmp", str(psql), "-X", "-q", "-v", "ON_ERROR_STOP=1",
                "-h", str(sock), "-p", need("CE_PG_PORT"), "-U", "postgres", "-d", "postgres"]
-    try:
-        done = subprocess.run(command, input=sql, text=True, capture_output=True, timeout=300, cwd="/tmp")
-    except (OSError, subprocess.TimeoutExpired) as error:
-        log(f"psql as postgres failed: {error}")
-        return False
-    if done.returncode != 0:
-        log(f"psql as postgres failed: {done.stderr.strip()[:300]}")
-        return False
-    return True
+    return run_sql_client("psql as postgres", command, sql, cwd="/tmp")
 
 
 def mariadb_root_sql(sql):
@@ -146,13 +138,18 @@ def mariadb_root_sql(sql):
     if not client or not sock.exists():
         return False
     command = [client, "--no-defaults", "--protocol=socket", f"--socket={sock}", "-uroot", "--batch"]
+    return run_sql_client("mariadb as root", command, sql)
+
+
+def run_sql_client(what, command, sql, cwd=None):
+    """Feeds SQL to a database client; False (and why, in the log) when it fails."""
     try:
-        done = subprocess.run(command, input=sql, text=True, capture_output=True, timeout=300)
+        done = subprocess.run(command, input=sql, text=True, capture_output=True, timeout=300, cwd=cwd)
     except (OSError, subprocess.TimeoutExpired) as error:
-        log(f"mariadb as root failed: {error}")
+        log(f"{what} failed: {error}")
         return False
     if done.returncode != 0:
-        log(f"mariadb as root failed: {done.stderr.strip()[:300]}")
+        log(f"{what} failed: {done.stderr.strip()[:300]}")
         return False
     return True
 

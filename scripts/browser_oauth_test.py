@@ -182,6 +182,12 @@ class SignIn:
     def login_path(self):
         return "/api/v1/oauth/login/%s/?%s" % (self.backend, urllib.parse.urlencode({"oauth-key": self.key}))
 
+    def create_with_key(self, connector_id, name):
+        """POST connector/?oauth-key= with this sign-in's key: (status, answer)."""
+        path = "/api/v1/unstract/%s/connector/?%s" % (self.ctx.server.organization, urllib.parse.urlencode({"oauth-key": self.key}))
+        return self.ctx.api.json("POST", path, {
+            "connector_id": connector_id, "connector_name": name, "connector_metadata": {"connectorName": name}})
+
     def cache_key(self):
         status, answer = self.ctx.api.json("GET", "/api/v1/oauth/cache-key/%s" % self.backend)
         check(status == 200, "GET cache-key/%s: %d %s" % (self.backend, status, answer))
@@ -326,10 +332,7 @@ def allow_flow(ctx, report):
     flow.step("popup closed itself", popup_closed)
 
     def create():
-        path = "/api/v1/unstract/%s/connector/?%s" % (ctx.server.organization, urllib.parse.urlencode({"oauth-key": s.key}))
-        status, answer = ctx.api.json("POST", path, {
-            "connector_id": DRIVE, "connector_name": "browser-drive",
-            "connector_metadata": {"connectorName": "browser-drive"}})
+        status, answer = s.create_with_key(DRIVE, "browser-drive")
         check(status == 201, "POST connector/?oauth-key=: %d %s" % (status, answer))
         metadata = answer.get("connector_metadata") or {}
         check(metadata.get("access_token") == MASK, "access_token is %r, not masked" % metadata.get("access_token"))
@@ -379,10 +382,7 @@ def deny_flow(ctx, report):
     flow.step("popup stays open on an error", popup_stays)
 
     def create_times_out():
-        path = "/api/v1/unstract/%s/connector/?%s" % (ctx.server.organization, urllib.parse.urlencode({"oauth-key": s.key}))
-        status, answer = ctx.api.json("POST", path, {
-            "connector_id": DROPBOX, "connector_name": "browser-dropbox",
-            "connector_metadata": {"connectorName": "browser-dropbox"}})
+        status, answer = s.create_with_key(DROPBOX, "browser-dropbox")
         check(status == 408, "POST connector/?oauth-key=: %d %s (expected 408)" % (status, answer))
         check(error_code(answer) == "oauth_timeout", "error code %r, expected oauth_timeout" % error_code(answer))
         return "408 oauth_timeout"

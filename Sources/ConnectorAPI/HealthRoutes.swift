@@ -35,7 +35,7 @@ extension ConnectorRoutes {
             "code": .string(check.code), "status": OutcomeCode(rawValue: check.code).map { .number(Double($0.status)) } ?? .null,
             "stage": check.stage.map { .string($0) } ?? .null, "attr": check.attr.map { .string($0) } ?? .null,
             "detail": .string(check.isValid ? "" : check.detail), "hint": .string(check.hint),
-            "elapsed_ms": .number((check.elapsedMilliseconds * 1000).rounded() / 1000), "stages": check.stages,
+            "elapsed_ms": .number(ProbeReport.rounded(check.elapsedMilliseconds)), "stages": check.stages,
             "warnings": check.warnings,
             "triggered_by": [
                 "kind": .string(check.triggeredVia), "user": check.triggeredBy.map { .number(Double($0)) } ?? .null,

@@ -24,13 +24,13 @@ public struct HealthJobResult: Sendable {
     /// object) and the verdict (`is_valid`, `code`, `status`, `stage`, `attr`, `detail`, `stages`,
     /// `elapsed_ms`, `warnings`).
     public var json: JSONValue {
+        // The verdict's fields as the `probe` object renders them, built once.
         let probe = report.probeJSON
         return [
             "id": .string(connectorID.uuidString.lowercased()), "connector_name": .string(name), "connector_id": .string(typeID),
-            "is_valid": .bool(report.isValid), "code": .string(report.code.rawValue), "status": .number(Double(report.status)),
-            "stage": report.stage.map { .string($0.rawValue) } ?? .null, "attr": report.attr.map { .string($0) } ?? .null,
-            "detail": .string(report.isValid ? "" : report.detail), "stages": report.stagesJSON,
-            "elapsed_ms": probe["elapsed_ms"] ?? .null, "warnings": report.warningsJSON,
+            "is_valid": .bool(report.isValid), "code": probe["code"] ?? .null, "status": .number(Double(report.status)),
+            "stage": probe["stage"] ?? .null, "attr": probe["attr"] ?? .null, "detail": .string(report.isValid ? "" : report.detail),
+            "stages": probe["stages"] ?? [:], "elapsed_ms": probe["elapsed_ms"] ?? .null, "warnings": probe["warnings"] ?? [],
         ]
     }
 }

@@ -116,7 +116,8 @@ extension ProbeReport {
         return body
     }
 
-    private static func rounded(_ value: Double) -> Double {
+    /// Milliseconds as the API shows them: to the microsecond.
+    public static func rounded(_ value: Double) -> Double {
         (value * 1000).rounded() / 1000
     }
 }
