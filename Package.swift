@@ -54,7 +54,7 @@ let package = Package(
             linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]),
         .target(name: "PostgresDriver", dependencies: ["CLibPQ", "CCertificate"], path: "Drivers/PostgresDriver"),
         .target(name: "CResolver", path: "Drivers/CResolver", linkerSettings: [.linkedLibrary("dl")]),
-        .target(name: "MariaDBDriver", dependencies: ["CMariaDB", "CResolver"], path: "Drivers/MariaDBDriver"),
+        .target(name: "MariaDBDriver", dependencies: ["CMariaDB", "CResolver", "CCertificate"], path: "Drivers/MariaDBDriver"),
         .target(name: "CurlDriver", dependencies: ["CCurl", "LinuxIO", "CCertificate"], path: "Drivers/CurlDriver"),
 
         // MARK: The engine.

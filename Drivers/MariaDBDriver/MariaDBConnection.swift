@@ -1,3 +1,4 @@
+import CCertificate
 import CMariaDB
 import CResolver
 import Glibc
@@ -165,6 +166,13 @@ public final class MariaDBConnection: @unchecked Sendable {
     public var usesTLS: Bool {
         guard let handle else { return false }
         return mysql_get_ssl_cipher(handle) != nil
+    }
+
+    /// When the server's TLS certificate expires, in seconds since 1970; nil without TLS.
+    public var peerCertificateNotAfter: Int64? {
+        guard let handle else { return nil }
+        let seconds = ccertificate_peer_not_after(cmariadb_openssl_session(handle))
+        return seconds >= 0 ? Int64(seconds) : nil
     }
 
     /// The error number of the last call (`mysql_errno`), 0 for none.

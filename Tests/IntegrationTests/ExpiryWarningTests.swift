@@ -93,6 +93,29 @@ extension LiveServiceTests {
             #expect(quiet.code == .ok && quiet.warnings.isEmpty)
         }
 
+        /// The same for MySQL/MariaDB: the TLS server of scripts/services.sh has the same 30-day
+        /// certificate; a connection without TLS has none to report.
+        @Test func aMariaDBServersCertificateExpiryIsAWarningWithinTheWindow() async throws {
+            let wide = try Self.engine(warnDays: 40)
+            defer { wide.shutdown() }
+            let tls: JSONValue = [
+                "host": "localhost", "port": .string(try LiveServices.value("CE_MARIADB_PORT")),
+                "database": .string(try LiveServices.value("CE_MARIADB_DATABASE")), "user": .string(try LiveServices.value("CE_MARIADB_USER")),
+                "password": .string(try LiveServices.value("CE_MARIADB_PASSWORD")), "sslEnabled": true,
+                "ssl_ca": .string(try LiveServices.value("CE_TLS_CA_PEM")),
+            ]
+            let report = await wide.test(ProbeRequest(connectorID: "mariadb|146b0124-b9fc-466f-8e68-098ff60703e8", metadata: tls))
+            #expect(report.code == .ok, "\(report.detail)")
+            let warning = try #require(report.warnings.first)
+            #expect(report.warnings.count == 1 && warning.code == .certificateExpires && warning.attr == nil)
+            let days = (warning.expiresAt ?? .distantPast).timeIntervalSinceNow / 86_400
+            #expect(days > 28 && days <= 30, "expires in \(days) days")
+            var plain = tls.objectValue ?? [:]
+            plain["sslEnabled"] = false
+            let clear = await wide.test(ProbeRequest(connectorID: "mariadb|146b0124-b9fc-466f-8e68-098ff60703e8", metadata: .object(plain)))
+            #expect(clear.code == .ok && clear.warnings.isEmpty)
+        }
+
         /// A MariaDB account whose password expired (`PASSWORD EXPIRE`): the test fails as
         /// auth_failed, and the warning says why, whatever the window.
         @Test func anExpiredMariaDBPasswordFailsWithItsWarning() async throws {

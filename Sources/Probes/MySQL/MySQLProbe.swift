@@ -1,4 +1,5 @@
 import ConnectorCore
+import Foundation
 import LinuxIO
 import MariaDBDriver
 import ProbeEngine
@@ -117,6 +118,9 @@ final class MySQLProbe: Probe {
                 action = returned(wait, connection, context)
             case .startQuery:
                 context.enter(.query)
+                if let notAfter = connection.peerCertificateNotAfter {
+                    context.recordExpiry(.certificateExpires, at: Date(timeIntervalSince1970: Double(notAfter)), attr: nil)
+                }
                 connection.suspendedCall = .query
                 action = returned(connection.startQuery("SELECT 1"), connection, context)
             case .storeResult:
