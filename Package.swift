@@ -152,16 +152,17 @@ let package = Package(
                 "ConnectorStore", "Encryption", .product(name: "Logging", package: "swift-log"), .product(name: "SQLKit", package: "sql-kit"),
             ],
             path: "Tests/TestSupport"),
+        .target(name: "TestProcesses", path: "Tests/TestProcesses"),
         .testTarget(name: "ConnectorCoreTests", dependencies: ["ConnectorCore"]),
         .testTarget(name: "EncryptionTests", dependencies: ["Encryption", "LinuxIO"]),
         .testTarget(name: "SigV4Tests", dependencies: ["SigV4"]),
         .testTarget(
             name: "CloudAuthTests",
-            dependencies: ["CloudAuth", "ConnectorCore", "LinuxIO", .product(name: "CryptoExtras", package: "swift-crypto")]),
+            dependencies: ["CloudAuth", "ConnectorCore", "LinuxIO", "TestProcesses", .product(name: "CryptoExtras", package: "swift-crypto")]),
         .testTarget(
             name: "ConnectorStoreTests",
             dependencies: [
-                "ConnectorStore", "ConnectorCore", "Encryption", "OAuthFlow", "TestSupport",
+                "ConnectorStore", "ConnectorCore", "Encryption", "OAuthFlow", "TestSupport", "TestProcesses",
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -181,7 +182,7 @@ let package = Package(
         .testTarget(
             name: "RedisClientTests",
             dependencies: [
-                "RedisClient", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                "RedisClient", "TestProcesses", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]),
         .testTarget(
@@ -196,7 +197,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "ConnectorAPI", "ConnectorCore", "ConnectorStore", "ProbeEngine", "Probes", "FixtureRunner", "PostgresDriver",
-                "MariaDBDriver", "TestSupport", "Encryption", "OAuthFlow", "RedisClient", "HealthChecks",
+                "MariaDBDriver", "TestSupport", "TestProcesses", "Encryption", "OAuthFlow", "RedisClient", "HealthChecks",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),

@@ -4,6 +4,7 @@ import Foundation
 import Glibc
 import CloudAuth
 import LinuxIO
+import TestProcesses
 import Testing
 
 @Suite struct ServiceAccountAssertionTests {
@@ -112,15 +113,10 @@ import Testing
         defer { try? FileManager.default.removeItem(at: folder) }
         let keyFile = folder.appendingPathComponent("key.pem")
         try key.pkcs8PEMRepresentation.write(to: keyFile, atomically: true, encoding: .utf8)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", "openssl pkey -in '\(keyFile.path)' -pubout -outform DER | openssl dgst -sha256 -binary | openssl enc -base64"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            .trimmingCharacters(in: .whitespacesAndNewlines)
-        process.waitUntilExit()
+        let (status, text) = try ChildProcess.run(
+            "/bin/sh", ["-c", "openssl pkey -in '\(keyFile.path)' -pubout -outform DER | openssl dgst -sha256 -binary | openssl enc -base64"])
+        let output = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(status == 0)
         #expect(output.count == 44)
         #expect(try RS256JWT.publicKeyFingerprint(privateKeyPEM: key.pkcs8PEMRepresentation) == "SHA256:" + output)
     }

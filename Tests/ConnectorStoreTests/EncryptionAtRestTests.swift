@@ -4,6 +4,7 @@ import ConnectorStore
 import Encryption
 import Foundation
 import SQLKit
+import TestProcesses
 import Testing
 
 @Suite struct EncryptionAtRestTests {
@@ -27,16 +28,9 @@ import Testing
         let admin = try StoreHarness.adminURL()
         let url = admin.replacingOccurrences(of: "/postgres?", with: "/\(database)?")
         let bin = try #require(ProcessInfo.processInfo.environment["CE_PG_BIN"], "CE_PG_BIN is not set: run `make test`")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: bin + "/pg_dump")
-        process.arguments = ["--dbname=\(url)", "--no-owner"]
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
-        return data
+        let (status, dump) = try ChildProcess.run(bin + "/pg_dump", ["--dbname=\(url)", "--no-owner"])
+        #expect(status == 0)
+        return Data(dump.utf8)
     }
 
     @Test(arguments: Backend.allCases)

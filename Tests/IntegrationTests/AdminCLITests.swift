@@ -3,27 +3,18 @@ import ConnectorStore
 import Encryption
 import Foundation
 import Logging
+import TestProcesses
 import Testing
 
 extension LiveServiceTests {
     /// `connector-engine admin` and the first start of `serve`, end to end on a temporary data dir.
     @Suite struct AdminCLITests {
         static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: CLITests.binary)
-            process.arguments = arguments
             var env = ProcessInfo.processInfo.environment
             env["CONNECTOR_ENGINE_KEYS"] = nil
             env["DATABASE_URL"] = nil
             for (key, value) in environment { env[key] = value }
-            process.environment = env
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            process.standardError = pipe
-            try process.run()
-            let data = pipe.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+            return try ChildProcess.run(CLITests.binary, arguments, environment: env, errors: .capture)
         }
 
         @Test func adminManagesIdentityRotatesKeysAndListsTheAudit() throws {
@@ -171,26 +162,30 @@ extension LiveServiceTests {
     }
 }
 
-/// A listening TCP socket on loopback, to make a port busy.
+/// A listening TCP socket on loopback, to make a port busy while this object lives.
 final class ServerSocket {
-    let handle: FileHandle
+    private let fd: Int32
     let port: Int
+
     init() throws {
-        // Python binds and listens; the port stays busy while this object lives.
-        let pipe = Pipe()
-        let python = Process()
-        python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        python.arguments = [
-            "python3", "-c",
-            "import socket,sys;s=socket.socket();s.bind(('127.0.0.1',0));s.listen();print(s.getsockname()[1],flush=True);sys.stdin.read()",
-        ]
-        python.standardOutput = pipe
-        let input = Pipe()
-        python.standardInput = input
-        try python.run()
-        handle = input.fileHandleForWriting
-        let line = String(decoding: pipe.fileHandleForReading.availableData, as: UTF8.self)
-        port = Int(line.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw POSIXError(.EMFILE) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                bind(fd, pointer, length) == 0 && listen(fd, 8) == 0 && getsockname(fd, pointer, &length) == 0
+            }
+        }
+        guard bound else {
+            close(fd)
+            throw POSIXError(.EADDRINUSE)
+        }
+        self.fd = fd
+        port = Int(UInt16(bigEndian: address.sin_port))
     }
-    deinit { try? handle.close() }
+
+    deinit { close(fd) }
 }

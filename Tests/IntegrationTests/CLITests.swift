@@ -1,5 +1,6 @@
 import ConnectorCore
 import Foundation
+import TestProcesses
 import Testing
 
 extension LiveServiceTests {
@@ -12,9 +13,6 @@ extension LiveServiceTests {
         }
 
         static func run(_ arguments: [String], environment extra: [String: String] = [:]) throws -> (status: Int32, output: String) {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: binary)
-            process.arguments = arguments
             // The fake Google's OAuth client secret, where the CLI reads it.
             var environment = ProcessInfo.processInfo.environment
             environment["CONNECTOR_ENGINE_GOOGLE_CLIENT_SECRET"] = environment["CE_GOOGLE_OAUTH_CLIENT_SECRET"]
@@ -22,14 +20,7 @@ extension LiveServiceTests {
             environment["DROPBOX_OAUTH2_SECRET"] = environment["CE_DROPBOX_APP_SECRET"]
             environment["CONNECTOR_ENGINE_TOKEN"] = nil
             environment.merge(extra) { $1 }
-            process.environment = environment
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            let data = pipe.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+            return try ChildProcess.run(binary, arguments, environment: environment)
         }
 
         @Test func fixturesRunPassesAndWritesJUnit() throws {

@@ -2,6 +2,7 @@ import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import TestProcesses
 import Testing
 
 @testable import RedisClient
@@ -141,7 +142,7 @@ final class FakeRedisServer: Sendable {
 final class RedisServerProcess {
     let port: Int
     private let directory: URL
-    private var process: Process?
+    private var process: ChildProcess?
 
     init(port: Int) throws {
         self.port = port
@@ -154,28 +155,23 @@ final class RedisServerProcess {
         try? FileManager.default.removeItem(at: directory)
     }
 
-    var pid: Int32? { process?.processIdentifier }
+    var pid: Int32? { process?.pid }
 
     /// Starts redis-server on `port`; it may take a moment to accept connections.
     func start() throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/redis-server")
-        process.arguments = [
-            "--port", String(port), "--bind", "127.0.0.1", "--protected-mode", "yes", "--save", "", "--appendonly", "no",
-            "--dir", directory.path, "--logfile", directory.appendingPathComponent("log").path,
-        ]
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        self.process = process
+        process = try ChildProcess(
+            "/usr/bin/redis-server",
+            [
+                "--port", String(port), "--bind", "127.0.0.1", "--protected-mode", "yes", "--save", "", "--appendonly", "no",
+                "--dir", directory.path, "--logfile", directory.appendingPathComponent("log").path,
+            ])
     }
 
     /// Kills the server by its PID (SIGKILL, as a crash would) and waits for it to exit.
     func kill() {
         guard let process, process.isRunning else { return }
-        Foundation.kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        process.send(SIGKILL)
+        process.wait()
         self.process = nil
     }
 }
