@@ -2168,7 +2168,7 @@ enum OpenAPIDocument {
               },
               "warnings": {
                 "type": "array",
-                "description": "What the probe found that predicts a failure, within the server's `--warn-days`: the role's password expiring (PostgreSQL `VALID UNTIL`), the server's TLS certificate expiring (PostgreSQL, HTTPS services), a MySQL/MariaDB password that expired.",
+                "description": "What the probe found that predicts a failure, within the server's `--warn-days`: the role's password expiring (PostgreSQL `VALID UNTIL`), the server's TLS certificate expiring (PostgreSQL, MySQL/MariaDB, HTTPS services), a MySQL/MariaDB password that expired, an OAuth refresh token nearing its provider's age limit (`--google-refresh-token-days`).",
                 "items": {
                   "type": "object",
                   "required": [
@@ -2183,7 +2183,8 @@ enum OpenAPIDocument {
                       "enum": [
                         "password_expires",
                         "certificate_expires",
-                        "password_expired"
+                        "password_expired",
+                        "refresh_token_expires"
                       ]
                     },
                     "detail": {

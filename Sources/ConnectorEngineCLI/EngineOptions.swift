@@ -48,6 +48,11 @@ struct EngineOptions: ParsableArguments {
         help: "The platform's Google OAuth client id, for sign-in and Drive token refresh (default: env GOOGLE_OAUTH2_KEY; its secret: env GOOGLE_OAUTH2_SECRET).")
     var googleOAuthClientID: String?
 
+    @Option(
+        name: .customLong("google-refresh-token-days"),
+        help: "Days Google honours a refresh token of the platform's OAuth client: 7 while its consent screen is in testing (Drive connectors are warned before); unset for a published app.")
+    var googleRefreshTokenDays: Int?
+
     @Option(help: "Google's OAuth consent screen.")
     var googleAuthorizeURL = OAuthProvider.standard(.google, clientID: "", clientSecret: "").authorizeURL
 
@@ -104,7 +109,8 @@ struct EngineOptions: ParsableArguments {
         let client = oauthClient(.google)
         return GoogleEndpoints(
             tokenURL: googleTokenURL, storageURL: googleStorageURL, bigQueryURL: googleBigQueryURL, driveURL: googleDriveURL,
-            oauthClient: client, allowedTokenURLs: Set(allowTokenURI), caFile: googleCAFile)
+            oauthClient: client, allowedTokenURLs: Set(allowTokenURI), caFile: googleCAFile,
+            refreshTokenMaxAge: googleRefreshTokenDays.map { TimeInterval($0) * 86_400 })
     }
 
     func makeEngine() throws -> ProbeEngine {
@@ -121,6 +127,9 @@ struct EngineOptions: ParsableArguments {
         else { throw ValidationError("--default-timeout and --max-timeout must be positive numbers of seconds") }
         guard maxInFlight > 0, reactorThreads > 0 else { throw ValidationError("--max-in-flight and --reactor-threads must be positive") }
         guard (0...3650).contains(warnDays) else { throw ValidationError("--warn-days must be 0...3650") }
+        if let days = googleRefreshTokenDays, !(1...3650).contains(days) {
+            throw ValidationError("--google-refresh-token-days must be 1...3650")
+        }
         let configuration = EngineConfiguration(
             maxInFlight: maxInFlight, defaultTimeout: defaultDeadline, maxTimeout: maxDeadline,
             reactorThreads: reactorThreads, egress: egress, warnWithin: .seconds(warnDays * 86_400))

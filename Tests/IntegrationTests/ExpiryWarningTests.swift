@@ -116,6 +116,41 @@ extension LiveServiceTests {
             #expect(clear.code == .ok && clear.warnings.isEmpty)
         }
 
+        /// A Drive connector whose refresh token nears Google's age limit (configured: 7 days for
+        /// an app in testing) is valid with a warning naming `refresh_token`; without a limit, or
+        /// without a known age, nothing is said.
+        @Test func aRefreshTokenNearItsProvidersAgeLimitIsAWarning() async throws {
+            var limited = LiveServices.googleEndpoints
+            limited.refreshTokenMaxAge = 7 * 86_400
+            let engine = try ProbeEngine.standard(
+                configuration: EngineConfiguration(reactorThreads: 1, blockingThreads: 2, warnWithin: .seconds(21 * 86_400)), google: limited)
+            defer { engine.shutdown() }
+            let drive = "gdrive|3ac4b966-9136-4261-944a-bdbfc51cd21c"
+            let issued = Date().addingTimeInterval(-5 * 86_400)
+            let metadata: JSONValue = [
+                "access_token": .string(try LiveServices.value("CE_GOOGLE_OAUTH_ACCESS_TOKEN")),
+                "refresh_token": .string(try LiveServices.value("CE_GOOGLE_OAUTH_REFRESH_TOKEN")),
+                "refresh_token_issued_at": .number(issued.timeIntervalSince1970.rounded(.down)),
+            ]
+            let report = await engine.test(ProbeRequest(connectorID: drive, metadata: metadata))
+            #expect(report.code == .ok, "\(report.detail)")
+            let warning = try #require(report.warnings.first)
+            #expect(report.warnings.count == 1 && warning.code == .refreshTokenExpires && warning.attr == "refresh_token")
+            let days = (warning.expiresAt ?? .distantPast).timeIntervalSinceNow / 86_400
+            #expect(days > 1.9 && days <= 2, "expires in \(days) days")
+            #expect(report.probeJSON["warnings"]?[0]?["code"] == "refresh_token_expires")
+            // Unknown age: no warning.
+            var ageless = metadata.objectValue ?? [:]
+            ageless["refresh_token_issued_at"] = nil
+            let unknown = await engine.test(ProbeRequest(connectorID: drive, metadata: .object(ageless)))
+            #expect(unknown.code == .ok && unknown.warnings.isEmpty)
+            // No limit configured (a published app): no warning.
+            let unlimited = try LiveServices.engine()
+            defer { unlimited.shutdown() }
+            let published = await unlimited.test(ProbeRequest(connectorID: drive, metadata: metadata))
+            #expect(published.code == .ok && published.warnings.isEmpty)
+        }
+
         /// A MariaDB account whose password expired (`PASSWORD EXPIRE`): the test fails as
         /// auth_failed, and the warning says why, whatever the window.
         @Test func anExpiredMariaDBPasswordFailsWithItsWarning() async throws {

@@ -168,6 +168,9 @@ extension LiveServiceTests {
                 let stored = try #require(try await temporary.store.connector(id: uuid, organization: "default"))
                 #expect(stored.metadata["access_token"]?.stringValue?.isEmpty == false)
                 #expect(stored.metadata["refresh_token"]?.stringValue?.isEmpty == false)
+                // When the refresh token was granted is kept, for providers that limit its age.
+                let issued = try #require(OAuthTokenSet(metadata: stored.metadata).refreshTokenIssuedAt)
+                #expect(abs(issued.timeIntervalSinceNow) < 300)
                 #expect(try await temporary.store.fetch(key) == nil)
                 let verdict = try await api.call(.post, base + "/connector/\(id)/test/", token: token)
                 #expect(verdict.status == 200 && verdict.json?["is_valid"] == true)

@@ -10,6 +10,9 @@ public struct ProbeWarning: Sendable, Equatable {
         case certificateExpires = "certificate_expires"
         /// The account's password has expired: the server wants a new one (MySQL/MariaDB).
         case passwordExpired = "password_expired"
+        /// The OAuth refresh token reaches the age at which its provider stops honouring it
+        /// (Google: 7 days for an app whose consent screen is in testing).
+        case refreshTokenExpires = "refresh_token_expires"
     }
 
     public let code: Code
@@ -32,6 +35,9 @@ public struct ProbeWarning: Sendable, Equatable {
         case .passwordExpires: return "The database user's password expires \(when); set a new one before then."
         case .certificateExpires: return "The server's TLS certificate expires \(when); the server needs a new one before then."
         case .passwordExpired: return "The database user's password has expired; set a new one."
+        case .refreshTokenExpires:
+            if let expiresAt, expiresAt <= Date() { return "The OAuth refresh token is past the provider's age limit; sign in again." }
+            return "The OAuth refresh token reaches the provider's age limit \(when); sign in again before then."
         }
     }
 

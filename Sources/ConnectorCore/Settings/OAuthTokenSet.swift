@@ -3,11 +3,14 @@ import Foundation
 /// The OAuth token fields a connector keeps (Unstract's `OAUTH_TOKEN_KEYS`): what a token
 /// endpoint's answer becomes, what an OAuth cache entry holds and what is merged into a
 /// connector's metadata. Only these keys move between a flow and a connector, so fields such as
-/// a form's folder never leak from one to another. Token values are secrets.
+/// a form's folder never leak from one to another. Token values are secrets. One key is ours:
+/// `refresh_token_issued_at`, when the refresh token was granted (a refresh keeps it), so a
+/// provider's limit on a refresh token's age can be warned about.
 public struct OAuthTokenSet: Sendable, Equatable, CustomStringConvertible {
-    /// The whitelisted keys, in Unstract's spelling.
+    /// The whitelisted keys, in Unstract's spelling, and ours.
     public static let keys: Set<String> = [
         "access_token", "refresh_token", "token_type", "expires", "expires_in", "scope", "auth_time", "refresh_after",
+        "refresh_token_issued_at",
     ]
     /// The longest lifetime an access token is believed to have: a day, whatever `expires_in` says.
     public static let longestLifetime = 86_400
@@ -24,8 +27,9 @@ public struct OAuthTokenSet: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// A token endpoint's 200 answer (RFC 6749 §5.1) as the fields to keep; `nil` when it holds no
-    /// access token. A refresh that brings no new refresh token keeps `previousRefreshToken`.
-    public init?(grant: JSONValue, issuedAt: Date, previousRefreshToken: String? = nil) {
+    /// access token. A refresh that brings no new refresh token keeps the one of `previous`, with
+    /// the time it was issued.
+    public init?(grant: JSONValue, issuedAt: Date, keeping previous: OAuthTokenSet? = nil) {
         guard let access = grant["access_token"]?.stringValue, !access.isEmpty else { return nil }
         let lifetime = Self.lifetime(grant["expires_in"])
         let authTime = Int64(issuedAt.timeIntervalSince1970)
@@ -38,8 +42,10 @@ public struct OAuthTokenSet: Sendable, Equatable, CustomStringConvertible {
         if let scope = grant["scope"]?.stringValue { fields["scope"] = .string(scope) }
         if let refresh = grant["refresh_token"]?.stringValue, !refresh.isEmpty {
             fields["refresh_token"] = .string(refresh)
-        } else if let previousRefreshToken, !previousRefreshToken.isEmpty {
-            fields["refresh_token"] = .string(previousRefreshToken)
+            fields["refresh_token_issued_at"] = .number(Double(authTime))
+        } else if let previous, let refresh = previous.refreshToken, !refresh.isEmpty {
+            fields["refresh_token"] = .string(refresh)
+            fields["refresh_token_issued_at"] = previous.fields["refresh_token_issued_at"]
         }
         self.fields = fields
     }
@@ -47,6 +53,12 @@ public struct OAuthTokenSet: Sendable, Equatable, CustomStringConvertible {
     public var accessToken: String? { fields["access_token"]?.stringValue }
     public var refreshToken: String? { fields["refresh_token"]?.stringValue }
     public var isEmpty: Bool { fields.isEmpty }
+
+    /// When the refresh token was granted; `nil` when unknown (tokens stored before it was kept).
+    public var refreshTokenIssuedAt: Date? {
+        guard case .number(let seconds)? = fields["refresh_token_issued_at"], seconds.isFinite, seconds > 0 else { return nil }
+        return Date(timeIntervalSince1970: seconds)
+    }
 
     /// When the access token stops being good: `auth_time + expires`; `nil` when unknown.
     public var expiresAt: Date? {

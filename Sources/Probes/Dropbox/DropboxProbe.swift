@@ -56,8 +56,8 @@ struct DropboxProbeDriver: ProbeDriver {
         if !refreshToken.isEmpty {
             var form = [("grant_type", "refresh_token"), ("refresh_token", refreshToken), ("client_id", appKey)]
             if !appSecret.isEmpty { form.append(("client_secret", appSecret)) }
-            refresh = BearerRefresh(
-                url: endpoints.tokenURL, form: form, refreshToken: refreshToken, first: OAuthTokenSet(metadata: metadata).hasExpired())
+            let tokens = OAuthTokenSet(metadata: metadata)
+            refresh = BearerRefresh(url: endpoints.tokenURL, form: form, tokens: tokens, first: tokens.hasExpired())
         }
         let secretAttr = appSecret.isEmpty ? "app_key" : "app_secret"
         let service = BearerService(

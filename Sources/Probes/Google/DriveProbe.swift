@@ -23,6 +23,7 @@ struct DriveProbeDriver: ProbeDriver {
         guard let apiHost = HTTPTransfer.hostAndPort(aboutURL), let tokenHost = HTTPTransfer.hostAndPort(endpoints.tokenURL) else {
             throw MetadataError(attr: "access_token", "The configured Google endpoints are not URLs.")
         }
+        let tokens = OAuthTokenSet(metadata: metadata)
         var refresh: BearerRefresh?
         if !refreshToken.isEmpty, let client = endpoints.oauthClient {
             refresh = BearerRefresh(
@@ -31,7 +32,7 @@ struct DriveProbeDriver: ProbeDriver {
                     ("grant_type", "refresh_token"), ("refresh_token", refreshToken), ("client_id", client.id),
                     ("client_secret", client.secret),
                 ],
-                refreshToken: refreshToken, first: OAuthTokenSet(metadata: metadata).hasExpired())
+                tokens: tokens, first: tokens.hasExpired())
         }
         let service = BearerService(
             call: { token in ("GET", aboutURL, [("Authorization", "Bearer \(token)")], []) },
@@ -53,7 +54,9 @@ struct DriveProbeDriver: ProbeDriver {
                     return OAuthToken.Failure(outcome: outcome)
                 }
             },
-            caFile: endpoints.caFile)
+            caFile: endpoints.caFile,
+            refreshTokenExpiresAt: refreshToken.isEmpty
+                ? nil : endpoints.refreshTokenMaxAge.flatMap { age in tokens.refreshTokenIssuedAt.map { $0 + age } })
         return ProbePlan(host: apiHost.host, hostAttr: "access_token", otherHosts: [(tokenHost.host, "refresh_token")]) { _ in
             BearerProbe(service: service, accessToken: accessToken)
         }

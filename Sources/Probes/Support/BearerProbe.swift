@@ -18,14 +18,17 @@ struct BearerService: Sendable {
     /// The new access token from a refresh answer, or the verdict.
     var classifyRefresh: @Sendable (HTTPResult) -> Result<String, OAuthToken.Failure>
     var caFile: String?
+    /// When the stored refresh token reaches its provider's age limit, where one is known: a warning.
+    var refreshTokenExpiresAt: Date?
 }
 
 /// The refresh-token grant of a bearer service (RFC 6749 §6).
 struct BearerRefresh: Sendable {
     var url: String
     var form: [(String, String)]
-    /// The refresh token sent, kept in the new token set when the answer brings none.
-    var refreshToken: String
+    /// The stored tokens: their refresh token is sent, and kept (with its age) in the new token
+    /// set when the answer brings none.
+    var tokens: OAuthTokenSet
     /// Refresh before the first call: the stored access token is known to have expired.
     var first: Bool
 }
@@ -51,6 +54,9 @@ final class BearerProbe: Probe {
 
     func start(_ context: ProbeContext) -> ProbeStep {
         exchange.reportExpiries(to: context)
+        if let expiresAt = service.refreshTokenExpiresAt {
+            context.recordExpiry(.refreshTokenExpires, at: expiresAt, attr: "refresh_token")
+        }
         return accessToken.isEmpty || service.refresh?.first == true ? refresh(context) : call(token: accessToken, context: context)
     }
 
@@ -110,7 +116,7 @@ final class BearerProbe: Probe {
                 switch service.classifyRefresh(result) {
                 case .success(let token):
                     if let grant = try? JSONValue.parse(result.body),
-                        let tokens = OAuthTokenSet(grant: grant, issuedAt: Date(), previousRefreshToken: service.refresh?.refreshToken)
+                        let tokens = OAuthTokenSet(grant: grant, issuedAt: Date(), keeping: service.refresh?.tokens)
                     {
                         context.recordRefreshedTokens(tokens)
                     }
