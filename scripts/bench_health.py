@@ -33,10 +33,10 @@ connectors that are not black holes, i.e. checks the machine was too busy to fin
                    families: wall time, checks/s, counts by code, peak RSS (VmHWM sampled while
                    it runs, and the kernel's maxrss at exit)
   engine, family   the same on a store holding only that family's connectors
-  engine, API job  `POST health_checks/` on `serve` (its fixed limits: 64 checks at once, 4 per
-                   destination) over the 9,000 connectors that are not black holes (1,000 at one
-                   address, 4 at a time, would take 500 s), its NDJSON stream read to the end,
-                   and the server's VmHWM
+  engine, API job  `POST health_checks/` on `serve` over the whole store, at the in-process job's
+                   limits (serve --health-concurrency/--health-per-host, and --tests-per-user so
+                   the job's creator may run that many), its NDJSON stream read to the end, and
+                   the server's VmHWM
   Python           the same 10,000 checks with psycopg2 (connect + SELECT 1, connect_timeout 2),
                    PyMySQL (connect + SELECT 1, connect_timeout 2, no TLS like the connectors),
                    boto3 (a client per connector from one shared session, list_objects_v2
@@ -45,9 +45,9 @@ connectors that are not black holes, i.e. checks the machine was too busy to fin
                    token cache, then GET storage/v1/b/BUCKET), in a ThreadPoolExecutor at each
                    --python-workers count (64, 256, 512); in a child process
   replicas         a PostgreSQL store (a database created with CE_STORE_PG_URL, dropped at the
-                   end) holding the 9,000 connectors that are not black holes (see the API job;
-                   --replica-blackholes keeps them); one `serve --health-interval 1m
-                   --default-timeout 2`, then two started together, on a cleared schedule and
+                   end) holding the same 10,000 connectors; one `serve --health-interval 1m
+                   --default-timeout 2` at the same limits as the API job, then two started
+                   together (each with those limits), on a cleared schedule and
                    history; the round ends when every connector has a `schedule` entry in
                    health_checks. Two scheduled checks of one connector less than half an
                    interval apart count as checked twice in the round (a connector's next check
@@ -589,7 +589,13 @@ def database_url(base, name):
     return re.sub(r"^([a-z]+://[^/]*)/[^?]*", lambda m: f"{m.group(1)}/{name}", base, count=1)
 
 
-def scheduled_round(binary, work, env, store_url, total, replicas, interval_seconds, timeout):
+def serve_limits(args):
+    """serve's options for batch checks at the in-process job's limits."""
+    return ["--health-concurrency", str(args.concurrency), "--health-per-host", str(args.per_host),
+            "--tests-per-user", str(args.concurrency), "--tests-per-org", str(args.concurrency)]
+
+
+def scheduled_round(binary, work, env, store_url, total, replicas, interval_seconds, timeout, limits):
     """Starts `replicas` servers with the scheduler on the PostgreSQL store (no schedule yet) and
     waits until every connector has a scheduled check: {seconds, first, double, repeats}."""
     connection = pg_connect(store_url)
@@ -602,7 +608,7 @@ def scheduled_round(binary, work, env, store_url, total, replicas, interval_seco
     try:
         for k in range(replicas):
             servers.append(Server(binary, work / f"replica-{replicas}-{k}", env, [
-                "--health-interval", f"{interval_seconds}s", "--default-timeout", str(timeout), *google_args()],
+                "--health-interval", f"{interval_seconds}s", "--default-timeout", str(timeout), *limits, *google_args()],
                 name="replica"))
         ready = time.monotonic()
         first = None
@@ -678,7 +684,7 @@ def summarize(results, args):
         if family in results["families"]:
             row(f"engine, {family} alone", results["families"][family])
     if "api" in results:
-        row("API job, serve's limits, no bh", results["api"])
+        row("API job (serve)", results["api"])
     for r in results.get("python", []):
         row(f"Python, {r['workers']} threads", r)
     add("")
@@ -726,8 +732,6 @@ def main():
                         "families, api, python, replicas")
     parser.add_argument("--replicas", default="1,2", help="replica counts for the scheduled round ('' skips it)")
     parser.add_argument("--replica-scale", type=float, default=1.0, help="fraction of the store the replicas share")
-    parser.add_argument("--replica-blackholes", action="store_true",
-                        help="include the black-hole connectors in the scheduled round (serve checks 4 at once per destination)")
     parser.add_argument("--interval", type=int, default=60, help="--health-interval of the replicas, seconds (>= 60)")
     parser.add_argument("--json", help="write the numbers to this file")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
@@ -764,16 +768,15 @@ def main():
         mixed_dir = work / "mixed"
         if not {"engine", "api"} <= skip:
             log(f"creating {len(connectors):,} connectors through the API")
-            server = Server(binary, mixed_dir, env, google_args())
+            server = Server(binary, mixed_dir, env, [*google_args(), *serve_limits(args)])
             api = API(server.port, server.token)
             ids, seconds = create_all(api, connectors, args.create_workers)
             results["create_seconds"] = seconds
             log(f"created in {seconds:.1f} s ({len(ids) / seconds:.0f}/s)")
         if "api" not in skip:
-            reachable = [i for i, c in zip(ids, connectors) if c["family"] != "blackhole"]
-            log(f"API job over {len(reachable):,} connectors (serve's limits)")
+            log(f"API job over {len(ids):,} connectors ({' '.join(serve_limits(args))})")
             before = server.memory.hwm
-            results["api"] = run_api_job(api, reachable, 64, args.timeout)
+            results["api"] = run_api_job(api, ids, args.concurrency, args.timeout)
             results["api"]["peak_mib"] = max(server.memory.hwm, before) / 1024
         if not {"engine", "api"} <= skip:
             server.stop()
@@ -814,15 +817,15 @@ def main():
             admin.close()
             url = database_url(store_url, database)
             pg_env = dict(env, DATABASE_URL=url)
-            shared = [c for c in connectors if args.replica_blackholes or c["family"] != "blackhole"]
-            shared = shared[:max(1, int(len(shared) * args.replica_scale))]
+            shared = connectors[:max(1, int(len(connectors) * args.replica_scale))]
             results["replica_total"] = len(shared)
             log(f"PostgreSQL store: {len(shared):,} connectors through the API")
             make_store(binary, work / "pg-store", pg_env, shared, args.create_workers)
             results["replicas"] = []
             for replicas in replica_counts:
                 log(f"scheduled round, {replicas} replica(s), --health-interval {args.interval}s")
-                r = scheduled_round(binary, work, pg_env, url, len(shared), replicas, args.interval, args.timeout)
+                r = scheduled_round(
+                    binary, work, pg_env, url, len(shared), replicas, args.interval, args.timeout, serve_limits(args))
                 log(f"  {r}")
                 results["replicas"].append(r)
     finally:

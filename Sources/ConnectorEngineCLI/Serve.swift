@@ -61,6 +61,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Log lines as text or as one JSON object per line (text, json).")
     var logFormat: LogFormat = .text
 
+    @Option(help: "Credential tests one user may run at once (1...4096); past it a test is answered 429, a health job waits.")
+    var testsPerUser = TestLimits().perUser
+
+    @Option(help: "Credential tests one organization may run at once (1...16384), as --tests-per-user.")
+    var testsPerOrg = TestLimits().perOrganization
+
     @Option(help: "Days the health history of each connector is kept (1...3650); older checks are pruned in the background.")
     var healthRetentionDays = 30
 
@@ -94,6 +100,9 @@ struct Serve: AsyncParsableCommand {
             guard let url = URL(string: oauthStatusURL), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
                 throw ValidationError("--oauth-status-url must be an http(s) URL")
             }
+        }
+        guard (1...4096).contains(testsPerUser), (1...16_384).contains(testsPerOrg) else {
+            throw ValidationError("--tests-per-user must be 1...4096 and --tests-per-org 1...16384")
         }
         guard (1...3650).contains(healthRetentionDays) else { throw ValidationError("--health-retention-days must be 1...3650") }
         guard (1...4096).contains(healthConcurrency), (1...1024).contains(healthPerHost) else {
@@ -151,7 +160,8 @@ struct Serve: AsyncParsableCommand {
         }
         let engine = try engineOptions.makeEngine()
         let configuration = APIConfiguration(
-            host: host, port: port, idleTimeout: .seconds(idleTimeout), requestReadTimeout: .seconds(requestReadTimeout),
+            host: host, port: port, limits: TestLimits(perUser: testsPerUser, perOrganization: testsPerOrg),
+            idleTimeout: .seconds(idleTimeout), requestReadTimeout: .seconds(requestReadTimeout),
             publicURL: publicURL,
             oauth: OAuthConfiguration(
                 providers: engineOptions.oauthProviders, cacheTTL: .seconds(oauthCacheTTL), statusURL: oauthStatusURL,

@@ -128,6 +128,17 @@ extension LiveServiceTests {
             #expect(!FileManager.default.fileExists(atPath: dir))
         }
 
+        /// The 429 caps are the operator's to set, within bounds, before anything is opened.
+        @Test(arguments: [["--tests-per-user", "0"], ["--tests-per-org", "16385"]])
+        func serveRefusesTestCapsOutOfRange(_ option: [String]) throws {
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("serve-\(UUID().uuidString)").path
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            let blocker = try ServerSocket()
+            let refused = try Self.run(["serve", "--port", String(blocker.port), "--data-dir", dir] + option)
+            #expect(refused.status != 0 && refused.output.contains("--tests-per-user must be 1...4096 and --tests-per-org 1...16384"), "\(refused.output)")
+            #expect(!FileManager.default.fileExists(atPath: dir))
+        }
+
         @Test func serveOnAnEmptyStorePrintsTheFirstTokenOnce() throws {
             let dir = FileManager.default.temporaryDirectory.appendingPathComponent("serve-\(UUID().uuidString)").path
             defer { try? FileManager.default.removeItem(atPath: dir) }
