@@ -11,8 +11,11 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
+# The binary reads its OpenAPI document from the resource bundle beside it.
 RUN swift build -c release --product connector-engine \
- && install -D -m 0755 "$(swift build -c release --show-bin-path)/connector-engine" /out/connector-engine
+ && bin="$(swift build -c release --show-bin-path)" \
+ && install -D -m 0755 "$bin/connector-engine" /out/connector-engine \
+ && cp -R "$bin/connector-engine_ConnectorAPI.resources" /out/
 
 # Run: the Swift runtime libraries (slim image) and the C libraries, no compiler.
 FROM swift:6.3-bookworm-slim
@@ -21,7 +24,7 @@ RUN apt-get update \
       libpq5 libmariadb3 libcurl4 libsqlite3-0 ca-certificates curl \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --create-home --home-dir /var/lib/connector-engine connector-engine
-COPY --from=build /out/connector-engine /usr/local/bin/connector-engine
+COPY --from=build /out/ /usr/local/bin/
 USER connector-engine
 # --data-dir defaults to ./data: the SQLite store and key file when DATABASE_URL and
 # CONNECTOR_ENGINE_KEYS are not given.

@@ -126,7 +126,8 @@ let package = Package(
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
-            ]),
+            ],
+            resources: [.copy("Resources/openapi.json")]),
         .target(
             name: "FixtureRunner",
             dependencies: [

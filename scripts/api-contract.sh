@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # API contract test: starts the built server on a free port with a throwaway store, and runs
-# schemathesis against the OpenAPI document (Sources/ConnectorAPI/OpenAPIDocument.swift, served at
+# schemathesis against the OpenAPI document (Sources/ConnectorAPI/Resources/openapi.json, served at
 # GET /api/v1/openapi.json). Exit 0 only when schemathesis reports no failure.
 #
 # Checks: not_a_server_error, status_code_conformance, content_type_conformance,
@@ -25,7 +25,7 @@ BIN="${CONNECTOR_ENGINE_BIN:-.build/debug/connector-engine}"
 MAX_EXAMPLES="${API_CONTRACT_MAX_EXAMPLES:-50}"
 TIME_LIMIT="${API_CONTRACT_TIME_LIMIT:-240}"
 SCHEMA_MODE="${API_CONTRACT_SCHEMA:-auto}"
-DOC_SOURCE=Sources/ConnectorAPI/OpenAPIDocument.swift
+DOC_SOURCE=Sources/ConnectorAPI/Resources/openapi.json
 
 log() { echo "api-contract: $*"; }
 die() { echo "api-contract: error: $*" >&2; exit 1; }
@@ -127,20 +127,11 @@ log "connector A $connector_a, connector B $connector_b, workflow W $workflow_w,
 
 # ---------------------------------------------------------------------------------------------
 # The document: the one the server serves, unless that is missing or empty (a binary built before
-# the document was written); then the one in the source, extracted from the Swift raw string.
-extract_source_document() {
-  python3 - "$DOC_SOURCE" "$1" <<'EOF'
-import json, re, sys
-source, target = sys.argv[1], sys.argv[2]
-match = re.search(r'#"""\n(.*?)\n([ \t]*)"""#', open(source, encoding="utf-8").read(), re.S)
-if not match:
-    sys.exit(f"{source}: no #\"\"\" ... \"\"\"# raw string")
-indent = match.group(2)
-lines = [line[len(indent):] if line.startswith(indent) else line for line in match.group(1).split("\n")]
-text = "\n".join(lines)
-json.loads(text)
-open(target, "w", encoding="utf-8").write(text)
-EOF
+# the document was written); then the source file itself.
+copy_source_document() {
+  python3 -c 'import json, sys; json.load(open(sys.argv[1], encoding="utf-8"))' "$DOC_SOURCE" \
+    || die "$DOC_SOURCE is not JSON"
+  cp "$DOC_SOURCE" "$1"
 }
 served_is_usable() {
   curl -sf -o "$work/served.json" "$base/api/v1/openapi.json" || return 1
@@ -152,13 +143,13 @@ EOF
 }
 case "$SCHEMA_MODE" in
   served) served_is_usable || die "the server does not serve a usable document"; schema="$base/api/v1/openapi.json" ;;
-  source) extract_source_document "$work/openapi.json"; schema="$work/openapi.json" ;;
+  source) copy_source_document "$work/openapi.json"; schema="$work/openapi.json" ;;
   auto)
     if served_is_usable; then
       schema="$base/api/v1/openapi.json"
     else
       log "the binary does not serve the document yet; using $DOC_SOURCE"
-      extract_source_document "$work/openapi.json"
+      copy_source_document "$work/openapi.json"
       schema="$work/openapi.json"
     fi
     ;;
@@ -168,7 +159,7 @@ case "$SCHEMA_MODE" in
     schema="$work/openapi.json"
     ;;
 esac
-if [[ "$schema" == http* ]] && extract_source_document "$work/source.json" 2>/dev/null \
+if [[ "$schema" == http* ]] && copy_source_document "$work/source.json" 2>/dev/null \
   && ! python3 -c 'import json, sys; sys.exit(json.load(open(sys.argv[1])) != json.load(open(sys.argv[2])))' "$work/served.json" "$work/source.json"; then
   log "note: the served document differs from $DOC_SOURCE (binary older than the source?); testing the served one"
 fi

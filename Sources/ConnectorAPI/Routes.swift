@@ -46,9 +46,12 @@ struct ConnectorRoutes: Sendable {
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8", .cacheControl: "no-store"],
                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: metrics.exposition(engine: engine, health: health))))
         }
-        let openAPI = ByteBuffer(string: OpenAPIDocument.json)
+        let openAPI = OpenAPIDocument.bytes.map { ByteBuffer(bytes: $0) }
         router.get("api/v1/openapi.json") { _, _ in
-            Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: openAPI))
+            guard case .success(let document) = openAPI else {
+                throw APIError(.internalServerError, code: "document_missing", detail: "The server was installed without its OpenAPI document.")
+            }
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: document))
         }
         registerOAuth(on: router)
         registerHealthPage(on: router)

@@ -119,6 +119,8 @@ struct Serve: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // An installation without the document fails here, not at the first request for it.
+        if case .failure(let missing) = OpenAPIDocument.bytes { throw ValidationError(missing.description) }
         let level = Logger.Level(rawValue: ProcessInfo.processInfo.environment["LOG_LEVEL"] ?? "") ?? .info
         LoggingSystem.bootstrap { [logFormat] label -> any LogHandler in
             switch logFormat {
