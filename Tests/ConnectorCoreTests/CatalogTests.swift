@@ -46,6 +46,38 @@ import Testing
         #expect(minio.secretFields.contains("secret"))
     }
 
+    /// A schema keyword the validator does not implement would be silently ignored: every keyword
+    /// of every catalog schema is one it enforces or a form annotation.
+    @Test func everySchemaKeywordIsValidatedOrAnAnnotation() {
+        func keywords(_ schema: JSONValue) -> Set<String> {
+            guard case .object(let members) = schema else { return [] }
+            var found = Set(members.keys)
+            for field in (members["properties"]?.objectValue ?? [:]).values { found.formUnion(keywords(field)) }
+            for keyword in ["allOf", "oneOf", "anyOf"] {
+                for branch in members[keyword]?.arrayValue ?? [] { found.formUnion(keywords(branch)) }
+            }
+            return found
+        }
+        let known = SchemaValidator.keywords.union(FormSchema.annotations)
+        for type in Catalog.builtin.types {
+            let used = keywords(type.schema)
+            #expect(used.isSuperset(of: ["type", "properties", "title"]), "\(type.id)")
+            #expect(used.subtracting(known).isEmpty, "\(type.id) uses \(used.subtracting(known).sorted())")
+        }
+        // The check itself sees an unknown keyword.
+        #expect(keywords(["properties": ["port": ["type": "string", "pattern": "^[0-9]+$"]]]).subtracting(known) == ["pattern"])
+    }
+
+    /// A secret is a password field of the form, or one of the few the form does not show.
+    @Test func secretFieldsAreThePasswordFieldsAndTheHiddenOnes() throws {
+        let byName = Dictionary(uniqueKeysWithValues: Catalog.builtin.types.map { ($0.shortName, $0.secretFields) })
+        #expect(byName["postgresql"] == ["password", "connection_url"])
+        #expect(byName["mysql"] == ["password"] && byName["mariadb"] == ["password"])
+        #expect(byName["snowflake"] == ["password", "private_key"])
+        #expect(byName["dropbox"] == ["token", "access_token", "refresh_token", "app_secret"])
+        #expect(byName["gdrive"] == ["access_token", "refresh_token"])
+    }
+
     @Test func summaryRowHasTheUnstractKeys() throws {
         let row = try #require(Catalog.builtin.types.first?.summaryJSON.objectValue)
         #expect(Set(row.keys) == ["id", "name", "description", "icon", "can_read", "can_write", "connector_mode", "doc_url"])

@@ -7,18 +7,6 @@ extension ConnectorType {
     /// What a masked secret looks like on the wire.
     public static let secretMask = "********"
 
-    /// The metadata fields that say where a connection goes; changing one while keeping a stored
-    /// secret is refused.
-    public var destinationFields: [String] {
-        switch family {
-        case .postgresql: ["host", "port", "connection_url"]
-        case .mysql, .mariadb: ["host", "port"]
-        case .snowflake: ["account"]
-        case .s3: ["endpoint_url"]
-        case .bigquery, .gcs, .dropbox, .googleDrive: []
-        }
-    }
-
     /// Where checks of a connector go, for limits per destination (DESIGN §9): its destination
     /// fields' values (host and port, endpoint, account); nil for a service without one of its own
     /// (the cloud APIs, S3 without an endpoint).
@@ -103,55 +91,13 @@ extension ConnectorType {
                 attr: secret,
                 "'\(changed)' changed while '\(secret)' was sent masked: send '\(secret)' again to use it with the new destination.")
         }
-        let (before, after) = (transportSecurity(old), transportSecurity(members))
+        let (before, after) = (transport(MetadataReader(members: old)), transport(MetadataReader(members: members)))
         if let changed = after.anchors != before.anchors ? before.anchorsField : after.level < before.level ? after.levelField : nil {
             throw MetadataError(
                 attr: secret,
                 "'\(changed)' weakens or re-anchors TLS while '\(secret)' was sent masked: send '\(secret)' again to use it over the new channel.")
         }
         return .object(members)
-    }
-
-    /// How a connection protects its secret in transit: a level (higher is stronger) and the CA set
-    /// it trusts. Lowering the level or changing the CAs while keeping a stored secret is treated
-    /// as a new destination: the secret could otherwise travel to a server it was never meant for.
-    struct TransportSecurity {
-        var level: Int
-        var levelField: String
-        /// The CA set's identity (the digest of its certificates, or the text that does not parse).
-        var anchors: String?
-        var anchorsField: String
-    }
-
-    func transportSecurity(_ members: [String: JSONValue]) -> TransportSecurity {
-        let reader = MetadataReader(members: members)
-        func text(_ field: String) -> String? { (try? reader.string(field)) ?? nil }
-        func anchors(_ field: String) -> String? {
-            guard let pem = text(field) else { return nil }
-            guard let parsed = try? TrustAnchors(pem: pem, field: field) else { return pem }
-            return parsed.digest.map { String($0, radix: 16) }.joined(separator: ":")
-        }
-        switch family {
-        case .postgresql:
-            var mode = text("sslmode")
-            if let url = text("connection_url"), let inURL = URLComponents(string: url)?.queryItems?.first(where: { $0.name == "sslmode" }) {
-                mode = inURL.value
-            }
-            // An unknown mode ranks below `disable`; validation refuses it anyway.
-            let level = PostgresSSLMode(rawValue: mode ?? "prefer").flatMap { PostgresSSLMode.allCases.firstIndex(of: $0) } ?? -1
-            return TransportSecurity(level: level, levelField: "sslmode", anchors: anchors("sslrootcert"), anchorsField: "sslrootcert")
-        case .mysql, .mariadb:
-            let enabled = (try? reader.bool("sslEnabled", default: false)) ?? false
-            let verified = (try? reader.bool("ssl_verify_server_cert", default: true)) ?? false
-            return TransportSecurity(
-                level: enabled ? (verified ? 2 : 1) : 0, levelField: enabled ? "ssl_verify_server_cert" : "sslEnabled",
-                anchors: anchors("ssl_ca"), anchorsField: "ssl_ca")
-        case .s3:
-            let https = text("endpoint_url")?.lowercased().hasPrefix("https://") ?? true
-            return TransportSecurity(level: https ? 1 : 0, levelField: "endpoint_url", anchors: anchors("ssl_ca"), anchorsField: "ssl_ca")
-        case .snowflake, .bigquery, .gcs, .dropbox, .googleDrive:
-            return TransportSecurity(level: 0, levelField: "", anchors: nil, anchorsField: "")
-        }
     }
 
     /// The destination a field names: for a URL, its host and port only.
@@ -186,5 +132,31 @@ extension ConnectorType {
         guard var components = URLComponents(string: text) else { return text }
         components.password = password
         return components.string ?? text
+    }
+}
+
+/// How a connection protects its secret in transit: a level (higher is stronger) and the CA set it
+/// trusts. Lowering the level or changing the CAs while keeping a stored secret is treated as a new
+/// destination: the secret could otherwise travel to a server it was never meant for.
+struct TransportSecurity {
+    var level: Int
+    var levelField: String
+    /// The CA set's identity (the digest of its certificates, or the text that does not parse).
+    var anchors: String?
+    var anchorsField: String
+
+    /// A service whose transport the metadata does not choose (a cloud API over HTTPS).
+    static let none = TransportSecurity(level: 0, levelField: "", anchors: nil, anchorsField: "")
+}
+
+extension MetadataReader {
+    /// A text field, nil when absent or not text.
+    func text(_ field: String) -> String? { (try? string(field)) ?? nil }
+
+    /// The identity of the CA set a PEM field holds, nil when the field is absent.
+    func anchors(_ field: String) -> String? {
+        guard let pem = text(field) else { return nil }
+        guard let parsed = try? TrustAnchors(pem: pem, field: field) else { return pem }
+        return parsed.digest.map { String($0, radix: 16) }.joined(separator: ":")
     }
 }

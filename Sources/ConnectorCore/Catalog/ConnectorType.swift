@@ -15,12 +15,18 @@ public enum ConnectorMode: String, Sendable, Codable, CaseIterable {
     }
 }
 
-/// The protocol family a connector speaks; each family has one probe.
-public enum ConnectorFamily: String, Sendable, CaseIterable {
-    case postgresql, mysql, mariadb, bigquery, snowflake, s3, gcs, dropbox, googleDrive
+/// The protocol family a connector speaks; each family has one probe driver. Each is declared
+/// with its connector type in `Families/`.
+public struct ConnectorFamily: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    public let rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public var description: String { rawValue }
 }
 
-/// One entry of the connector catalog, with the Unstract-compatible id, texts and schema.
+/// One entry of the connector catalog: the Unstract-compatible id, texts and schema, and what the
+/// engine must know of its metadata (secret fields, where it connects, how its transport is
+/// secured, its settings parser). Each lives in its own file under `Families/`; adding a family
+/// is one such file, its probe driver, and a line in ``Catalog/builtin``.
 public struct ConnectorType: Sendable {
     /// `<short name>|<uuid>`, e.g. `postgresql|6db35f45-be11-4fd5-80c5-85c48183afbb`.
     public let id: String
@@ -36,34 +42,47 @@ public struct ConnectorType: Sendable {
     public let oauthBackend: String?
     /// The JSON Schema of the connector's metadata.
     public let schema: JSONValue
-    /// Metadata fields that hold secrets: never logged, never returned in clear.
+    /// Metadata fields that hold secrets: never logged, never returned in clear. The schema's
+    /// secret fields, and those it does not show (OAuth tokens, a URL holding a password).
     public let secretFields: Set<String>
+    /// The metadata fields that say where a connection goes; changing one while keeping a stored
+    /// secret is refused.
+    public let destinationFields: [String]
+    /// The typed settings parser of the family (port range, one host, a parseable URL), run
+    /// before a connector is stored; nil where the schema says all.
+    let checkSettings: (@Sendable (JSONValue) throws(MetadataError) -> Void)?
+    /// How the metadata protects its secret in transit.
+    let transport: @Sendable (MetadataReader) -> TransportSecurity
 
     /// The part of the id before `|`.
     public var shortName: String { String(id.split(separator: "|").first ?? "") }
 
     public var oauth: Bool { oauthBackend != nil }
 
+    /// Where the Unstract documentation of the connectors lives; `docPath` is relative to it.
+    static let docs = "https://docs.unstract.com/unstract/unstract_platform/connectors"
+
     init(
-        id: String, name: String, description: String, icon: String, docURL: String, mode: ConnectorMode,
-        family: ConnectorFamily, oauthBackend: String? = nil, schemaText: String
+        id: String, name: String, description: String, icon: String, docPath: String, mode: ConnectorMode, family: ConnectorFamily,
+        oauthBackend: String? = nil, schema: JSONValue, hiddenSecretFields: Set<String> = [], destinationFields: [String] = [],
+        checkSettings: (@Sendable (JSONValue) throws(MetadataError) -> Void)? = nil,
+        transport: @escaping @Sendable (MetadataReader) -> TransportSecurity = { _ in .none }
     ) {
         self.id = id
         self.name = name
         self.description = description
         self.icon = icon
-        self.docURL = docURL
+        self.docURL = "\(Self.docs)/\(docPath)"
         self.mode = mode
         self.family = family
         self.canRead = true
         self.canWrite = true
         self.oauthBackend = oauthBackend
-        do {
-            self.schema = try JSONDecoder().decode(JSONValue.self, from: Data(schemaText.utf8))
-        } catch {
-            preconditionFailure("built-in schema of \(id) is not JSON: \(error)")
-        }
-        self.secretFields = BuiltinSchemas.secretFields[String(id.split(separator: "|").first ?? "")] ?? []
+        self.schema = schema
+        self.secretFields = FormSchema.secretFields(of: schema).union(hiddenSecretFields)
+        self.destinationFields = destinationFields
+        self.checkSettings = checkSettings
+        self.transport = transport
     }
 
     /// Checks metadata against this connector's schema. The schema's `connectorName` is the
@@ -94,15 +113,10 @@ public struct ConnectorType: Sendable {
 
 extension ConnectorType {
     /// What a stored connector must pass: the JSON Schema, then the typed settings parser of its
-    /// family where one exists (port range, one host, parseable URL), so a connector that can
-    /// never be tested is refused when saved, with the field named.
+    /// family where one exists, so a connector that can never be tested is refused when saved,
+    /// with the field named.
     public func validateForStorage(_ metadata: JSONValue) throws(MetadataError) {
         try validate(metadata)
-        switch family {
-        case .postgresql: _ = try PostgresSettings(metadata: metadata)
-        case .mysql, .mariadb: _ = try MySQLSettings(metadata: metadata)
-        case .s3: _ = try S3Settings(metadata: metadata)
-        case .snowflake, .bigquery, .gcs, .dropbox, .googleDrive: break
-        }
+        try checkSettings?(metadata)
     }
 }

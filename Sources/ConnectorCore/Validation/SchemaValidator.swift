@@ -5,6 +5,11 @@
 /// text: a JSON number is accepted where a string is expected (`5432` for `"5432"`), and `oneOf`
 /// passes when any branch passes (a form may send fields of the branch it did not show).
 public struct SchemaValidator: Sendable {
+    /// The keywords this validator enforces.
+    public static let keywords: Set<String> = [
+        "type", "properties", "required", "enum", "allOf", "oneOf", "anyOf", "minLength", "minimum", "maximum",
+    ]
+
     public let schema: JSONValue
 
     public init(schema: JSONValue) {
