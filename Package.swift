@@ -131,7 +131,7 @@ let package = Package(
         .target(
             name: "FixtureRunner",
             dependencies: [
-                "ConnectorCore", "ProbeEngine", "Probes",
+                "ConnectorCore", "ProbeEngine",
                 .product(name: "Yams", package: "Yams"),
             ]),
         .executableTarget(

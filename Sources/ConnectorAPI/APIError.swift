@@ -12,10 +12,10 @@ public struct APIError: HTTPResponseError, Sendable {
     public var extraMembers: [String: JSONValue] = [:]
     public var headers: HTTPFields = [:]
 
-    public init(_ status: HTTPResponse.Status, code: String, detail: String, attr: String? = nil, type: String? = nil) {
+    public init(_ status: HTTPResponse.Status, code: APIErrorCode, detail: String, attr: String? = nil, type: String? = nil) {
         self.status = status
         self.body = APIErrorBody(
-            type: type ?? (status.code >= 500 ? "server_error" : "client_error"), code: code, detail: detail, attr: attr)
+            type: type ?? (status.code >= 500 ? "server_error" : "client_error"), code: code.rawValue, detail: detail, attr: attr)
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
@@ -30,12 +30,12 @@ public struct APIError: HTTPResponseError, Sendable {
     }
 
     static let unauthenticated = APIError(
-        .unauthorized, code: "not_authenticated", detail: "Authentication credentials were not provided or are not valid.")
-    static let notFound = APIError(.notFound, code: "not_found", detail: "Not found.")
+        .unauthorized, code: .notAuthenticated, detail: "Authentication credentials were not provided or are not valid.")
+    static let notFound = APIError(.notFound, code: .notFound, detail: "Not found.")
     static let permissionDenied = APIError(
-        .forbidden, code: "permission_denied", detail: "You do not have permission to perform this action.")
+        .forbidden, code: .permissionDenied, detail: "You do not have permission to perform this action.")
 
-    static func validation(_ detail: String, attr: String?, code: String = "invalid") -> APIError {
+    static func validation(_ detail: String, attr: String?, code: APIErrorCode = .invalid) -> APIError {
         APIError(.badRequest, code: code, detail: detail, attr: attr, type: "validation_error")
     }
 }
@@ -50,7 +50,7 @@ enum RequestBody {
         do {
             json = try JSONValue.parse(body)
         } catch {
-            throw APIError(.badRequest, code: "parse_error", detail: "The request body is not valid JSON.")
+            throw APIError(.badRequest, code: .parseError, detail: "The request body is not valid JSON.")
         }
         guard case .object(let members) = json else {
             throw APIError.validation("The request body must be a JSON object.", attr: nil)
@@ -85,23 +85,23 @@ struct ErrorBodyMiddleware<Context: RequestContext>: RouterMiddleware {
             let (code, detail) = Self.describe(error.status)
             return JSONResponse.make(
                 status: error.status,
-                body: APIErrorBody(type: error.status.code >= 500 ? "server_error" : "client_error", code: code, detail: detail).json)
+                body: APIErrorBody(type: error.status.code >= 500 ? "server_error" : "client_error", code: code.rawValue, detail: detail).json)
         } catch {
             context.logger.error("unhandled error", metadata: ["error.type": "\(type(of: error))"])
             return JSONResponse.make(
                 status: .internalServerError,
-                body: APIErrorBody(type: "server_error", code: "error", detail: "A server error occurred.").json)
+                body: APIErrorBody(type: "server_error", code: APIErrorCode.error.rawValue, detail: "A server error occurred.").json)
         }
     }
 
-    private static func describe(_ status: HTTPResponse.Status) -> (String, String) {
+    private static func describe(_ status: HTTPResponse.Status) -> (APIErrorCode, String) {
         switch status.code {
-        case 404: ("not_found", "Not found.")
-        case 405: ("method_not_allowed", "Method not allowed.")
-        case 413: ("payload_too_large", "The request body is larger than this server accepts.")
-        case 400: ("parse_error", "The request could not be parsed.")
-        case 401: ("not_authenticated", "Authentication credentials were not provided or are not valid.")
-        default: ("error", status.reasonPhrase)
+        case 404: (.notFound, "Not found.")
+        case 405: (.methodNotAllowed, "Method not allowed.")
+        case 413: (.payloadTooLarge, "The request body is larger than this server accepts.")
+        case 400: (.parseError, "The request could not be parsed.")
+        case 401: (.notAuthenticated, "Authentication credentials were not provided or are not valid.")
+        default: (.error, status.reasonPhrase)
         }
     }
 }

@@ -72,7 +72,7 @@ extension ConnectorRoutes {
         }
         // A page past any possible row (offset overflow) is simply an invalid page.
         guard !(number - 1).multipliedReportingOverflow(by: size).overflow else {
-            throw APIError(.notFound, code: "not_found", detail: "Invalid page.")
+            throw APIError(.notFound, code: .notFound, detail: "Invalid page.")
         }
         return (number, size)
     }
@@ -81,7 +81,7 @@ extension ConnectorRoutes {
     /// in; an empty page past the first is a 404, as in Django REST framework.
     func pagedResponse(_ request: Request, page: (number: Int, size: Int), count: Int, rowCount: Int, rows: [UInt8]) throws -> Response {
         if page.number > 1, rowCount == 0 {
-            throw APIError(.notFound, code: "not_found", detail: "Invalid page.")
+            throw APIError(.notFound, code: .notFound, detail: "Invalid page.")
         }
         let hasNext = page.number * page.size < count
         let next: JSONValue = hasNext ? .string(pageURL(request, page: page.number + 1)) : .null
@@ -112,12 +112,12 @@ extension ConnectorRoutes {
         let caller = try context.requireCaller()
         var request = request
         let input = try ConnectorInput.parse(Data(try await request.collectBody(upTo: maxBodyBytes).readableBytesView))
-        guard let typeID = input.typeID else { throw APIError.validation("This field is required.", attr: "connector_id", code: "required") }
+        guard let typeID = input.typeID else { throw APIError.validation("This field is required.", attr: "connector_id", code: .required) }
         guard let type = catalog.type(id: typeID) else {
-            throw APIError.validation("Invalid connector ID '\(typeID)'.", attr: "connector_id", code: "unknown_connector")
+            throw APIError.validation("Invalid connector ID '\(typeID)'.", attr: "connector_id", code: APIErrorCode(.unknownConnector))
         }
         guard var sent = input.metadata else {
-            throw APIError.validation("This field is required.", attr: "connector_metadata", code: "required")
+            throw APIError.validation("This field is required.", attr: "connector_metadata", code: .required)
         }
         // An OAuth flow's tokens join the form's fields; its cache entry goes once the row is written.
         var oauthUse: OAuthKeyUse?
@@ -128,7 +128,7 @@ extension ConnectorRoutes {
         let metadata = try checked { () throws(MetadataError) in try type.normalizingSecrets(sent, allowingMask: false) }
         var name = input.name
         if name == nil, let fromMetadata = metadata["connectorName"]?.stringValue { name = try ConnectorInput.validName(fromMetadata) }
-        guard let name else { throw APIError.validation("This field is required.", attr: "connector_name", code: "required") }
+        guard let name else { throw APIError.validation("This field is required.", attr: "connector_name", code: .required) }
         try checked { () throws(MetadataError) in try type.validateForStorage(metadata) }
         if let verdict = try await testIfAsked(request, typeID: typeID, metadata: metadata, caller: caller, connector: nil, context: context) {
             return verdict
@@ -162,9 +162,9 @@ extension ConnectorRoutes {
         var request = request
         let input = try ConnectorInput.parse(Data(try await request.collectBody(upTo: maxBodyBytes).readableBytesView))
         if !partial {
-            if input.name == nil { throw APIError.validation("This field is required.", attr: "connector_name", code: "required") }
+            if input.name == nil { throw APIError.validation("This field is required.", attr: "connector_name", code: .required) }
             if input.metadata == nil {
-                throw APIError.validation("This field is required.", attr: "connector_metadata", code: "required")
+                throw APIError.validation("This field is required.", attr: "connector_metadata", code: .required)
             }
         }
         if let typeID = input.typeID, typeID != current.typeID {
@@ -216,7 +216,7 @@ extension ConnectorRoutes {
             throw Self.validationError(error)
         } catch is ConcurrentChange {
             throw APIError(
-                .conflict, code: "concurrent_update", detail: "The connector changed while this update was checked; send it again.")
+                .conflict, code: .concurrentUpdate, detail: "The connector changed while this update was checked; send it again.")
         }
     }
 
@@ -315,11 +315,11 @@ extension ConnectorRoutes {
         switch error {
         case .duplicateName(let name):
             return APIError(
-                .conflict, code: "duplicate_name", detail: "A connector named '\(name)' already exists in this organization.",
+                .conflict, code: .duplicateName, detail: "A connector named '\(name)' already exists in this organization.",
                 attr: "connector_name")
         case .inUse(let name):
             return APIError(
-                .conflict, code: "connector_in_use",
+                .conflict, code: .connectorInUse,
                 detail: "Cannot delete '\(name)'. It is currently being used in one or more workflows.")
         case .notFound:
             return APIError.notFound

@@ -96,7 +96,7 @@ struct ConnectorInput: Sendable {
             case _ where ignoredKeys.contains(key):
                 continue
             default:
-                throw APIError.validation("Unknown field '\(key)'.", attr: key, code: "unknown_field")
+                throw APIError.validation("Unknown field '\(key)'.", attr: key, code: .unknownField)
             }
         }
         return input
@@ -107,9 +107,9 @@ struct ConnectorInput: Sendable {
     /// - Parameter attr: the field named in the error.
     static func validName(_ raw: String, attr: String = "connector_name") throws -> String {
         let name = raw.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !name.isEmpty else { throw APIError.validation("This field may not be blank.", attr: attr, code: "blank") }
+        guard !name.isEmpty else { throw APIError.validation("This field may not be blank.", attr: attr, code: .blank) }
         guard name.count <= 128 else {
-            throw APIError.validation("Ensure this field has no more than 128 characters.", attr: attr, code: "max_length")
+            throw APIError.validation("Ensure this field has no more than 128 characters.", attr: attr, code: .maxLength)
         }
         let lowered = name.lowercased()
         if name.contains(where: { $0 == "<" || $0 == ">" || $0.isNewline })

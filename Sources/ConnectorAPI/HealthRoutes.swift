@@ -54,7 +54,7 @@ extension ConnectorRoutes {
         let running = jobs.running.count { $0.owner == caller.userID && $0.organization == caller.organizationID }
         guard running < Self.maxRunningJobsPerUser else {
             var error = APIError(
-                .tooManyRequests, code: "throttled",
+                .tooManyRequests, code: .throttled,
                 detail: "You have \(running) health jobs running; wait for one to end or cancel one.")
             error.headers[.retryAfter] = "5"
             throw error
@@ -67,7 +67,7 @@ extension ConnectorRoutes {
                 guard let connector = try await store.connector(id: id, organization: caller.organizationID),
                     connector.isVisible(to: caller.userID)
                 else {
-                    throw APIError(.notFound, code: "not_found", detail: "No connector \(id.uuidString.lowercased()).", attr: "connector_ids")
+                    throw APIError(.notFound, code: .notFound, detail: "No connector \(id.uuidString.lowercased()).", attr: "connector_ids")
                 }
                 listed.append(connector)
             }
@@ -165,7 +165,7 @@ struct HealthJobRequest {
                 guard case .number(let seconds) = value else { throw APIError.validation("Must be a number of seconds.", attr: key) }
                 timeout = try TestRequestParser.parseTimeout(String(seconds), maximum: maxTimeout)
             default:
-                throw APIError.validation("Unknown field '\(key)'.", attr: key, code: "unknown_field")
+                throw APIError.validation("Unknown field '\(key)'.", attr: key, code: .unknownField)
             }
         }
     }

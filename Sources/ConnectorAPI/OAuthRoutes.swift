@@ -38,7 +38,7 @@ extension ConnectorRoutes {
             guard let user = try await store.tokenUser(token: token) else { throw APIError.unauthenticated }
             guard let only = user.organizations.first else { throw APIError.notFound }
             guard user.organizations.count == 1 else {
-                throw APIError.validation("You are a member of several organizations: name one with ?org_id=.", attr: "org_id", code: "required")
+                throw APIError.validation("You are a member of several organizations: name one with ?org_id=.", attr: "org_id", code: .required)
             }
             (organization, userID) = (only, user.userID)
         }
@@ -49,10 +49,10 @@ extension ConnectorRoutes {
         } catch OAuthKeyIssueError.unknownBackend {
             throw APIError.validation(
                 "Unknown OAuth backend; one of \(OAuthBackend.allCases.map(\.rawValue).joined(separator: ", ")).", attr: "backend",
-                code: "unknown_backend")
+                code: .unknownBackend)
         } catch OAuthKeyIssueError.notConfigured(let settings) {
             throw APIError(
-                .internalServerError, code: "key_not_configured",
+                .internalServerError, code: .keyNotConfigured,
                 detail: "The OAuth client for '\(backend)' is not configured on this server: set \(settings.joined(separator: " and ")) and restart it.")
         } catch let error as OAuthCacheUnavailable {
             throw Self.cacheUnavailable(error)
@@ -110,7 +110,7 @@ extension ConnectorRoutes {
     /// send the user through the flow again.
     static func cacheUnavailable(_ error: OAuthCacheUnavailable) -> APIError {
         var refusal = APIError(
-            .serviceUnavailable, code: "oauth_cache_unavailable", detail: "The OAuth token cache is unavailable; try again shortly.")
+            .serviceUnavailable, code: .oauthCacheUnavailable, detail: "The OAuth token cache is unavailable; try again shortly.")
         refusal.headers[.retryAfter] = "5"
         return refusal
     }
@@ -130,9 +130,9 @@ extension ConnectorRoutes {
         } catch OAuthKeyUseError.wrongBackend {
             throw APIError.validation("This OAuth key was issued for another provider than this connector's.", attr: "oauth-key")
         } catch OAuthKeyUseError.forbidden {
-            throw APIError(.forbidden, code: "permission_denied", detail: "This OAuth key was issued to another user.", attr: "oauth-key")
+            throw APIError(.forbidden, code: .permissionDenied, detail: "This OAuth key was issued to another user.", attr: "oauth-key")
         } catch OAuthKeyUseError.timedOut {
-            throw APIError(.requestTimeout, code: OutcomeCode.oauthTimeout.rawValue, detail: "Timed out. Please re-authenticate.", attr: "oauth-key")
+            throw APIError(.requestTimeout, code: APIErrorCode(.oauthTimeout), detail: "Timed out. Please re-authenticate.", attr: "oauth-key")
         } catch let error as OAuthCacheUnavailable {
             throw Self.cacheUnavailable(error)
         }

@@ -49,7 +49,7 @@ struct ConnectorRoutes: Sendable {
         let openAPI = OpenAPIDocument.bytes.map { ByteBuffer(bytes: $0) }
         router.get("api/v1/openapi.json") { _, _ in
             guard case .success(let document) = openAPI else {
-                throw APIError(.internalServerError, code: "document_missing", detail: "The server was installed without its OpenAPI document.")
+                throw APIError(.internalServerError, code: .documentMissing, detail: "The server was installed without its OpenAPI document.")
             }
             return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: document))
         }
@@ -84,7 +84,7 @@ struct ConnectorRoutes: Sendable {
         let query = request.uri.queryParameters
         let direction = query.get("type")
         if let direction, !["INPUT", "OUTPUT"].contains(direction) {
-            throw APIError.validation("\"\(direction)\" is not a valid choice.", attr: "type", code: "invalid_choice")
+            throw APIError.validation("\"\(direction)\" is not a valid choice.", attr: "type", code: .invalidChoice)
         }
         var mode: ConnectorMode?
         if let text = query.get("connector_mode"), !text.isEmpty {
@@ -100,12 +100,12 @@ struct ConnectorRoutes: Sendable {
     /// `GET connector_schema/?id=`.
     func connectorSchema(_ request: Request) throws -> Response {
         guard let id = request.uri.queryParameters.get("id") else {
-            throw APIError.validation("ID is mandatory.", attr: "id", code: "required")
+            throw APIError.validation("ID is mandatory.", attr: "id", code: .required)
         }
-        guard !id.isEmpty else { throw APIError.validation("ID cannot be empty.", attr: "id", code: "blank") }
+        guard !id.isEmpty else { throw APIError.validation("ID cannot be empty.", attr: "id", code: .blank) }
         guard let type = engine.catalog.type(id: id) else {
             throw APIError(
-                .badRequest, code: "unknown_connector", detail: "Invalid connector ID '\(id)' while fetching JSON Schema",
+                .badRequest, code: APIErrorCode(.unknownConnector), detail: "Invalid connector ID '\(id)' while fetching JSON Schema",
                 attr: "id", type: "validation_error")
         }
         return JSONResponse.make(status: .ok, body: type.schemaResponseJSON)
@@ -123,7 +123,7 @@ struct ConnectorRoutes: Sendable {
         // An OAuth flow's tokens join the form's fields; the cache entry stays for the create.
         if let key = request.uri.queryParameters.get("oauth-key") ?? parsed.oauthKey {
             guard let type = catalog.type(id: probeRequest.connectorID) else {
-                throw APIError.validation("Invalid connector ID '\(probeRequest.connectorID)'.", attr: "connector_id", code: "unknown_connector")
+                throw APIError.validation("Invalid connector ID '\(probeRequest.connectorID)'.", attr: "connector_id", code: APIErrorCode(.unknownConnector))
             }
             probeRequest.metadata = try await oauthTokens(key: key, caller: caller, type: type).tokens.merged(into: probeRequest.metadata)
         }
@@ -159,7 +159,7 @@ struct ConnectorRoutes: Sendable {
         let user = String(caller.userID)
         guard admission.admit(user: user, organization: caller.organizationID) else {
             var error = APIError(
-                .tooManyRequests, code: "throttled",
+                .tooManyRequests, code: .throttled,
                 detail: "Too many connector tests are running for this user or organization; try again shortly.")
             error.headers[.retryAfter] = String(admission.limits.retryAfterSeconds)
             throw error
@@ -197,13 +197,13 @@ public enum TestRequestParser {
     public static func parse(body: Data, timeout: String?, maxTimeout: Duration) throws -> (request: ProbeRequest, oauthKey: String?) {
         let members = try RequestBody.object(body)
         guard let idValue = members["connector_id"] else {
-            throw APIError.validation("This field is required.", attr: "connector_id", code: "required")
+            throw APIError.validation("This field is required.", attr: "connector_id", code: .required)
         }
         guard case .string(let id) = idValue, !id.isEmpty, id.count <= 128 else {
             throw APIError.validation("Must be a non-empty string of at most 128 characters.", attr: "connector_id")
         }
         guard let metadataValue = members["connector_metadata"] else {
-            throw APIError.validation("This field is required.", attr: "connector_metadata", code: "required")
+            throw APIError.validation("This field is required.", attr: "connector_metadata", code: .required)
         }
         guard case .object(var metadata) = metadataValue else {
             throw APIError.validation("Must be a JSON object.", attr: "connector_metadata")

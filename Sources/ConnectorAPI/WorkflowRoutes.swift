@@ -32,7 +32,7 @@ extension ConnectorRoutes {
         let body = try await request.collectBody(upTo: maxBodyBytes)
         let members = try RequestBody.object(body.readableBytesView)
         guard case .string(let rawName)? = members["workflow_name"] else {
-            throw APIError.validation("This field is required.", attr: "workflow_name", code: "required")
+            throw APIError.validation("This field is required.", attr: "workflow_name", code: .required)
         }
         let name = try ConnectorInput.validName(rawName, attr: "workflow_name")
         var ids: [String: UUID] = [:]
@@ -42,7 +42,7 @@ extension ConnectorRoutes {
             case .string(let text)?:
                 guard let id = UUID(uuidString: text), let connector = try await store.connector(id: id, organization: caller.organizationID),
                     connector.isVisible(to: caller.userID)
-                else { throw APIError.validation("No such connector.", attr: field, code: "does_not_exist") }
+                else { throw APIError.validation("No such connector.", attr: field, code: .doesNotExist) }
                 ids[field] = id
             default:
                 throw APIError.validation("Must be a connector id.", attr: field)
@@ -55,11 +55,11 @@ extension ConnectorRoutes {
             return JSONResponse.make(status: .created, body: Self.json(workflow))
         } catch ConnectorStoreError.duplicateName {
             throw APIError(
-                .conflict, code: "duplicate_name", detail: "A workflow named '\(name)' already exists in this organization.",
+                .conflict, code: .duplicateName, detail: "A workflow named '\(name)' already exists in this organization.",
                 attr: "workflow_name")
         } catch ConnectorStoreError.notFound {
             // The connector was deleted between the check and the insert.
-            throw APIError.validation("No such connector.", attr: "source_connector", code: "does_not_exist")
+            throw APIError.validation("No such connector.", attr: "source_connector", code: .doesNotExist)
         }
     }
 
