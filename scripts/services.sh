@@ -31,11 +31,12 @@
 #     server also answers HTTPS on CE_S3_TLS_PORT (certificate for DNS:localhost only, from the
 #     run's CA: https://localhost:$CE_S3_TLS_PORT).
 #   - scripts/fake_google.py: Google OAuth token endpoint (JWT bearer, refresh-token and
-#     authorization-code grants), GCS JSON API bucket get/list, BigQuery jobs.insert/jobs.query,
-#     Drive about; checks assertions, tokens and rights like the real services. Service accounts
-#     (key files written per run): ok (bucket ce-probe, project ce-project), noaccess (valid, no
-#     rights), revoked (disabled key), bench-0 .. bench-9 (like ok, for benchmarks;
-#     CE_GOOGLE_BENCH_DIR); an OAuth client with a valid and a revoked refresh token.
+#     authorization-code grants), GCS JSON API bucket get/list, BigQuery jobs.insert,
+#     Drive about (one module per API: scripts/fake_google_*.py); checks assertions, tokens and
+#     rights like the real services. Service accounts (key files written per run): ok (bucket
+#     ce-probe, project ce-project), noaccess (valid, no rights), revoked (disabled key),
+#     bench-0 .. bench-9 (like ok, for benchmarks; CE_GOOGLE_BENCH_DIR); an OAuth client with a
+#     valid and a revoked refresh token.
 #     Token requests per account: GET $CE_GOOGLE_API_URL/_stats.
 #   - scripts/fake_dropbox.py: Dropbox API v2 users/get_current_account and the OAuth
 #     refresh-token and authorization-code grants (/oauth2/token), with the real error shapes.
@@ -48,8 +49,8 @@
 #     single-use for 60 s with PKCE S256, refresh, revocation at CE_GOOGLE_REVOKE_URL /
 #     CE_DROPBOX_REVOKE_URL; Google's consenting user is CE_GOOGLE_OAUTH_FLOW_USER. Test hooks on
 #     each: POST /_oauth/rotate [enabled=true|false] [refresh_token=...] (refresh-token rotation),
-#     POST /_oauth/expire_codes; /_tokens/expire also expires the flow's access tokens and
-#     /_stats has the flow's counters under "oauth_flow".
+#     POST /_oauth/expire_codes (Dropbox only); /_tokens/expire also expires the flow's access
+#     tokens and /_stats has the flow's counters under "oauth_flow".
 #   - scripts/fake_snowflake.py: Snowflake driver login (POST /session/v1/login-request) with
 #     password and key-pair (SNOWFLAKE_JWT) authentication and the real response codes. Account
 #     CE_TEST; users PROBE_PW (password), PROBE_KEY (RSA key pair, plus an unregistered second
@@ -726,7 +727,7 @@ GCS_BUCKET=ce-probe
 BQ_PROJECT=ce-project
 GOOGLE_BENCH_ACCOUNTS=10  # bench-0.json .. bench-9.json: more accounts like ok, for scripts/bench.sh
 service google --ports GOOGLE_PORT \
-  --needs "fake_google.py fake_common.py fake_oauth.py" \
+  --needs "fake_google.py fake_google_base.py fake_google_oauth.py fake_google_storage.py fake_google_bigquery.py fake_google_drive.py fake_common.py fake_oauth.py" \
   --process "fake google" GOOGLE_PID GOOGLE_PORT
 
 google_start() {
