@@ -352,12 +352,16 @@ EOF
 #                     $PIDVAR); `stop` sends it SIGTERM, and SIGKILL after --stop-seconds (10)
 #   NAME_start  launches it without waiting for it (every service is launched before any is
 #               waited for) and records its PIDs in the state with state_set
+#   NAME_launch (optional) runs after every NAME_start and before any NAME_ready: finishes what
+#               NAME_start began in the background (initdb) and starts the servers, so that
+#               they boot while the services before them are waited for
 #   NAME_ready  waits until it answers, sets it up, then logs "... ready ..."
 #   NAME_env    its `export CE_...` lines for `env` (emit VAR VALUE); called only when the state
 #               has all its ports (a run started by an older version may lack a service)
 #   NAME_stop   (optional) stops it instead of the --process default
 #   NAME_pids   (optional) the PIDs it may have running, instead of the --process PIDs (for
 #               `start`'s already-running check and `stop`'s final check)
+# Other functions of a block take other names (redis_server_start, not redis_launch).
 
 SERVICES=()
 PROCESSES=()  # "NAME|LABEL|PIDVAR|PORTVAR", in table order
@@ -412,7 +416,7 @@ postgres_start() {
     --pwfile="$PG_ROOT/superuser.pw" -E UTF8 --no-locale --no-sync --no-instructions
 }
 
-postgres_ready() {
+postgres_launch() {
   finish_helper "$PG_INITDB_PID" initdb "$PG_ROOT/initdb.log"
   rm -f "$PG_ROOT/superuser.pw"
   cp -a "$PG_ROOT/tls" "$PG_ROOT/plain"
@@ -422,6 +426,9 @@ postgres_ready() {
     || fail_with_log "pg_ctl start failed (tls)" "$PG_ROOT/tls.log"
   as_pg "$PG_BIN/pg_ctl" -D "$PG_ROOT/plain" -l "$PG_ROOT/plain.log" -W start >/dev/null \
     || fail_with_log "pg_ctl start failed (plain)" "$PG_ROOT/plain.log"
+}
+
+postgres_ready() {
   pg_wait_ready "postgres (tls)" "$PG_ROOT/tls" "$PG_PORT" "$PG_ROOT/tls.log"
   PG_PID=$REPLY
   state_set PG_PID "$PG_PID"
@@ -575,19 +582,22 @@ mariadb_start() {
     --auth-root-authentication-method=normal --skip-test-db --skip-name-resolve
 }
 
-mariadb_ready() {
+mariadb_launch() {
   finish_helper "$MDB_INSTALL_PID" mariadb-install-db "$MDB_ROOT/install-db.log"
   cp -a --sparse=always "$MDB_ROOT/tls" "$MDB_ROOT/plain"
-  mariadb_launch "$MDB_ROOT/tls" "$MARIADB_PORT" \
+  mariadbd_start "$MDB_ROOT/tls" "$MARIADB_PORT" \
     --max-connections=2000 --back-log=2000 --max-connect-errors=4294967295 --thread-cache-size=512 \
     --innodb-buffer-pool-size=64M \
     --ssl-ca="$RUN_DIR/tls/ca.crt" --ssl-cert="$RUN_DIR/tls/server.crt" --ssl-key="$RUN_DIR/private/server.key"
   MARIADB_PID=$REPLY
   state_set MARIADB_PID "$MARIADB_PID"
-  mariadb_launch "$MDB_ROOT/plain" "$MARIADB_PLAIN_PORT" \
+  mariadbd_start "$MDB_ROOT/plain" "$MARIADB_PLAIN_PORT" \
     --max-connections=100 --max-connect-errors=4294967295 --innodb-buffer-pool-size=32M --skip-ssl
   MARIADB_PLAIN_PID=$REPLY
   state_set MARIADB_PLAIN_PID "$MARIADB_PLAIN_PID"
+}
+
+mariadb_ready() {
   wait_until "mariadb (tls)" "$MARIADB_PID" "$MDB_ROOT/tls.err" "" mariadb_ping "$MDB_ROOT/tls.sock"
   wait_until "mariadb (plain)" "$MARIADB_PLAIN_PID" "$MDB_ROOT/plain.err" "" mariadb_ping "$MDB_ROOT/plain.sock"
   mariadb_setup_sql "$MDB_ROOT/tls.sock" || fail_with_log "MariaDB (tls) setup SQL failed" "$MDB_ROOT/tls.err"
@@ -608,9 +618,9 @@ mariadb_env() {
   emit CE_MARIADB_LOCKED_PASSWORD "$MARIADB_LOCKED_PASSWORD"
 }
 
-# mariadb_launch DATADIR PORT EXTRA_ARGS... -> REPLY = pid: mariadbd in its own session, its
+# mariadbd_start DATADIR PORT EXTRA_ARGS... -> REPLY = pid: mariadbd in its own session, its
 # socket, pid file and error log next to DATADIR (DATADIR.sock, .pid, .err).
-mariadb_launch() {
+mariadbd_start() {
   local data="$1" port="$2"
   shift 2
   setsid "$MARIADBD" --no-defaults \
@@ -861,8 +871,8 @@ service redis --ports "REDIS_PORT REDIS_TLS_PORT" \
 
 redis_start() {
   mkdir -m 0700 "$RUN_DIR/redis"
-  redis_launch REDIS_PID plain "$REDIS_PORT"
-  redis_launch REDIS_TLS_PID tls "$REDIS_TLS_PORT"
+  redis_server_start REDIS_PID plain "$REDIS_PORT"
+  redis_server_start REDIS_TLS_PID tls "$REDIS_TLS_PORT"
 }
 
 redis_ready() {
@@ -881,7 +891,7 @@ redis_env() {
   emit CE_REDIS_CA_FILE "$RUN_DIR/tls/ca.crt"
 }
 
-redis_launch() { # PIDVAR NAME PORT: write NAME/redis.conf, start redis-server on PORT (TLS only for NAME=tls)
+redis_server_start() { # PIDVAR NAME PORT: write NAME/redis.conf, start redis-server on PORT (TLS only for NAME=tls)
   local pidvar="$1" dir="$RUN_DIR/redis/$2" port="$3"
   mkdir -m 0700 "$dir"
   (
@@ -1087,6 +1097,9 @@ cmd_start() {
   gen_certs  # before the services: the TLS ones use the server certificate
   for name in "${SERVICES[@]}"; do
     "${name}_start"
+  done
+  for name in "${SERVICES[@]}"; do
+    if declare -F "${name}_launch" >/dev/null; then "${name}_launch"; fi
   done
   for name in "${SERVICES[@]}"; do
     "${name}_ready"
