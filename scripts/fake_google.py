@@ -90,8 +90,9 @@ account; `alg` RS256 and the signature valid for the key named by `kid` (any ena
 account when there is no `kid`); `aud` == this server's token URL; `iat`/`exp` numbers with
 iat < exp <= iat + 3600, iat <= now + 300 and exp >= now - 300; no `sub`; `scope` a non-empty
 space-separated list of https://www.googleapis.com/auth/... scopes (or openid/email/profile).
-A bucket or project other than ce-probe / ce-project is 404 for every authenticated caller; the
-noaccess account gets 403 on the existing ones. Tokens carry their scopes: GCS wants a
+A bucket other than ce-probe and a BigQuery project other than ce-project are 404 for every
+authenticated caller, listing the buckets of another project 403; the noaccess account gets 403
+on the existing ones. Tokens carry their scopes: GCS wants a
 devstorage or cloud-platform scope, BigQuery bigquery or cloud-platform, else 403.
 
 Access tokens live 3599 s. Requests are logged to stderr (method, path, status; never bodies,

@@ -1,6 +1,7 @@
 """Cloud Storage in the fake Google (fake_google.py): the JSON API's buckets.get and
-buckets.list, as the GCS probe calls them (`fields=name`; `project=P&maxResults=1&fields=items/name`).
-The bucket ce-probe of project ce-project is the only one; the errors are GCS's (no "status").
+buckets.list, as the GCS probe calls them (`fields=name`; `project=P&maxResults=1&
+fields=items/name`). The bucket ce-probe of project ce-project is the only one; the errors are
+GCS's (no "status").
 """
 
 import time
