@@ -122,6 +122,10 @@ class Stats:
             return json.loads(json.dumps(self._data))
 
 
+class BodyTooLarge(ValueError):
+    """A request body over FakeHandler.max_body (a 413 where a fake tells it apart)."""
+
+
 class FakeHandler(BaseHTTPRequestHandler):
     """Request handler base: HTTP/1.1 keep-alive, request lines logged without query strings
     (so never credentials passed as parameters), `self.st` for the server's state, and
@@ -148,7 +152,8 @@ class FakeHandler(BaseHTTPRequestHandler):
         self.log_message("%s", line + (" %s" % size if self.log_size else ""))
 
     def read_body(self):
-        """The request body; raises ValueError when it is too large or badly framed."""
+        """The request body; raises ValueError when it is badly framed, BodyTooLarge (a
+        ValueError) when it is too large."""
         if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
             chunks, total = [], 0
             while True:
@@ -160,11 +165,13 @@ class FakeHandler(BaseHTTPRequestHandler):
                     return b"".join(chunks)
                 total += size
                 if total > self.max_body:
-                    raise ValueError("body too large")
+                    raise BodyTooLarge("body too large")
                 chunks.append(self.rfile.read(size))
                 self.rfile.readline(1024)
         n = int(self.headers.get("Content-Length") or 0)
-        if n < 0 or n > self.max_body:
+        if n > self.max_body:
+            raise BodyTooLarge("Content-Length over the limit")
+        if n < 0:
             raise ValueError("bad Content-Length")
         return self.rfile.read(n) if n else b""
 
