@@ -154,7 +154,8 @@ let package = Package(
             ],
             path: "Tests/TestSupport"),
         .target(name: "TestProcesses", path: "Tests/TestProcesses"),
-        .testTarget(name: "ConnectorCoreTests", dependencies: ["ConnectorCore"]),
+        .target(name: "JSONOracle", dependencies: ["ConnectorCore"], path: "Tests/JSONOracle"),
+        .testTarget(name: "ConnectorCoreTests", dependencies: ["ConnectorCore", "JSONOracle"]),
         .testTarget(name: "EncryptionTests", dependencies: ["Encryption", "LinuxIO"]),
         .testTarget(name: "SigV4Tests", dependencies: ["SigV4"]),
         .testTarget(
@@ -190,7 +191,7 @@ let package = Package(
             name: "ConnectorAPITests",
             dependencies: [
                 "ConnectorAPI", "ConnectorCore", "ConnectorStore", "ProbeEngine", "Probes", "TestSupport", "OAuthFlow", "HealthChecks",
-                "RedisClient",
+                "RedisClient", "JSONOracle",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -198,7 +199,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "ConnectorAPI", "ConnectorCore", "ConnectorStore", "ProbeEngine", "Probes", "FixtureRunner", "PostgresDriver",
-                "MariaDBDriver", "TestSupport", "TestProcesses", "Encryption", "OAuthFlow", "RedisClient", "HealthChecks",
+                "MariaDBDriver", "TestSupport", "TestProcesses", "JSONOracle", "Encryption", "OAuthFlow", "RedisClient", "HealthChecks",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),

@@ -111,7 +111,7 @@ extension ConnectorRoutes {
     func createConnector(_ request: Request, context: APIRequestContext) async throws -> Response {
         let caller = try context.requireCaller()
         var request = request
-        let input = try ConnectorInput.parse(Data(try await request.collectBody(upTo: maxBodyBytes).readableBytesView))
+        let input = try ConnectorInput.parse(try await request.collectBody(upTo: maxBodyBytes).readableBytesView)
         guard let typeID = input.typeID else { throw APIError.validation("This field is required.", attr: "connector_id", code: .required) }
         guard let type = catalog.type(id: typeID) else {
             throw APIError.validation("Invalid connector ID '\(typeID)'.", attr: "connector_id", code: APIErrorCode(.unknownConnector))
@@ -160,7 +160,7 @@ extension ConnectorRoutes {
         let current = try await visibleConnector(context, caller: caller)
         guard current.isOwned(by: caller.userID) else { throw APIError.permissionDenied }
         var request = request
-        let input = try ConnectorInput.parse(Data(try await request.collectBody(upTo: maxBodyBytes).readableBytesView))
+        let input = try ConnectorInput.parse(try await request.collectBody(upTo: maxBodyBytes).readableBytesView)
         if !partial {
             if input.name == nil { throw APIError.validation("This field is required.", attr: "connector_name", code: .required) }
             if input.metadata == nil {

@@ -61,7 +61,7 @@ struct ConnectorInput: Sendable {
         "connector_version", "organization",
     ]
 
-    static func parse(_ body: Data) throws -> ConnectorInput {
+    static func parse(_ body: some Collection<UInt8>) throws -> ConnectorInput {
         let members = try RequestBody.object(body)
         var input = ConnectorInput()
         for (key, value) in members {

@@ -116,7 +116,7 @@ struct ConnectorRoutes: Sendable {
         var request = request
         let buffer = try await request.collectBody(upTo: maxBodyBytes)
         let parsed = try TestRequestParser.parse(
-            body: Data(buffer.readableBytesView), timeout: request.uri.queryParameters.get("timeout"),
+            body: buffer.readableBytesView, timeout: request.uri.queryParameters.get("timeout"),
             maxTimeout: engine.configuration.maxTimeout)
         var probeRequest = parsed.request
         let caller = try context.requireCaller()
@@ -194,7 +194,7 @@ struct ConnectorRoutes: Sendable {
 public enum TestRequestParser {
     /// - Returns: the request, and the OAuth cache key sent inside `connector_metadata`.
     /// - Throws: ``APIError`` (400) for malformed JSON or a missing or mistyped field.
-    public static func parse(body: Data, timeout: String?, maxTimeout: Duration) throws -> (request: ProbeRequest, oauthKey: String?) {
+    public static func parse(body: some Collection<UInt8>, timeout: String?, maxTimeout: Duration) throws -> (request: ProbeRequest, oauthKey: String?) {
         let members = try RequestBody.object(body)
         guard let idValue = members["connector_id"] else {
             throw APIError.validation("This field is required.", attr: "connector_id", code: .required)

@@ -115,7 +115,7 @@ public struct WebhookDelivery: Service {
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         request.setValue(note.id.uuidString.lowercased(), forHTTPHeaderField: "Idempotency-Key")
         do {
-            request.httpBody = try JSONEncoder().encode(Self.payload(note))
+            request.httpBody = Data(Self.payload(note).serialized())
             let (_, response) = try await URLSession.shared.data(for: request)
             guard let http = response as? HTTPURLResponse else { return "no HTTP response" }
             return (200..<300).contains(http.statusCode) ? nil : "HTTP \(http.statusCode)"

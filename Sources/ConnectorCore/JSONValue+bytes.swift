@@ -11,9 +11,17 @@ extension JSONValue {
     /// Nesting deeper than this is refused rather than risking the stack.
     public static let maximumDepth = 256
 
-    /// Parses one JSON document (RFC 8259); trailing non-space bytes are an error.
+    /// Parses one JSON document (RFC 8259); trailing non-space bytes are an error. Contiguous
+    /// bytes (an array, a request's `ByteBuffer` view, `Data`) are read in place, not copied.
     public static func parse(_ bytes: some Collection<UInt8>) throws(ParseError) -> JSONValue {
-        let buffer = Array(bytes)
+        func parsing(_ buffer: UnsafeBufferPointer<UInt8>) -> Result<JSONValue, ParseError> {
+            Result { () throws(ParseError) in try parse(contiguous: buffer) }
+        }
+        let result = bytes.withContiguousStorageIfAvailable(parsing) ?? Array(bytes).withUnsafeBufferPointer(parsing)
+        return try result.get()
+    }
+
+    private static func parse(contiguous buffer: UnsafeBufferPointer<UInt8>) throws(ParseError) -> JSONValue {
         var parser = Parser(bytes: buffer)
         parser.skipSpace()
         let value = try parser.value(depth: 0)
@@ -84,7 +92,7 @@ extension JSONValue {
     }
 
     private struct Parser {
-        let bytes: [UInt8]
+        let bytes: UnsafeBufferPointer<UInt8>
         var index = 0
 
         mutating func skipSpace() {

@@ -158,7 +158,7 @@ struct MetadataOptions: ParsableArguments {
         default: throw ValidationError("Give exactly one of --metadata and --file.")
         }
         do {
-            return try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
+            return try JSONValue.parse(text.utf8)
         } catch {
             throw ValidationError("The connector metadata is not valid JSON.")
         }
@@ -167,10 +167,9 @@ struct MetadataOptions: ParsableArguments {
 
 /// Writes JSON to standard output.
 enum Output {
+    /// The same bytes the API answers with (`test --json` promises the API's body).
     static func json(_ value: JSONValue) {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        if let data = try? encoder.encode(value) { print(String(decoding: data, as: UTF8.self)) }
+        print(String(decoding: value.serialized(), as: UTF8.self))
     }
 
     static func error(_ text: String) {

@@ -50,11 +50,11 @@ public struct APIExecutor: FixtureExecutor {
         // Long enough for the longest deadline a server accepts by default, plus transfer.
         http.timeoutInterval = 90
         do {
-            http.httpBody = try JSONEncoder().encode(
-                JSONValue.object(["connector_id": .string(request.connectorID), "connector_metadata": request.metadata]))
+            http.httpBody = Data(
+                JSONValue.object(["connector_id": .string(request.connectorID), "connector_metadata": request.metadata]).serialized())
             let (data, response) = try await URLSession.shared.data(for: http)
             let status = (response as? HTTPURLResponse)?.statusCode ?? 0
-            return Self.report(status: status, body: try JSONDecoder().decode(JSONValue.self, from: data))
+            return Self.report(status: status, body: try JSONValue.parse(data))
         } catch {
             return ProbeReport(code: .protocolError, detail: "The API request failed: \(type(of: error)).")
         }

@@ -8,6 +8,7 @@ import ProbeEngine
 import Probes
 import ConnectorStore
 import TestSupport
+import JSONOracle
 import Testing
 
 @Suite struct AdmissionTests {

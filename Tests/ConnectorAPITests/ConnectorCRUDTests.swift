@@ -8,6 +8,7 @@ import HummingbirdTesting
 import ProbeEngine
 import Probes
 import TestSupport
+import JSONOracle
 import Testing
 
 /// The actors of the permission matrix and a client to call the API as each of them.

@@ -7,6 +7,7 @@ import HummingbirdTesting
 import Logging
 import Synchronization
 import TestSupport
+import JSONOracle
 import Testing
 
 /// A webhook receiver on loopback that fails the first `failures` deliveries with 500.

@@ -1,5 +1,6 @@
 import ConnectorCore
 import Foundation
+import JSONOracle
 import Testing
 
 @Suite struct JSONBytesTests {

@@ -1,6 +1,7 @@
 import ConnectorCore
 import Foundation
 import TestProcesses
+import JSONOracle
 import Testing
 
 extension LiveServiceTests {

@@ -6,6 +6,7 @@ import HummingbirdTesting
 import ProbeEngine
 import Probes
 import TestSupport
+import JSONOracle
 import Testing
 
 /// `POST test_connectors/` end to end against the live servers.

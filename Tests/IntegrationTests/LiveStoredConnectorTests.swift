@@ -7,6 +7,7 @@ import HummingbirdTesting
 import ProbeEngine
 import Probes
 import TestSupport
+import JSONOracle
 import Testing
 
 extension LiveServiceTests {
