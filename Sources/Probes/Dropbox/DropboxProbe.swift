@@ -30,6 +30,12 @@ struct DropboxProbeDriver: ProbeDriver {
     let endpoints: DropboxEndpoints
 
     func plan(for type: ConnectorType, metadata: JSONValue, tenant: String) throws(MetadataError) -> ProbePlan {
+        let (machine, apiHost, tokenHost) = try prepare(metadata)
+        return ProbePlan(host: apiHost, hostAttr: "token", otherHosts: [(tokenHost, "refresh_token")]) { _ in HTTPProbe(machine: machine) }
+    }
+
+    /// The machine of a probe of `metadata`, and the hosts it calls.
+    func prepare(_ metadata: JSONValue) throws(MetadataError) -> (machine: BearerProbeMachine, apiHost: String, tokenHost: String) {
         guard case .object(let members) = metadata else {
             throw MetadataError(attr: "connector_metadata", "connector_metadata must be a JSON object.")
         }
@@ -83,9 +89,7 @@ struct DropboxProbeDriver: ProbeDriver {
                 }
             },
             caFile: endpoints.caFile)
-        return ProbePlan(host: apiHost.host, hostAttr: "token", otherHosts: [(tokenHost.host, "refresh_token")]) { _ in
-            BearerProbe(service: service, accessToken: token)
-        }
+        return (BearerProbeMachine(service: service, accessToken: token), apiHost.host, tokenHost.host)
     }
 }
 

@@ -11,6 +11,12 @@ struct DriveProbeDriver: ProbeDriver {
     let endpoints: GoogleEndpoints
 
     func plan(for type: ConnectorType, metadata: JSONValue, tenant: String) throws(MetadataError) -> ProbePlan {
+        let (machine, apiHost, tokenHost) = try prepare(metadata)
+        return ProbePlan(host: apiHost, hostAttr: "access_token", otherHosts: [(tokenHost, "refresh_token")]) { _ in HTTPProbe(machine: machine) }
+    }
+
+    /// The machine of a probe of `metadata`, and the hosts it calls.
+    func prepare(_ metadata: JSONValue) throws(MetadataError) -> (machine: BearerProbeMachine, apiHost: String, tokenHost: String) {
         guard case .object(let members) = metadata else {
             throw MetadataError(attr: "connector_metadata", "connector_metadata must be a JSON object.")
         }
@@ -57,8 +63,6 @@ struct DriveProbeDriver: ProbeDriver {
             caFile: endpoints.caFile,
             refreshTokenExpiresAt: refreshToken.isEmpty
                 ? nil : endpoints.refreshTokenMaxAge.flatMap { age in tokens.refreshTokenIssuedAt.map { $0 + age } })
-        return ProbePlan(host: apiHost.host, hostAttr: "access_token", otherHosts: [(tokenHost.host, "refresh_token")]) { _ in
-            BearerProbe(service: service, accessToken: accessToken)
-        }
+        return (BearerProbeMachine(service: service, accessToken: accessToken), apiHost.host, tokenHost.host)
     }
 }

@@ -62,123 +62,66 @@ struct GoogleProbeDriver: ProbeDriver {
             account: account.clientEmail, keyID: account.privateKeyID ?? "", publicKeyDigest: keyDigest, tenant: tenant,
             scope: call.scope, tokenURL: tokenURL)
         return ProbePlan(host: tokenHost.host, hostAttr: "json_credentials", otherHosts: [(apiHost.host, call.resourceAttr)]) { _ in
-            GoogleProbe(account: account, tokenURL: tokenURL, call: call, key: key, endpoints: endpoints, tokens: tokens)
+            HTTPProbe(
+                machine: GoogleProbeMachine(account: account, tokenURL: tokenURL, call: call, caFile: endpoints.caFile),
+                sharedToken: (tokens, key))
         }
     }
 }
 
-/// Token, then service call, each one libcurl transfer on the reactor; a token another probe is
-/// fetching for the same account is awaited through the cache's eventfd.
-final class GoogleProbe: Probe {
-    private enum Phase {
-        case waitingForToken(WakeupSignal)
-        case fetchingToken
-        case calling
-    }
+/// A service-account token, then the service call. The token comes from the shared cache when
+/// another probe of the same account has one (or is fetching it: the shell waits); otherwise this
+/// probe fetches it with an RS256 assertion and publishes it to the others.
+struct GoogleProbeMachine: HTTPProbeMachine {
+    let account: GoogleServiceAccount
+    let tokenURL: String
+    let call: GoogleCall
+    let caFile: String?
+    /// The assertion's issue time.
+    var now: @Sendable () -> Date = { Date() }
+    private var fetchingToken = false
 
-    private let account: GoogleServiceAccount
-    private let tokenURL: String
-    private let call: GoogleCall
-    private let endpoints: GoogleEndpoints
-    private let tokens: TokenCache
-    private let key: TokenCache.Key
-    private let exchange = HTTPExchange()
-    private var phase = Phase.fetchingToken
-    /// This probe owes the cache a `finish` for the fetch it claimed.
-    private var fetching = false
-
-    init(account: GoogleServiceAccount, tokenURL: String, call: GoogleCall, key: TokenCache.Key, endpoints: GoogleEndpoints, tokens: TokenCache) {
+    init(account: GoogleServiceAccount, tokenURL: String, call: GoogleCall, caFile: String?, now: @escaping @Sendable () -> Date = { Date() }) {
         self.account = account
         self.tokenURL = tokenURL
         self.call = call
-        self.key = key
-        self.endpoints = endpoints
-        self.tokens = tokens
+        self.caFile = caFile
+        self.now = now
     }
 
-    func start(_ context: ProbeContext) -> ProbeStep {
-        exchange.reportExpiries(to: context)
-        return claimToken(context)
-    }
+    func start() -> HTTPStep { .claimToken }
 
-    func resume(_ context: ProbeContext, events: IOEvents) -> ProbeStep {
-        if case .waitingForToken(let signal) = phase {
-            signal.drain()
-            return claimToken(context)
-        }
-        if case .fetchingToken = phase, let fd = exchange.descriptor, SocketState.peerAddress(fd) != nil { context.enter(.auth) }
-        return advance(exchange.resume(events: events), context: context)
-    }
-
-    func close() {
-        exchange.close()
-        // A probe that dies mid-fetch must not leave others waiting for its token.
-        finishFetch(token: nil, expiresIn: 0)
-    }
-
-    private func finishFetch(token: String?, expiresIn: Int) {
-        guard fetching else { return }
-        fetching = false
-        tokens.finish(key, token: token, expiresIn: expiresIn)
-    }
-
-    private func claimToken(_ context: ProbeContext) -> ProbeStep {
-        switch tokens.claim(key) {
+    mutating func tokenClaimed(_ claim: TokenClaim) -> HTTPStep {
+        switch claim {
         case .token(let token):
-            return startCall(token: token, context: context)
-        case .wait(let signal):
-            phase = .waitingForToken(signal)
-            return .wait(fd: signal.descriptor, events: .readable)
+            return serviceCall(token)
         case .fetch:
-            fetching = true
-            phase = .fetchingToken
-            guard let address = context.address(for: HTTPTransfer.hostAndPort(tokenURL)?.host ?? ""),
-                let assertion = try? ServiceAccountAssertion.make(account: account, scope: call.scope, audience: tokenURL)
-            else {
-                finishFetch(token: nil, expiresIn: 0)
-                return .finished(ProbeOutcome(.protocolError, attr: "json_credentials"))
+            guard let assertion = try? ServiceAccountAssertion.make(account: account, scope: call.scope, audience: tokenURL, now: now()) else {
+                return .finish(ProbeOutcome(.protocolError, attr: "json_credentials"))
             }
+            fetchingToken = true
             let form = PercentEncoding.form([("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"), ("assertion", assertion)])
-            return advance(
-                exchange.start(
-                    HTTPRequestSpec(
-                        method: "POST", url: tokenURL, headers: [("Content-Type", "application/x-www-form-urlencoded")],
-                        body: Array(form.utf8), address: address, caFile: endpoints.caFile)),
-                context: context)
+            return .send(
+                HTTPCall(
+                    method: "POST", url: tokenURL, headers: [("Content-Type", "application/x-www-form-urlencoded")], body: Array(form.utf8),
+                    caFile: caFile, stage: .auth))
         }
     }
 
-    private func startCall(token: String, context: ProbeContext) -> ProbeStep {
-        phase = .calling
-        context.enter(.request)
-        guard let host = HTTPTransfer.hostAndPort(call.url)?.host, let address = context.address(for: host) else {
-            return .finished(ProbeOutcome(.protocolError))
+    mutating func received(_ result: HTTPResult) -> HTTPStep {
+        guard fetchingToken else { return .finish(GoogleClassifier.call(result, resourceAttr: call.resourceAttr)) }
+        fetchingToken = false
+        switch OAuthToken.read(result) {
+        case .success(let grant):
+            return .effect(.publishToken(grant.token, expiresIn: grant.expiresIn), then: serviceCall(grant.token))
+        case .failure(let failure):
+            return .finish(failure.outcome)
         }
+    }
+
+    private func serviceCall(_ token: String) -> HTTPStep {
         var headers: [(name: String, value: String)] = [("Authorization", "Bearer \(token)")]
         if !call.body.isEmpty { headers.append(("Content-Type", "application/json")) }
-        return advance(
-            exchange.start(
-                HTTPRequestSpec(method: call.method, url: call.url, headers: headers, body: call.body, address: address, caFile: endpoints.caFile)),
-            context: context)
-    }
-
-    private func advance(_ step: HTTPExchange.Step, context: ProbeContext) -> ProbeStep {
-        switch step {
-        case .wait(let wait):
-            return wait
-        case .failed(let outcome):
-            finishFetch(token: nil, expiresIn: 0)
-            return .finished(outcome)
-        case .done(let result):
-            guard case .fetchingToken = phase else { return .finished(GoogleClassifier.call(result, resourceAttr: call.resourceAttr)) }
-            switch OAuthToken.read(result) {
-            case .success(let grant):
-                finishFetch(token: grant.token, expiresIn: grant.expiresIn)
-                return startCall(token: grant.token, context: context)
-            case .failure(let failure):
-                finishFetch(token: nil, expiresIn: 0)
-                return .finished(failure.outcome)
-            }
-        }
+        return .send(HTTPCall(method: call.method, url: call.url, headers: headers, body: call.body, caFile: caFile, stage: .request))
     }
 }

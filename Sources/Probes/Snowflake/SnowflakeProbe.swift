@@ -38,67 +38,48 @@ struct SnowflakeProbeDriver: ProbeDriver {
             throw MetadataError(attr: "account", "account does not make a valid host name.")
         }
         let caFile = endpoints.caFile
-        return ProbePlan(host: host, hostAttr: "account") { address in
-            SnowflakeProbe(settings: settings, url: url, address: address, caFile: caFile)
+        return ProbePlan(host: host, hostAttr: "account") { _ in
+            HTTPProbe(machine: SnowflakeProbeMachine(settings: settings, url: url, caFile: caFile))
         }
     }
 }
 
-final class SnowflakeProbe: Probe {
-    private let settings: SnowflakeSettings
-    private let url: String
-    private let address: IPAddress
-    private let caFile: String?
-    private let exchange = HTTPExchange()
+/// One `login-request`: the password, or a key-pair JWT whose issuer carries the public key's
+/// fingerprint.
+struct SnowflakeProbeMachine: HTTPProbeMachine {
+    let settings: SnowflakeSettings
+    let url: String
+    let caFile: String?
+    /// The JWT's issue time.
+    var now: @Sendable () -> Date = { Date() }
 
-    init(settings: SnowflakeSettings, url: String, address: IPAddress, caFile: String?) {
-        self.settings = settings
-        self.url = url
-        self.address = address
-        self.caFile = caFile
-    }
-
-    func start(_ context: ProbeContext) -> ProbeStep {
-        exchange.reportExpiries(to: context)
+    func start() -> HTTPStep {
         var data: [String: JSONValue] = [
             "ACCOUNT_NAME": .string(settings.accountName), "LOGIN_NAME": .string(settings.user),
             "CLIENT_APP_ID": "connector-engine", "CLIENT_APP_VERSION": "1.0", "SESSION_PARAMETERS": .object([:]),
         ]
         if let key = settings.privateKeyPEM {
             let identity = settings.accountName + "." + settings.user.uppercased()
-            let now = Double(Int64(Date().timeIntervalSince1970))
+            let issued = Double(Int64(now().timeIntervalSince1970))
             guard let fingerprint = try? RS256JWT.publicKeyFingerprint(privateKeyPEM: key),
                 let jwt = try? RS256JWT.sign(
-                    claims: ["iss": .string(identity + "." + fingerprint), "sub": .string(identity), "iat": .number(now), "exp": .number(now + 60)],
+                    claims: ["iss": .string(identity + "." + fingerprint), "sub": .string(identity), "iat": .number(issued), "exp": .number(issued + 60)],
                     privateKeyPEM: key)
-            else { return .finished(ProbeOutcome(.invalidMetadata, attr: "private_key")) }
+            else { return .finish(ProbeOutcome(.invalidMetadata, attr: "private_key")) }
             data["AUTHENTICATOR"] = "SNOWFLAKE_JWT"
             data["TOKEN"] = .string(jwt)
         } else {
             data["PASSWORD"] = .string(settings.password ?? "")
         }
         let body: JSONValue = ["data": .object(data)]
-        return advance(
-            exchange.start(
-                HTTPRequestSpec(
-                    method: "POST", url: url, headers: [("Content-Type", "application/json"), ("Accept", "application/snowflake")],
-                    body: body.serialized(), address: address, caFile: caFile)),
-            context: context)
+        return .send(
+            HTTPCall(
+                method: "POST", url: url, headers: [("Content-Type", "application/json"), ("Accept", "application/snowflake")],
+                body: body.serialized(), caFile: caFile, stage: .auth))
     }
 
-    func resume(_ context: ProbeContext, events: IOEvents) -> ProbeStep {
-        if let fd = exchange.descriptor, SocketState.peerAddress(fd) != nil { context.enter(.auth) }
-        return advance(exchange.resume(events: events), context: context)
-    }
-
-    func close() { exchange.close() }
-
-    private func advance(_ step: HTTPExchange.Step, context: ProbeContext) -> ProbeStep {
-        switch step {
-        case .wait(let wait): return wait
-        case .failed(let outcome): return .finished(outcome)
-        case .done(let result): return .finished(SnowflakeClassifier.login(result, keyPair: settings.privateKeyPEM != nil))
-        }
+    func received(_ result: HTTPResult) -> HTTPStep {
+        .finish(SnowflakeClassifier.login(result, keyPair: settings.privateKeyPEM != nil))
     }
 }
 

@@ -34,17 +34,11 @@ struct BearerRefresh: Sendable {
 }
 
 /// Calls a bearer-token API; if the token has expired and the connector can refresh it, refreshes
-/// once and calls again. Each request is one libcurl transfer on the reactor.
-final class BearerProbe: Probe {
-    private enum Phase {
-        case calling
-        case refreshing
-    }
-
-    private let service: BearerService
-    private let accessToken: String
-    private let exchange = HTTPExchange()
-    private var phase = Phase.calling
+/// once and calls again, handing the refreshed tokens to the report.
+struct BearerProbeMachine: HTTPProbeMachine {
+    let service: BearerService
+    let accessToken: String
+    private var refreshing = false
     private var refreshed = false
 
     init(service: BearerService, accessToken: String) {
@@ -52,78 +46,48 @@ final class BearerProbe: Probe {
         self.accessToken = accessToken
     }
 
-    func start(_ context: ProbeContext) -> ProbeStep {
-        exchange.reportExpiries(to: context)
-        if let expiresAt = service.refreshTokenExpiresAt {
-            context.recordExpiry(.refreshTokenExpires, at: expiresAt, attr: "refresh_token")
+    mutating func start() -> HTTPStep {
+        let first = accessToken.isEmpty || service.refresh?.first == true ? refresh() : call(token: accessToken)
+        guard let expiresAt = service.refreshTokenExpiresAt else { return first }
+        return .effect(.expiry(.refreshTokenExpires, at: expiresAt, attr: "refresh_token"), then: first)
+    }
+
+    mutating func received(_ result: HTTPResult) -> HTTPStep {
+        guard refreshing else {
+            if !refreshed, service.refresh != nil, service.tokenExpired(result) { return refresh() }
+            return .finish(service.classifyCall(result, refreshed))
         }
-        return accessToken.isEmpty || service.refresh?.first == true ? refresh(context) : call(token: accessToken, context: context)
+        refreshing = false
+        switch service.classifyRefresh(result) {
+        case .success(let token):
+            let next = call(token: token)
+            guard let grant = try? JSONValue.parse(result.body),
+                let tokens = OAuthTokenSet(grant: grant, issuedAt: Date(), keeping: service.refresh?.tokens)
+            else { return next }
+            return .effect(.refreshedTokens(tokens), then: next)
+        case .failure(let failure):
+            return .finish(failure.outcome)
+        }
     }
 
-    func resume(_ context: ProbeContext, events: IOEvents) -> ProbeStep {
-        // The stage moves on once the socket is connected, so a dead endpoint times out in `connect`.
-        if let fd = exchange.descriptor, SocketState.peerAddress(fd) != nil { context.enter(phase == .calling ? .request : .auth) }
-        return advance(exchange.resume(events: events), context: context)
-    }
-
-    func close() { exchange.close() }
-
-    private func call(token: String, context: ProbeContext) -> ProbeStep {
-        phase = .calling
+    private func call(token: String) -> HTTPStep {
         let request = service.call(token)
-        guard let host = HTTPTransfer.hostAndPort(request.url)?.host, let address = context.address(for: host) else {
-            return .finished(ProbeOutcome(.protocolError))
-        }
-        return advance(
-            exchange.start(
-                HTTPRequestSpec(
-                    method: request.method, url: request.url, headers: request.headers, body: request.body, address: address,
-                    caFile: service.caFile)),
-            context: context)
+        return .send(
+            HTTPCall(
+                method: request.method, url: request.url, headers: request.headers, body: request.body, caFile: service.caFile,
+                stage: .request))
     }
 
-    private func refresh(_ context: ProbeContext) -> ProbeStep {
-        phase = .refreshing
+    private mutating func refresh() -> HTTPStep {
+        refreshing = true
         refreshed = true
         guard let refresh = service.refresh else {
-            return .finished(
+            return .finish(
                 ProbeOutcome(.authFailed, attr: "access_token", detail: "The access token was refused and nothing can refresh it.", stage: .auth))
         }
-        guard let host = HTTPTransfer.hostAndPort(refresh.url)?.host, let address = context.address(for: host) else {
-            return .finished(ProbeOutcome(.protocolError))
-        }
-        let form = PercentEncoding.form(refresh.form)
-        return advance(
-            exchange.start(
-                HTTPRequestSpec(
-                    method: "POST", url: refresh.url, headers: [("Content-Type", "application/x-www-form-urlencoded")],
-                    body: Array(form.utf8), address: address, caFile: service.caFile)),
-            context: context)
-    }
-
-    private func advance(_ step: HTTPExchange.Step, context: ProbeContext) -> ProbeStep {
-        switch step {
-        case .wait(let wait):
-            return wait
-        case .failed(let outcome):
-            return .finished(outcome)
-        case .done(let result):
-            switch phase {
-            case .calling:
-                if !refreshed, service.refresh != nil, service.tokenExpired(result) { return refresh(context) }
-                return .finished(service.classifyCall(result, refreshed))
-            case .refreshing:
-                switch service.classifyRefresh(result) {
-                case .success(let token):
-                    if let grant = try? JSONValue.parse(result.body),
-                        let tokens = OAuthTokenSet(grant: grant, issuedAt: Date(), keeping: service.refresh?.tokens)
-                    {
-                        context.recordRefreshedTokens(tokens)
-                    }
-                    return call(token: token, context: context)
-                case .failure(let failure): return .finished(failure.outcome)
-                }
-            }
-        }
+        return .send(
+            HTTPCall(
+                method: "POST", url: refresh.url, headers: [("Content-Type", "application/x-www-form-urlencoded")],
+                body: Array(PercentEncoding.form(refresh.form).utf8), caFile: service.caFile, stage: .auth))
     }
 }

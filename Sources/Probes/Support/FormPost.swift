@@ -25,12 +25,13 @@ extension ProbeEngine {
         }
         let answer = Mutex<HTTPResult?>(nil)
         let spec = (url: url, body: Array(PercentEncoding.form(form).utf8), caFile: caFile)
-        let plan = ProbePlan(host: host, hostAttr: "url") { address in
-            FormPostProbe(
-                spec: HTTPRequestSpec(
-                    method: "POST", url: spec.url,
-                    headers: [("Content-Type", "application/x-www-form-urlencoded"), ("Accept", "application/json")],
-                    body: spec.body, address: address, caFile: spec.caFile)
+        let plan = ProbePlan(host: host, hostAttr: "url") { _ in
+            HTTPProbe(
+                machine: FormPostMachine(
+                    call: HTTPCall(
+                        method: "POST", url: spec.url,
+                        headers: [("Content-Type", "application/x-www-form-urlencoded"), ("Accept", "application/json")],
+                        body: spec.body, caFile: spec.caFile, stage: .request))
             ) { result in answer.withLock { $0 = result } }
         }
         let report = await run(plan, timeout: nil, tenant: tenant, requester: requester)
@@ -39,37 +40,15 @@ extension ProbeEngine {
     }
 }
 
-/// One POST: any HTTP answer passes (the caller reads it); a transport failure is the verdict.
-final class FormPostProbe: Probe {
-    private let spec: HTTPRequestSpec
-    private let deliver: @Sendable (HTTPResult) -> Void
-    private let exchange = HTTPExchange()
+/// One POST: any HTTP answer passes and is delivered to the caller, who reads it; a transport
+/// failure is the verdict.
+struct FormPostMachine: HTTPProbeMachine {
+    let call: HTTPCall
 
-    init(spec: HTTPRequestSpec, deliver: @escaping @Sendable (HTTPResult) -> Void) {
-        self.spec = spec
-        self.deliver = deliver
-    }
+    func start() -> HTTPStep { .send(call) }
 
-    func start(_ context: ProbeContext) -> ProbeStep {
-        exchange.reportExpiries(to: context)
-        return advance(exchange.start(spec))
-    }
-
-    func resume(_ context: ProbeContext, events: IOEvents) -> ProbeStep {
-        if let fd = exchange.descriptor, SocketState.peerAddress(fd) != nil { context.enter(.request) }
-        return advance(exchange.resume(events: events))
-    }
-
-    func close() { exchange.close() }
-
-    private func advance(_ step: HTTPExchange.Step) -> ProbeStep {
-        switch step {
-        case .wait(let wait): return wait
-        case .failed(let outcome): return .finished(outcome)
-        case .done(let result):
-            guard result.succeeded else { return .finished(HTTPFailure.transport(result, attr: "url")) }
-            deliver(result)
-            return .finished(.ok)
-        }
+    func received(_ result: HTTPResult) -> HTTPStep {
+        guard result.succeeded else { return .finish(HTTPFailure.transport(result, attr: "url")) }
+        return .effect(.deliver(result), then: .finish(.ok))
     }
 }
