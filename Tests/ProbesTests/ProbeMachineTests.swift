@@ -15,9 +15,9 @@ import Testing
         var machine = PostgresProbeMachine(settings: settings)
         #expect(machine.started(failed: false, startErrno: 0, sqlState: nil, needsPassword: false) == .waitWritable)
         #expect(machine.socketReady(tcpError: 0) == .poll)
-        #expect(machine.polled(.wantRead, stage: .auth, sqlState: nil, needsPassword: false) == .waitReadable)
+        #expect(machine.polled(.wantRead, phase: .authenticating, sqlState: nil, needsPassword: false) == .waitReadable)
         #expect(machine.socketReady(tcpError: nil) == .poll)
-        #expect(machine.polled(.ready, stage: .query, sqlState: nil, needsPassword: false) == .sendQuery)
+        #expect(machine.polled(.ready, phase: .ready, sqlState: nil, needsPassword: false) == .sendQuery)
         #expect(machine.querySent(true, sqlState: nil) == .flush)
         #expect(machine.flushed(.done, sqlState: nil) == .readResults)
         #expect(machine.read(inputOK: true, complete: false, answer: nil, sqlState: nil) == .waitReadable)
@@ -52,7 +52,7 @@ import Testing
     @Test func pendingFlushWaitsForBothDirections() {
         var machine = PostgresProbeMachine(settings: settings)
         _ = machine.started(failed: false, startErrno: 0, sqlState: nil, needsPassword: false)
-        _ = machine.polled(.ready, stage: .query, sqlState: nil, needsPassword: false)
+        _ = machine.polled(.ready, phase: .ready, sqlState: nil, needsPassword: false)
         #expect(machine.flushed(.pending, sqlState: nil) == .waitReadableOrWritable)
         #expect(machine.socketReady(tcpError: nil) == .flush)
     }
@@ -60,7 +60,7 @@ import Testing
     @Test func schemaWithoutUsageIsPermissionDenied() {
         var machine = PostgresProbeMachine(settings: withSchema)
         _ = machine.started(failed: false, startErrno: 0, sqlState: nil, needsPassword: false)
-        _ = machine.polled(.ready, stage: .query, sqlState: nil, needsPassword: false)
+        _ = machine.polled(.ready, phase: .ready, sqlState: nil, needsPassword: false)
         let answer = PostgresQueryResult(ok: true, sqlState: nil, firstValue: "f")
         guard case .finish(let outcome) = machine.read(inputOK: true, complete: true, answer: answer, sqlState: nil) else {
             Issue.record("expected a verdict")
@@ -73,7 +73,7 @@ import Testing
     @Test func lostConnectionDuringTheQuery() {
         var machine = PostgresProbeMachine(settings: settings)
         _ = machine.started(failed: false, startErrno: 0, sqlState: nil, needsPassword: false)
-        _ = machine.polled(.ready, stage: .query, sqlState: nil, needsPassword: false)
+        _ = machine.polled(.ready, phase: .ready, sqlState: nil, needsPassword: false)
         guard case .finish(let outcome) = machine.read(inputOK: false, complete: false, answer: nil, sqlState: nil) else {
             Issue.record("expected a verdict")
             return
@@ -85,12 +85,30 @@ import Testing
     @Test func authFailureAfterPolling() {
         var machine = PostgresProbeMachine(settings: settings)
         _ = machine.started(failed: false, startErrno: 0, sqlState: nil, needsPassword: false)
-        guard case .finish(let outcome) = machine.polled(.failed, stage: .auth, sqlState: "28P01", needsPassword: false) else {
+        guard case .finish(let outcome) = machine.polled(.failed, phase: .authenticating, sqlState: "28P01", needsPassword: false) else {
             Issue.record("expected a verdict")
             return
         }
         #expect(outcome.code == .authFailed)
         #expect(outcome.attr == "password")
+        #expect(outcome.stage == .auth && machine.stage == .auth)
+    }
+
+    /// The machine decides the stage from libpq's phase, and keeps the one reached when libpq
+    /// reports the connection failed (its phase then names no stage).
+    @Test func theStageFollowsLibpqsPhaseAndNeverGoesBack() {
+        var machine = PostgresProbeMachine(settings: settings)
+        _ = machine.started(failed: false, startErrno: 0, sqlState: nil, needsPassword: false)
+        #expect(machine.stage == .connect)
+        #expect(machine.polled(.wantRead, phase: .negotiatingTLS, sqlState: nil, needsPassword: false) == .waitReadable)
+        #expect(machine.stage == .tls)
+        _ = machine.polled(.wantWrite, phase: .connected, sqlState: nil, needsPassword: false)
+        #expect(machine.stage == .tls)
+        guard case .finish(let outcome) = machine.polled(.failed, phase: .failed, sqlState: nil, needsPassword: false) else {
+            Issue.record("expected a verdict")
+            return
+        }
+        #expect(outcome.stage == .tls)
     }
 }
 

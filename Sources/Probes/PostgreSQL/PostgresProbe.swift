@@ -102,13 +102,12 @@ final class PostgresProbe: Probe {
             case .finish(let outcome): return .finished(outcome)
             case .poll:
                 let result = connection.poll()
-                if let stage = PostgresClassifier.stage(of: connection.phase) { context.enter(stage) }
                 let failed = result == .failed
                 action = machine.polled(
-                    result, stage: context.stage, sqlState: failed ? connection.errorSQLState : nil,
+                    result, phase: connection.phase, sqlState: failed ? connection.errorSQLState : nil,
                     needsPassword: failed && connection.needsPassword)
+                context.enter(machine.stage)
             case .sendQuery:
-                context.enter(.query)
                 if let notAfter = connection.peerCertificateNotAfter {
                     context.recordExpiry(.certificateExpires, at: Date(timeIntervalSince1970: Double(notAfter)), attr: nil)
                 }

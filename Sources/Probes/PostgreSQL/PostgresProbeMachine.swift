@@ -30,6 +30,8 @@ struct PostgresProbeMachine {
 
     let settings: PostgresSettings
     private(set) var state = State.starting
+    /// The stage the connection has reached, from libpq's phase (the shell reports it).
+    private(set) var stage = ProbeStage.connect
 
     init(settings: PostgresSettings) {
         self.settings = settings
@@ -63,9 +65,11 @@ struct PostgresProbeMachine {
         }
     }
 
-    /// `PQconnectPoll` returned `result` with the connection in `stage`; `sqlState` and
-    /// `needsPassword` matter only when it failed.
-    mutating func polled(_ result: PostgresPollResult, stage: ProbeStage, sqlState: String?, needsPassword: Bool) -> Action {
+    /// `PQconnectPoll` returned `result` with the connection in `phase` (libpq's status), which
+    /// moves ``stage`` on; `sqlState` and `needsPassword` matter only when it failed, in the
+    /// stage reached.
+    mutating func polled(_ result: PostgresPollResult, phase: PostgresConnectionPhase, sqlState: String?, needsPassword: Bool) -> Action {
+        if let reached = PostgresClassifier.stage(of: phase), reached > stage { stage = reached }
         switch result {
         case .wantRead: return .waitReadable
         case .wantWrite: return .waitWritable
