@@ -2,11 +2,12 @@
 #   make run    build and serve the API on 127.0.0.1:8080
 #   make test   install what is missing, start the local test services, run every test, stop them
 #   make bench  the probe benchmarks against the local services
+#   make format rewrite the Swift sources in the house format (.swift-format; make test checks it)
 
 SWIFT ?= swift
 BIN_RELEASE := .build/release/connector-engine
 
-.PHONY: run test bench deps build build-release
+.PHONY: run test bench deps build build-release format
 
 deps:
 	@scripts/deps.sh
@@ -25,3 +26,6 @@ test: deps
 
 bench: build-release
 	@scripts/bench.sh
+
+format:
+	$(SWIFT) format format --in-place --recursive Sources Tests Drivers Package.swift

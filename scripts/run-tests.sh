@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# `make test`: checks docker-compose.test.yml (scripts/check_compose.py), starts the local test
+# `make test`: checks the code's format and docker-compose.test.yml (scripts/check_compose.py), starts the local test
 # services, runs the whole test suite against them, and stops the services whether the tests pass
 # or fail. The last step is the OAuth sign-in in headless Chromium (scripts/browser_oauth_test.py,
 # against the debug binary just built); its screenshots are left in .build/test-artifacts/oauth/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# The code's format (.swift-format; `make format` rewrites it): a few seconds, before anything is built.
+swift format lint --strict --recursive Sources Tests Drivers Package.swift
 
 # docker-compose.test.yml, checked rather than run (no Docker here): the Compose specification's
 # schema and scripts/services.sh's services and ports; then broken copies of it must be refused.

@@ -1,10 +1,10 @@
 import ConnectorCore
+import HTTPTypes
 import HealthChecks
 import Hummingbird
-import HTTPTypes
 import Metrics
-import Prometheus
 import ProbeEngine
+import Prometheus
 
 /// The server's metrics (`GET /metrics`, Prometheus text format), kept through swift-metrics
 /// with the Prometheus backend. Labels are bounded and carry no secret, host, user or
@@ -32,8 +32,10 @@ public final class APIMetrics: Sendable {
         Timer(label: "connector_probe_duration_seconds", dimensions: [("family", family)], factory: factory)
             .recordNanoseconds(Int64(report.elapsedMilliseconds * 1_000_000))
         for timing in report.stages {
-            Timer(label: "connector_probe_stage_duration_seconds", dimensions: [("family", family), ("stage", timing.stage.rawValue)], factory: factory)
-                .recordNanoseconds(Int64(timing.milliseconds * 1_000_000))
+            Timer(
+                label: "connector_probe_stage_duration_seconds", dimensions: [("family", family), ("stage", timing.stage.rawValue)], factory: factory
+            )
+            .recordNanoseconds(Int64(timing.milliseconds * 1_000_000))
         }
         if report.refreshedTokens != nil {
             Counter(label: "connector_oauth_refreshes_total", dimensions: [("family", family)], factory: factory).increment()

@@ -4,8 +4,8 @@ import Foundation
 import HealthChecks
 import Hummingbird
 import Logging
-import ProbeEngine
 import NIOCore
+import ProbeEngine
 
 /// Health routes (DESIGN §3): a connector's check history, and batch jobs that check many
 /// stored connectors (start, progress and results, a live NDJSON stream, cancel).
@@ -82,7 +82,8 @@ extension ConnectorRoutes {
         jobs.add(job)
         batch.submit(job, connectors: connectors)
         context.logger.info("health job started", metadata: ["job.id": "\(job.id)", "job.total": "\(connectors.count)"])
-        return JSONResponse.make(status: .accepted, body: ["job_id": .string(job.id.uuidString.lowercased()), "total": .number(Double(connectors.count))])
+        return JSONResponse.make(
+            status: .accepted, body: ["job_id": .string(job.id.uuidString.lowercased()), "total": .number(Double(connectors.count))])
     }
 
     /// `GET health_checks/{job_id}/`: status, counts by outcome code, results so far.

@@ -53,7 +53,8 @@ extension ConnectorRoutes {
         } catch OAuthKeyIssueError.notConfigured(let settings) {
             throw APIError(
                 .internalServerError, code: .keyNotConfigured,
-                detail: "The OAuth client for '\(backend)' is not configured on this server: set \(settings.joined(separator: " and ")) and restart it.")
+                detail:
+                    "The OAuth client for '\(backend)' is not configured on this server: set \(settings.joined(separator: " and ")) and restart it.")
         } catch let error as OAuthCacheUnavailable {
             throw Self.cacheUnavailable(error)
         }

@@ -18,12 +18,13 @@ extension ConnectorRoutes {
     /// the engine runs; otherwise 503 naming what fails. `/healthz` stays a liveness check.
     func readiness() async -> Response {
         let probes = [ReadinessProbe(name: "store") { try await store.ping() }] + readinessProbes
-        let failing = await withTaskGroup(of: String?.self) { group in
-            for probe in probes {
-                group.addTask { await Self.answers(within: Self.readinessTimeout, probe.check) ? nil : probe.name }
-            }
-            return await group.reduce(into: [String]()) { if let name = $1 { $0.append(name) } }
-        }.sorted() + (engine.isRunning ? [] : ["engine"])
+        let failing =
+            await withTaskGroup(of: String?.self) { group in
+                for probe in probes {
+                    group.addTask { await Self.answers(within: Self.readinessTimeout, probe.check) ? nil : probe.name }
+                }
+                return await group.reduce(into: [String]()) { if let name = $1 { $0.append(name) } }
+            }.sorted() + (engine.isRunning ? [] : ["engine"])
         guard failing.isEmpty else {
             var response = JSONResponse.make(
                 status: .serviceUnavailable, body: ["status": "unavailable", "failing": .array(failing.map { .string($0) })])

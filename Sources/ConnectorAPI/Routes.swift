@@ -123,7 +123,8 @@ struct ConnectorRoutes: Sendable {
         // An OAuth flow's tokens join the form's fields; the cache entry stays for the create.
         if let key = request.uri.queryParameters.get("oauth-key") ?? parsed.oauthKey {
             guard let type = catalog.type(id: probeRequest.connectorID) else {
-                throw APIError.validation("Invalid connector ID '\(probeRequest.connectorID)'.", attr: "connector_id", code: APIErrorCode(.unknownConnector))
+                throw APIError.validation(
+                    "Invalid connector ID '\(probeRequest.connectorID)'.", attr: "connector_id", code: APIErrorCode(.unknownConnector))
             }
             probeRequest.metadata = try await oauthTokens(key: key, caller: caller, type: type).tokens.merged(into: probeRequest.metadata)
         }
@@ -194,7 +195,9 @@ struct ConnectorRoutes: Sendable {
 public enum TestRequestParser {
     /// - Returns: the request, and the OAuth cache key sent inside `connector_metadata`.
     /// - Throws: ``APIError`` (400) for malformed JSON or a missing or mistyped field.
-    public static func parse(body: some Collection<UInt8>, timeout: String?, maxTimeout: Duration) throws -> (request: ProbeRequest, oauthKey: String?) {
+    public static func parse(
+        body: some Collection<UInt8>, timeout: String?, maxTimeout: Duration
+    ) throws -> (request: ProbeRequest, oauthKey: String?) {
         let members = try RequestBody.object(body)
         guard let idValue = members["connector_id"] else {
             throw APIError.validation("This field is required.", attr: "connector_id", code: .required)

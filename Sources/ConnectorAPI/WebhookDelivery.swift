@@ -79,8 +79,10 @@ public struct WebhookDelivery: Service {
             if let failure {
                 logger.info(
                     "webhook delivery failed",
-                    metadata: ["notification": "\(note.id)", "attempt": "\(attempts + 1)", "error": "\(failure)",
-                               "retry": "\(retry.map { "\($0)" } ?? "given up")"])
+                    metadata: [
+                        "notification": "\(note.id)", "attempt": "\(attempts + 1)", "error": "\(failure)",
+                        "retry": "\(retry.map { "\($0)" } ?? "given up")",
+                    ])
             }
         }
         return delivered

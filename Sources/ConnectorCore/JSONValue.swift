@@ -55,7 +55,6 @@ public enum JSONValue: Sendable, Hashable {
     }
 }
 
-
 extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByBooleanLiteral,
     ExpressibleByDictionaryLiteral, ExpressibleByArrayLiteral
 {

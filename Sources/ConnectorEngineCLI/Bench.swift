@@ -77,7 +77,8 @@ struct Bench: AsyncParsableCommand {
         } else {
             print(
                 String(
-                    format: "%d probes at concurrency %d: %.2f s wall, %.1f probes/s, p50 %.2f ms, p99 %.2f ms, client CPU %.2f s (%.3f ms/probe), peak RSS %.1f MiB",
+                    format:
+                        "%d probes at concurrency %d: %.2f s wall, %.1f probes/s, p50 %.2f ms, p99 %.2f ms, client CPU %.2f s (%.3f ms/probe), peak RSS %.1f MiB",
                     n, c, wall, Double(n) / wall, percentile(0.5), percentile(0.99), cpu, cpu * 1000 / Double(max(n, 1)),
                     Double(ProcessClock.peakResidentBytes()) / 1_048_576))
             print("outcomes: " + codes.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))

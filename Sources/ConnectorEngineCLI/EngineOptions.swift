@@ -45,12 +45,16 @@ struct EngineOptions: ParsableArguments {
 
     @Option(
         name: .customLong("google-oauth-client-id"),
-        help: "The platform's Google OAuth client id, for sign-in and Drive token refresh (default: env GOOGLE_OAUTH2_KEY; its secret: env GOOGLE_OAUTH2_SECRET).")
+        help:
+            "The platform's Google OAuth client id, for sign-in and Drive token refresh (default: env GOOGLE_OAUTH2_KEY; its secret: env GOOGLE_OAUTH2_SECRET)."
+    )
     var googleOAuthClientID: String?
 
     @Option(
         name: .customLong("google-refresh-token-days"),
-        help: "Days Google honours a refresh token of the platform's OAuth client: 7 while its consent screen is in testing (Drive connectors are warned before); unset for a published app.")
+        help:
+            "Days Google honours a refresh token of the platform's OAuth client: 7 while its consent screen is in testing (Drive connectors are warned before); unset for a published app."
+    )
     var googleRefreshTokenDays: Int?
 
     @Option(help: "Google's OAuth consent screen.")

@@ -1,7 +1,7 @@
 import ArgumentParser
-import Foundation
 import ConnectorCore
 import FixtureRunner
+import Foundation
 import ProbeEngine
 import Probes
 import Synchronization

@@ -10,7 +10,7 @@ import Probes
 import Synchronization
 
 #if canImport(FoundationNetworking)
-    import FoundationNetworking
+import FoundationNetworking
 #endif
 
 /// `connector-engine health`: checks stored connectors, straight from the store (operator use)

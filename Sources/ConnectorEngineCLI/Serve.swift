@@ -32,7 +32,9 @@ struct Serve: AsyncParsableCommand {
     var notificationWebhook: String?
 
     @Option(
-        help: "Seconds (0...\(Self.maxReadCacheSeconds)) a valid token check or a connector read is reused; a change by another process (admin CLI, another replica) takes effect within this time (0: read every request).")
+        help:
+            "Seconds (0...\(Self.maxReadCacheSeconds)) a valid token check or a connector read is reused; a change by another process (admin CLI, another replica) takes effect within this time (0: read every request)."
+    )
     var readCacheSeconds = 2
 
     @Option(help: "The server's public base URL (e.g. https://engine.example.com) for absolute links; without it links are relative.")
@@ -77,7 +79,9 @@ struct Serve: AsyncParsableCommand {
     var healthPerHost = 4
 
     @Option(
-        help: "Check every stored connector once per this interval (e.g. 6h, 30m, 1d; at least 1m), shared with the other replicas of the store; off unless given.")
+        help:
+            "Check every stored connector once per this interval (e.g. 6h, 30m, 1d; at least 1m), shared with the other replicas of the store; off unless given."
+    )
     var healthInterval: String?
 
     /// A revoked token or a removed share may stay usable on other replicas this long at most.

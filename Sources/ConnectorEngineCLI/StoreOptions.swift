@@ -27,7 +27,8 @@ struct StoreOptions: ParsableArguments {
             keyRing = ring
             if case .generated(let path) = origin {
                 Console.write(
-                    "No encryption key was configured: generated one into \(path) (mode 0600). Back it up; without it the stored credentials cannot be read. Set \(KeyRingSource.environmentVariable) or keep that file in production.\n")
+                    "No encryption key was configured: generated one into \(path) (mode 0600). Back it up; without it the stored credentials cannot be read. Set \(KeyRingSource.environmentVariable) or keep that file in production.\n"
+                )
             }
         } catch {
             throw ValidationError("encryption key: \(error.description)")

@@ -47,7 +47,8 @@ struct TestCommand: AsyncParsableCommand {
         if !report.isValid { lines.append("hint: \(report.hint)") }
         if let signal = report.signal { lines.append("signal: \(signal)") }
         lines.append(
-            "stages: " + report.stages.map { "\($0.stage.rawValue) \(format($0.milliseconds)) ms\($0.ok ? "" : " (failed)")" }
+            "stages: "
+                + report.stages.map { "\($0.stage.rawValue) \(format($0.milliseconds)) ms\($0.ok ? "" : " (failed)")" }
                 .joined(separator: ", "))
         return lines.joined(separator: "\n")
     }

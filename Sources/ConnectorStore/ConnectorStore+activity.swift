@@ -110,8 +110,9 @@ extension ConnectorStore {
     /// `(attempts, delivered)` of a notification's outbox row, for tests and the CLI.
     public func webhookState(notification: UUID) async throws -> (attempts: Int, delivered: Bool)? {
         try await database.read { db in
-            guard let row = try await db.select().columns("attempts", "delivered_at").from("webhook_outbox")
-                .where("notification_id", .equal, Self.key(notification)).first()
+            guard
+                let row = try await db.select().columns("attempts", "delivered_at").from("webhook_outbox")
+                    .where("notification_id", .equal, Self.key(notification)).first()
             else { return nil }
             return (try row.decode(column: "attempts", as: Int.self), try row.decode(column: "delivered_at", as: Int64?.self) != nil)
         }
@@ -196,15 +197,16 @@ extension ConnectorStore {
                 }
                 try await db.insert(into: "workflows")
                     .columns(
-                        "id", "organization_id", "name", "source_connector_id", "destination_connector_id", "created_by", "created_at")
+                        "id", "organization_id", "name", "source_connector_id", "destination_connector_id", "created_by", "created_at"
+                    )
                     .values(
                         SQLBind(Self.key(id)), SQLBind(organization), SQLBind(name), SQLBind(source.map(Self.key)),
                         SQLBind(destination.map(Self.key)), SQLBind(userID), SQLBind(now)
                     ).run()
             }
-        } catch where ConstraintViolation.classify(error) == .unique {
+        } catch  where ConstraintViolation.classify(error) == .unique {
             throw ConnectorStoreError.duplicateName(name)
-        } catch where ConstraintViolation.classify(error) == .foreignKey {
+        } catch  where ConstraintViolation.classify(error) == .foreignKey {
             throw ConnectorStoreError.notFound
         }
         return Workflow(

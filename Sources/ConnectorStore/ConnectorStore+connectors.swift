@@ -1,5 +1,5 @@
-import Encryption
 import ConnectorCore
+import Encryption
 import Foundation
 import SQLKit
 
@@ -198,7 +198,7 @@ extension ConnectorStore {
                         users: shares, connector: id, name: new.name, organization: organization, by: userID, now: now, db: db)
                 }
             }
-        } catch where ConstraintViolation.classify(error) == .unique {
+        } catch  where ConstraintViolation.classify(error) == .unique {
             throw ConnectorStoreError.duplicateName(new.name)
         }
         return StoredConnector(
@@ -270,7 +270,7 @@ extension ConnectorStore {
                 current.version += 1
                 return (current, added)
             }
-        } catch where ConstraintViolation.classify(error) == .unique {
+        } catch  where ConstraintViolation.classify(error) == .unique {
             throw ConnectorStoreError.duplicateName(change.name ?? "")
         }
     }
@@ -314,7 +314,7 @@ extension ConnectorStore {
                 try await self.recordAudit(
                     organization: organization, actor: userID, action: .delete, connector: id, outcome: "ok", db: db)
             }
-        } catch where ConstraintViolation.classify(error) == .foreignKey {
+        } catch  where ConstraintViolation.classify(error) == .foreignKey {
             let name = try await connector(id: id, organization: organization)?.name ?? ""
             throw ConnectorStoreError.inUse(name: name)
         }

@@ -29,7 +29,7 @@ extension ConnectorStore {
                 try await db.insert(into: "organizations").columns("id", "name", "created_at")
                     .values(SQLBind(id), SQLBind(name), SQLBind(now)).run()
             }
-        } catch where ConstraintViolation.classify(error) == .unique {
+        } catch  where ConstraintViolation.classify(error) == .unique {
             throw IdentityError("organization '\(id)' already exists")
         }
         return Organization(id: id, name: name, createdAt: Timestamp.date(now))
@@ -64,7 +64,7 @@ extension ConnectorStore {
             }
             guard let id else { throw StoreError("the database did not return the new user's id") }
             return User(id: id, email: email, name: name, createdAt: Timestamp.date(now))
-        } catch where ConstraintViolation.classify(error) == .unique {
+        } catch  where ConstraintViolation.classify(error) == .unique {
             throw IdentityError("a user with email \(email) already exists")
         }
     }
@@ -102,7 +102,7 @@ extension ConnectorStore {
                     .onConflict(with: ["organization_id", "user_id"]) { $0.set("role", to: role.rawValue) }
                     .run()
             }
-        } catch where ConstraintViolation.classify(error) == .foreignKey {
+        } catch  where ConstraintViolation.classify(error) == .foreignKey {
             throw IdentityError("no such organization or user")
         }
     }
@@ -156,7 +156,7 @@ extension ConnectorStore {
                 try await db.insert(into: "api_tokens").columns("id", "user_id", "name", "token_hash", "created_at")
                     .values(SQLBind(id), SQLBind(userID), SQLBind(name), SQLBind(Self.tokenHash(secret)), SQLBind(now)).run()
             }
-        } catch where ConstraintViolation.classify(error) == .foreignKey {
+        } catch  where ConstraintViolation.classify(error) == .foreignKey {
             throw IdentityError("no user with id \(userID)")
         }
         let record = APITokenRecord(id: id, userID: userID, name: name, createdAt: Timestamp.date(now), revokedAt: nil)

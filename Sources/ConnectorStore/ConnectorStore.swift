@@ -84,10 +84,12 @@ public final class ConnectorStore: Sendable {
                 throw StoreError(
                     "stored connectors are sealed with key '\(keyID)', which is not in the key ring; add it (any position) and restart")
             }
-            guard let row = try await database.read({ db in
-                try await db.select().columns("organization_id", "metadata").from("connectors")
-                    .where("id", .equal, connectorID).first()
-            }) else { continue }
+            guard
+                let row = try await database.read({ db in
+                    try await db.select().columns("organization_id", "metadata").from("connectors")
+                        .where("id", .equal, connectorID).first()
+                })
+            else { continue }
             let organization = try row.decode(column: "organization_id", as: String.self)
             let sealed = try row.decode(column: "metadata", as: Data.self)
             do {

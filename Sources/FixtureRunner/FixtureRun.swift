@@ -90,9 +90,11 @@ public enum JUnitReport {
         let failures = cases.filter { $0.failure != nil }.count
         let seconds = cases.reduce(0) { $0 + $1.seconds }
         var xml = #"<?xml version="1.0" encoding="UTF-8"?>"# + "\n"
-        xml += #"<testsuite name="\#(escape(suite))" tests="\#(cases.count)" failures="\#(failures)" time="\#(String(format: "%.3f", seconds))">"# + "\n"
+        xml +=
+            #"<testsuite name="\#(escape(suite))" tests="\#(cases.count)" failures="\#(failures)" time="\#(String(format: "%.3f", seconds))">"# + "\n"
         for item in cases {
-            xml += #"  <testcase classname="\#(escape(item.classname))" name="\#(escape(item.name))" time="\#(String(format: "%.3f", item.seconds))">"#
+            xml +=
+                #"  <testcase classname="\#(escape(item.classname))" name="\#(escape(item.name))" time="\#(String(format: "%.3f", item.seconds))">"#
             if let failure = item.failure {
                 xml += #"<failure message="\#(escape(failure))"/>"#
             }

@@ -138,7 +138,7 @@ public final class BatchDispatcher: Sendable {
     public func cancel(_ job: HealthJob) -> Bool {
         guard job.cancel() else { return false }
         state.withLock { state in
-                guard var queue = state.queues.removeValue(forKey: job.organization) else { return }
+            guard var queue = state.queues.removeValue(forKey: job.organization) else { return }
             for (destination, bucket) in queue.buckets {
                 let head = queue.heads[destination]!
                 let kept = bucket[head...].filter { $0.job.id != job.id }

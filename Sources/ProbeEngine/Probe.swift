@@ -1,5 +1,5 @@
-import Foundation
 import ConnectorCore
+import Foundation
 import LinuxIO
 
 /// What a probe asks its reactor for next.

@@ -1,6 +1,6 @@
 import ConnectorCore
-import Logging
 import LinuxIO
+import Logging
 import Synchronization
 
 /// One credential test to run.

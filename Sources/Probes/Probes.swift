@@ -1,5 +1,5 @@
-import ConnectorCore
 import CloudAuth
+import ConnectorCore
 import LinuxIO
 import PostgresDriver
 import ProbeEngine

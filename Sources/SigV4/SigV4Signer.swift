@@ -141,7 +141,10 @@ public struct SigV4Signer: Sendable {
     /// encoded, then sorted by encoded name and value (byte order).
     public static func canonicalQuery(_ query: [(name: String, value: String?)]) -> String {
         query.map { (encode($0.name), encode($0.value ?? "")) }
-            .sorted { $0.0 == $1.0 ? Array($0.1.utf8).lexicographicallyPrecedes(Array($1.1.utf8)) : Array($0.0.utf8).lexicographicallyPrecedes(Array($1.0.utf8)) }
+            .sorted {
+                $0.0 == $1.0
+                    ? Array($0.1.utf8).lexicographicallyPrecedes(Array($1.1.utf8)) : Array($0.0.utf8).lexicographicallyPrecedes(Array($1.0.utf8))
+            }
             .map { "\($0.0)=\($0.1)" }
             .joined(separator: "&")
     }

@@ -1,8 +1,8 @@
+import CloudAuth
 import ConnectorCore
 import CryptoExtras
 import Foundation
 import Glibc
-import CloudAuth
 import LinuxIO
 import TestProcesses
 import Testing
@@ -78,7 +78,8 @@ import Testing
         #expect(token == "t-1")
         #expect(cache.fetches == 1)
         // Another account fetches on its own.
-        guard case .fetch = cache.claim(TokenCache.Key(account: "b@p", keyID: "k", publicKeyDigest: [1], tenant: "t", scope: "s", tokenURL: "u")) else {
+        guard case .fetch = cache.claim(TokenCache.Key(account: "b@p", keyID: "k", publicKeyDigest: [1], tenant: "t", scope: "s", tokenURL: "u"))
+        else {
             Issue.record("another account must fetch")
             return
         }

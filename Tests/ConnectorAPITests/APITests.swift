@@ -3,10 +3,10 @@ import ConnectorCore
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import JSONOracle
 import ProbeEngine
 import Probes
 import TestSupport
-import JSONOracle
 import Testing
 
 @Suite struct APITests {
@@ -136,7 +136,9 @@ import Testing
                 try #expect(Self.json(response)["is_valid"] == false)
             }
             let invalid = ByteBuffer(
-                string: #"{"connector_id": "\#(Self.postgres)", "connector_metadata": {"connectorName": "x", "host": "db", "port": "70000", "database": "d", "user": "u", "password": "hunter2"}}"#)
+                string:
+                    #"{"connector_id": "\#(Self.postgres)", "connector_metadata": {"connectorName": "x", "host": "db", "port": "70000", "database": "d", "user": "u", "password": "hunter2"}}"#
+            )
             try await client.execute(uri: uri, method: .post, headers: auth, body: invalid) { response in
                 #expect(response.status == .badRequest)
                 try #expect(Self.json(response)["type"] == "validation_error")
@@ -144,7 +146,9 @@ import Testing
                 #expect(!String(buffer: response.body).contains("hunter2"))
             }
             let denied = ByteBuffer(
-                string: #"{"connector_id": "\#(Self.postgres)", "connector_metadata": {"host": "169.254.169.254", "port": "5432", "database": "d", "user": "u", "password": "hunter2"}}"#)
+                string:
+                    #"{"connector_id": "\#(Self.postgres)", "connector_metadata": {"host": "169.254.169.254", "port": "5432", "database": "d", "user": "u", "password": "hunter2"}}"#
+            )
             try await client.execute(uri: uri, method: .post, headers: auth, body: denied) { response in
                 #expect(response.status == .forbidden)
                 let body = try Self.json(response)

@@ -1,10 +1,11 @@
-@testable import ConnectorAPI
 import ConnectorCore
 import ConnectorStore
 import Foundation
 import HTTPTypes
 import TestSupport
 import Testing
+
+@testable import ConnectorAPI
 
 /// Issue 8 §10: sharing at create, a create's `?test=true`, and refused requests on connector
 /// routes are in the audit log, with who asked and no secret.

@@ -1,15 +1,16 @@
-@testable import ConnectorAPI
 import ConnectorCore
 import ConnectorStore
 import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import JSONOracle
 import ProbeEngine
 import Probes
 import TestSupport
-import JSONOracle
 import Testing
+
+@testable import ConnectorAPI
 
 /// The actors of the permission matrix and a client to call the API as each of them.
 struct CRUDWorld: Sendable {
@@ -345,13 +346,26 @@ private func firstErrorAttr(_ json: JSONValue) -> String? {
             #expect(try await attr(["connector_name": "x", "connector_metadata": good]) == (400, "connector_id"))
             #expect(try await attr(["connector_id": "nope|1", "connector_name": "x", "connector_metadata": good]) == (400, "connector_id"))
             #expect(try await attr(["connector_id": .string(CRUDWorld.postgres), "connector_name": "x"]) == (400, "connector_metadata"))
-            #expect(try await attr(["connector_id": .string(CRUDWorld.postgres), "connector_name": "  ", "connector_metadata": good]) == (400, "connector_name"))
-            #expect(try await attr(["connector_id": .string(CRUDWorld.postgres), "connector_name": "<b>x</b>", "connector_metadata": good]) == (400, "connector_name"))
-            #expect(try await attr(["connector_id": .string(CRUDWorld.postgres), "connector_name": .string(String(repeating: "n", count: 129)), "connector_metadata": good]) == (400, "connector_name"))
+            #expect(
+                try await attr(["connector_id": .string(CRUDWorld.postgres), "connector_name": "  ", "connector_metadata": good]) == (
+                    400, "connector_name"
+                ))
+            #expect(
+                try await attr(["connector_id": .string(CRUDWorld.postgres), "connector_name": "<b>x</b>", "connector_metadata": good]) == (
+                    400, "connector_name"
+                ))
+            #expect(
+                try await attr([
+                    "connector_id": .string(CRUDWorld.postgres), "connector_name": .string(String(repeating: "n", count: 129)),
+                    "connector_metadata": good,
+                ]) == (400, "connector_name"))
             let badPort: JSONValue = ["host": "h", "port": "99999", "database": "d", "user": "u", "password": "p"]
             let (status, field) = try await attr(["connector_id": .string(CRUDWorld.postgres), "connector_name": "x", "connector_metadata": badPort])
             #expect(status == 400 && field?.hasPrefix("connector_metadata") == true)
-            #expect(try await attr(["connector_id": .string(CRUDWorld.postgres), "connector_name": "x", "connector_metadata": good, "surprise": 1]) == (400, "surprise"))
+            #expect(
+                try await attr(["connector_id": .string(CRUDWorld.postgres), "connector_name": "x", "connector_metadata": good, "surprise": 1]) == (
+                    400, "surprise"
+                ))
             let id = try await world.create("typed")
             let put = try await world.call(.put, "/connector/\(id)/", token: world.owner, body: ["connector_name": "typed"])
             #expect(put.status == 400 && firstErrorAttr(put.json) == "connector_metadata")
@@ -365,7 +379,10 @@ private func firstErrorAttr(_ json: JSONValue) -> String? {
             #expect(names(try await world.call(.get, "/connector/", token: world.owner).json) == ["e", "d", "b", "a", "c"])
             #expect(names(try await world.call(.get, "/connector/?connector_name=b", token: world.owner).json) == ["b"])
             #expect(names(try await world.call(.get, "/connector/?connector_mode=FILESYSTEM", token: world.owner).json).isEmpty)
-            #expect(names(try await world.call(.get, "/connector/?connector_mode=DATABASE&ordering=-connector_name", token: world.owner).json) == ["e", "d", "c", "b", "a"])
+            #expect(
+                names(try await world.call(.get, "/connector/?connector_mode=DATABASE&ordering=-connector_name", token: world.owner).json) == [
+                    "e", "d", "c", "b", "a",
+                ])
             #expect(try await world.call(.get, "/connector/?ordering=password", token: world.owner).status == 400)
             let page = try await world.call(.get, "/connector/?ordering=connector_name&page=2&page_size=2", token: world.owner)
             #expect(page.json["count"] == 5)

@@ -1,10 +1,11 @@
-@testable import ConnectorAPI
 import ConnectorCore
 import ConnectorStore
 import Foundation
 import HTTPTypes
 import TestSupport
 import Testing
+
+@testable import ConnectorAPI
 
 /// Issue 8 §11: the contract spells the filesystem mode `FILE_SYSTEM`; `FILESYSTEM` is still
 /// accepted as a filter and rows stored with it render in the contract's spelling.

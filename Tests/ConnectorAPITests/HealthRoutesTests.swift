@@ -1,4 +1,3 @@
-@testable import ConnectorAPI
 import ConnectorCore
 import ConnectorStore
 import Foundation
@@ -9,6 +8,8 @@ import HummingbirdTesting
 import ProbeEngine
 import TestSupport
 import Testing
+
+@testable import ConnectorAPI
 
 /// A TCP listener on 127.0.0.1 that never accepts: a connection completes (the kernel queues
 /// it) and then hears nothing, so a probe of it waits until its deadline or its cancellation.
@@ -22,11 +23,13 @@ final class SilentListener: Sendable {
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = fd >= 0 && withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
-                bind(fd, socketAddress, length) == 0 && listen(fd, 64) == 0 && getsockname(fd, socketAddress, &length) == 0
+        let bound =
+            fd >= 0
+            && withUnsafeMutablePointer(to: &address) { pointer in
+                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
+                    bind(fd, socketAddress, length) == 0 && listen(fd, 64) == 0 && getsockname(fd, socketAddress, &length) == 0
+                }
             }
-        }
         guard bound else {
             if fd >= 0 { close(fd) }
             throw POSIXError(.EADDRNOTAVAIL)

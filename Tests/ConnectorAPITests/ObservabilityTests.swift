@@ -1,4 +1,3 @@
-@testable import ConnectorAPI
 import ConnectorCore
 import ConnectorStore
 import Foundation
@@ -10,6 +9,8 @@ import ProbeEngine
 import RedisClient
 import TestSupport
 import Testing
+
+@testable import ConnectorAPI
 
 /// `/metrics` and `/readyz` (issue 10, operations).
 @Suite struct ObservabilityTests {

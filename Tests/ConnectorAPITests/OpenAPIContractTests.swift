@@ -1,9 +1,10 @@
-@testable import ConnectorAPI
 import ConnectorCore
 import Hummingbird
 import ProbeEngine
 import TestSupport
 import Testing
+
+@testable import ConnectorAPI
 
 /// The OpenAPI document (`Resources/openapi.json`) against the code: the routes the router
 /// registers, the outcome vocabulary, and the one error body.

@@ -1,10 +1,11 @@
-@testable import ConnectorAPI
 import ConnectorCore
 import ConnectorStore
 import Foundation
 import HTTPTypes
 import TestSupport
 import Testing
+
+@testable import ConnectorAPI
 
 /// Issue 8 §1: a secret is a string. Sent as a JSON number it is stored as its decimal text and,
 /// like any secret, never comes back in clear; other JSON types and the mask itself are refused.
@@ -35,7 +36,9 @@ import Testing
             ["access_token": "pw", "refresh_token": "pw"]
         default:
             // A new family needs its metadata here, or its secrets go unchecked.
-            { Issue.record("no metadata for the family \(type.family)"); return [:] }()
+            {
+                Issue.record("no metadata for the family \(type.family)"); return [:]
+            }()
         }
     }
 
@@ -86,11 +89,14 @@ import Testing
             record("patch", try await world.call(.patch, "/connector/\(id)/", token: world.owner, body: ["connector_metadata": numeric]))
             record("retrieve again", try await world.call(.get, "/connector/\(id)/", token: world.owner))
             record("create ?test=true", try await world.call(.post, "/connector/?test=true", token: world.owner, body: body("tested", numeric)))
-            record("patch ?test=true", try await world.call(.patch, "/connector/\(id)/?test=true", token: world.owner, body: ["connector_metadata": numeric]))
+            record(
+                "patch ?test=true",
+                try await world.call(.patch, "/connector/\(id)/?test=true", token: world.owner, body: ["connector_metadata": numeric]))
             record("test stored", try await world.call(.post, "/connector/\(id)/test/", token: world.owner))
             record(
                 "test unsaved",
-                try await world.call(.post, "/test_connectors/", token: world.owner, body: ["connector_id": .string(typeID), "connector_metadata": numeric]))
+                try await world.call(
+                    .post, "/test_connectors/", token: world.owner, body: ["connector_id": .string(typeID), "connector_metadata": numeric]))
             for (what, text) in bodies {
                 #expect(!text.contains(Self.canaryText), "\(typeID) \(field): \(what) returned the secret: \(text)")
             }

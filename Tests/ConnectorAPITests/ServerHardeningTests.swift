@@ -1,4 +1,3 @@
-@testable import ConnectorAPI
 import ConnectorCore
 import Dispatch
 import Foundation
@@ -10,6 +9,8 @@ import Logging
 import ProbeEngine
 import TestSupport
 import Testing
+
+@testable import ConnectorAPI
 
 /// Issue 8 §10: links never come from the Host header, and a slow sender is cut off.
 @Suite struct ServerHardeningTests {
@@ -30,7 +31,8 @@ import Testing
     /// Page 2 of the connector list, asked with a forged Host header over a raw connection.
     static func page(_ client: any TestClientProtocol, token: String) async throws -> String {
         let port = try #require(client.port)
-        let request = "GET \(base)/connector/?page=2&page_size=1 HTTP/1.1\r\nHost: attacker.example\r\n"
+        let request =
+            "GET \(base)/connector/?page=2&page_size=1 HTTP/1.1\r\nHost: attacker.example\r\n"
             + "Authorization: Bearer \(token)\r\nConnection: close\r\n\r\n"
         let answer = try #require(try await exchange(port: port, request))
         return String(answer[try #require(answer.range(of: "\r\n\r\n")).upperBound...])

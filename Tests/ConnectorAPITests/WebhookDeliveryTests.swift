@@ -4,10 +4,10 @@ import ConnectorStore
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import JSONOracle
 import Logging
 import Synchronization
 import TestSupport
-import JSONOracle
 import Testing
 
 /// A webhook receiver on loopback that fails the first `failures` deliveries with 500.
@@ -24,7 +24,9 @@ final class Receiver: Sendable {
             var request = request
             let body = try await request.collectBody(upTo: 1 << 16)
             let json = try JSONDecoder().decode(JSONValue.self, from: Data(body.readableBytesView))
-            let count = self.received.withLock { $0.append(json); return $0.count }
+            let count = self.received.withLock {
+                $0.append(json); return $0.count
+            }
             return Response(status: count <= self.failures ? .internalServerError : .noContent)
         }
         return router
@@ -157,4 +159,3 @@ final class Receiver: Sendable {
         }
     }
 }
-

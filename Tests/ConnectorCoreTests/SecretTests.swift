@@ -104,13 +104,24 @@ import Testing
         ("postgresql|6db35f45-be11-4fd5-80c5-85c48183afbb", ["sslmode": "verify-full"], ["sslmode": "disable"], "password"),
         ("postgresql|6db35f45-be11-4fd5-80c5-85c48183afbb", ["sslmode": "verify-full"], ["sslmode": "require"], "password"),
         ("postgresql|6db35f45-be11-4fd5-80c5-85c48183afbb", ["sslmode": "require"], [:], "password"),
-        ("postgresql|6db35f45-be11-4fd5-80c5-85c48183afbb", ["sslmode": "verify-full", "sslrootcert": "CA one"], ["sslmode": "verify-full", "sslrootcert": "CA two"], "password"),
-        ("postgresql|6db35f45-be11-4fd5-80c5-85c48183afbb", ["sslmode": "verify-full", "sslrootcert": "CA one"], ["sslmode": "verify-full"], "password"),
-        ("postgresql|6db35f45-be11-4fd5-80c5-85c48183afbb", ["connection_url": "postgresql://u:Canary-5@db/app?sslmode=verify-full"],
-         ["connection_url": "postgresql://u:********@db/app?sslmode=disable"], "connection_url"),
+        (
+            "postgresql|6db35f45-be11-4fd5-80c5-85c48183afbb", ["sslmode": "verify-full", "sslrootcert": "CA one"],
+            ["sslmode": "verify-full", "sslrootcert": "CA two"], "password"
+        ),
+        (
+            "postgresql|6db35f45-be11-4fd5-80c5-85c48183afbb", ["sslmode": "verify-full", "sslrootcert": "CA one"], ["sslmode": "verify-full"],
+            "password"
+        ),
+        (
+            "postgresql|6db35f45-be11-4fd5-80c5-85c48183afbb", ["connection_url": "postgresql://u:Canary-5@db/app?sslmode=verify-full"],
+            ["connection_url": "postgresql://u:********@db/app?sslmode=disable"], "connection_url"
+        ),
         ("mysql|db709852-fa51-4aa6-9b91-afc45f111bec", ["sslEnabled": true], ["sslEnabled": false], "password"),
         ("mysql|db709852-fa51-4aa6-9b91-afc45f111bec", ["sslEnabled": true], ["sslEnabled": true, "ssl_verify_server_cert": false], "password"),
-        ("mariadb|146b0124-b9fc-466f-8e68-098ff60703e8", ["sslEnabled": true, "ssl_ca": "CA one"], ["sslEnabled": true, "ssl_ca": "CA two"], "password"),
+        (
+            "mariadb|146b0124-b9fc-466f-8e68-098ff60703e8", ["sslEnabled": true, "ssl_ca": "CA one"], ["sslEnabled": true, "ssl_ca": "CA two"],
+            "password"
+        ),
         ("minio|c799f6e3-2b57-434e-aaac-b5daa415da19", ["ssl_ca": "CA one"], ["ssl_ca": "CA two"], "secret"),
     ]
 
@@ -122,9 +133,12 @@ import Testing
             if secret == "connection_url" {
                 // The URL carries the secret and the mode; rewrite its password only.
                 let url = members[secret]?.stringValue ?? ""
-                members[secret] = .string(url.replacingOccurrences(of: "Canary-5", with: secretValue).replacingOccurrences(of: "********", with: secretValue))
+                members[secret] = .string(
+                    url.replacingOccurrences(of: "Canary-5", with: secretValue).replacingOccurrences(of: "********", with: secretValue))
             } else {
-                for (key, value) in ["host": "db", "port": "5432", "user": "u", "endpoint_url": "https://s3.example"] as [String: JSONValue] { members[key] = value }
+                for (key, value) in ["host": "db", "port": "5432", "user": "u", "endpoint_url": "https://s3.example"] as [String: JSONValue] {
+                    members[key] = value
+                }
                 members[secret] = .string(secretValue)
             }
             return .object(members)
@@ -146,4 +160,3 @@ import Testing
         #expect(try postgres.merging(update: update, stored: stored)["password"] == "Canary-7")
     }
 }
-

@@ -1,9 +1,9 @@
-import Synchronization
 import ConnectorCore
 import ConnectorStore
 import Encryption
 import Foundation
 import SQLKit
+import Synchronization
 import TestProcesses
 import Testing
 

@@ -64,10 +64,12 @@ import Testing
             // An update (which locks the row) still works with the joined last health; a rename
             // keeps it, new credentials drop it (they were never checked), the history stays.
             let (updated, _) = try await store.updateConnector(
-                id: connector.id, organization: "acme", by: people.alice.id, change: ConnectorChange(name: "db2")) { _ in nil }
+                id: connector.id, organization: "acme", by: people.alice.id, change: ConnectorChange(name: "db2")
+            ) { _ in nil }
             #expect(updated.lastHealth == last)
             let (same, _) = try await store.updateConnector(
-                id: connector.id, organization: "acme", by: people.alice.id, change: ConnectorChange()) { $0.metadata }
+                id: connector.id, organization: "acme", by: people.alice.id, change: ConnectorChange()
+            ) { $0.metadata }
             #expect(same.lastHealth == last)
             let (rekeyed, _) = try await store.updateConnector(
                 id: connector.id, organization: "acme", by: people.alice.id, change: ConnectorChange()

@@ -1,8 +1,9 @@
-@testable import ConnectorStore
 import ConnectorCore
 import Foundation
 import Synchronization
 import Testing
+
+@testable import ConnectorStore
 
 @Suite struct ReadCacheTests {
     /// The race of issue 8, one step at a time: a read misses, a write commits and forgets the

@@ -84,4 +84,3 @@ import Testing
         #expect(error.description.contains("dup.yaml"))
     }
 }
-

@@ -51,7 +51,8 @@ import Testing
     static func scheduler(_ store: ConnectorStore, engine: ProbeEngine, owner: String, batch: Int = 256) -> HealthScheduler {
         let dispatcher = BatchDispatcher(checker: StoredConnectorChecker(engine: engine, store: store), limits: BatchLimits(total: 8))
         return HealthScheduler(
-            store: store, dispatcher: dispatcher, settings: .init(interval: interval, batchSize: batch, lease: .seconds(60), spreadFirstChecks: false), owner: owner,
+            store: store, dispatcher: dispatcher,
+            settings: .init(interval: interval, batchSize: batch, lease: .seconds(60), spreadFirstChecks: false), owner: owner,
             logger: logger)
     }
 

@@ -106,7 +106,9 @@ extension LiveServiceTests {
             // Only a member may receive a connector.
             #expect(try admin("connector", "transfer", "--org", "acme", kept, "--to", "leaver@acme.test").status != 0)
             #expect(try admin("connector", "transfer", "--org", "acme", kept, "--to", "ann@acme.test").status == 0)
-            #expect(try admin("connector", "list", "--org", "acme").output.contains("\(kept)\tkept\tpostgresql|6db35f45-be11-4fd5-80c5-85c48183afbb\tann@acme.test\n"))
+            #expect(
+                try admin("connector", "list", "--org", "acme").output.contains(
+                    "\(kept)\tkept\tpostgresql|6db35f45-be11-4fd5-80c5-85c48183afbb\tann@acme.test\n"))
 
             let audit = try admin("audit", "--org", "acme", "--limit", "3").output.split(separator: "\n")
             try #require(audit.count == 3)
@@ -135,7 +137,9 @@ extension LiveServiceTests {
             defer { try? FileManager.default.removeItem(atPath: dir) }
             let blocker = try ServerSocket()
             let refused = try Self.run(["serve", "--port", String(blocker.port), "--data-dir", dir] + option)
-            #expect(refused.status != 0 && refused.output.contains("--tests-per-user must be 1...4096 and --tests-per-org 1...16384"), "\(refused.output)")
+            #expect(
+                refused.status != 0 && refused.output.contains("--tests-per-user must be 1...4096 and --tests-per-org 1...16384"), "\(refused.output)"
+            )
             #expect(!FileManager.default.fileExists(atPath: dir))
         }
 

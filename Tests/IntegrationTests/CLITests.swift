@@ -1,7 +1,7 @@
 import ConnectorCore
 import Foundation
-import TestProcesses
 import JSONOracle
+import TestProcesses
 import Testing
 
 extension LiveServiceTests {

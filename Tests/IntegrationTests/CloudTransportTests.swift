@@ -30,21 +30,36 @@ extension LiveServiceTests {
             let account = try LiveServices.value("CE_GOOGLE_SA_OK_JSON")
             let timeout = Duration.seconds(1)
             return [
-                ("gcs", ProbeRequest(
-                    connectorID: "google_cloud_storage|109bbe7b-8861-45eb-8841-7244e833d97b",
-                    metadata: ["json_credentials": .string(account), "project_id": "p", "bucket": "b"], timeout: timeout), .auth),
-                ("bigquery", ProbeRequest(
-                    connectorID: "bigquery|79e1d681-9b8b-4f6b-b972-1a6a095312f4", metadata: ["json_credentials": .string(account)],
-                    timeout: timeout), .auth),
-                ("gdrive", ProbeRequest(
-                    connectorID: "gdrive|3ac4b966-9136-4261-944a-bdbfc51cd21c", metadata: ["access_token": "t", "refresh_token": "r"],
-                    timeout: timeout), .request),
-                ("dropbox", ProbeRequest(
-                    connectorID: "dropbox|db6bf4a6-f892-4d25-8652-2bf251946134", metadata: ["token": "t"], timeout: timeout), .request),
-                ("snowflake", ProbeRequest(
-                    connectorID: "snowflake|87c5151e-5e41-420a-b1ea-772d9720929b",
-                    metadata: ["account": "a", "user": "u", "password": "p", "database": "d", "schema": "s", "warehouse": "w", "role": "r"],
-                    timeout: timeout), .auth),
+                (
+                    "gcs",
+                    ProbeRequest(
+                        connectorID: "google_cloud_storage|109bbe7b-8861-45eb-8841-7244e833d97b",
+                        metadata: ["json_credentials": .string(account), "project_id": "p", "bucket": "b"], timeout: timeout), .auth
+                ),
+                (
+                    "bigquery",
+                    ProbeRequest(
+                        connectorID: "bigquery|79e1d681-9b8b-4f6b-b972-1a6a095312f4", metadata: ["json_credentials": .string(account)],
+                        timeout: timeout), .auth
+                ),
+                (
+                    "gdrive",
+                    ProbeRequest(
+                        connectorID: "gdrive|3ac4b966-9136-4261-944a-bdbfc51cd21c", metadata: ["access_token": "t", "refresh_token": "r"],
+                        timeout: timeout), .request
+                ),
+                (
+                    "dropbox",
+                    ProbeRequest(
+                        connectorID: "dropbox|db6bf4a6-f892-4d25-8652-2bf251946134", metadata: ["token": "t"], timeout: timeout), .request
+                ),
+                (
+                    "snowflake",
+                    ProbeRequest(
+                        connectorID: "snowflake|87c5151e-5e41-420a-b1ea-772d9720929b",
+                        metadata: ["account": "a", "user": "u", "password": "p", "database": "d", "schema": "s", "warehouse": "w", "role": "r"],
+                        timeout: timeout), .auth
+                ),
             ]
         }
 

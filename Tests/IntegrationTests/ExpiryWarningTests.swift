@@ -19,19 +19,22 @@ extension LiveServiceTests {
 
         static func metadata(user: String) throws -> JSONValue {
             [
-                "host": "127.0.0.1", "port": .string(try LiveServices.value("CE_PG_PORT")), "database": .string(try LiveServices.value("CE_PG_DATABASE")),
+                "host": "127.0.0.1", "port": .string(try LiveServices.value("CE_PG_PORT")),
+                "database": .string(try LiveServices.value("CE_PG_DATABASE")),
                 "user": .string(user), "password": .string(try LiveServices.value("CE_PG_PASSWORD")),
             ]
         }
 
         static func engine(warnDays: Int) throws -> ProbeEngine {
-            try ProbeEngine.standard(configuration: EngineConfiguration(reactorThreads: 1, blockingThreads: 2, warnWithin: .seconds(warnDays * 86_400)))
+            try ProbeEngine.standard(
+                configuration: EngineConfiguration(reactorThreads: 1, blockingThreads: 2, warnWithin: .seconds(warnDays * 86_400)))
         }
 
         @Test func aPasswordExpiringWithinTheWindowIsAWarningOnAValidVerdict() async throws {
             let engine = try Self.engine(warnDays: 21)
             defer { engine.shutdown() }
-            let expiring = await engine.test(ProbeRequest(connectorID: Self.postgres, metadata: try Self.metadata(user: try LiveServices.value("CE_PG_EXPIRING_USER"))))
+            let expiring = await engine.test(
+                ProbeRequest(connectorID: Self.postgres, metadata: try Self.metadata(user: try LiveServices.value("CE_PG_EXPIRING_USER"))))
             #expect(expiring.code == .ok)
             let warning = try #require(expiring.warnings.first)
             #expect(expiring.warnings.count == 1)
@@ -40,7 +43,8 @@ extension LiveServiceTests {
             #expect(days > 8 && days <= 10, "expires in \(days) days")
             #expect(expiring.probeJSON["warnings"]?[0]?["code"] == "password_expires")
             // A role without VALID UNTIL has none.
-            let plain = await engine.test(ProbeRequest(connectorID: Self.postgres, metadata: try Self.metadata(user: try LiveServices.value("CE_PG_USER"))))
+            let plain = await engine.test(
+                ProbeRequest(connectorID: Self.postgres, metadata: try Self.metadata(user: try LiveServices.value("CE_PG_USER"))))
             #expect(plain.code == .ok && plain.warnings.isEmpty)
             // With a schema to check, the same warning.
             var withSchema = try Self.metadata(user: try LiveServices.value("CE_PG_EXPIRING_USER")).objectValue ?? [:]
@@ -158,7 +162,8 @@ extension LiveServiceTests {
             defer { engine.shutdown() }
             let metadata: JSONValue = [
                 "host": "127.0.0.1", "port": .string(try LiveServices.value("CE_MARIADB_PORT")),
-                "database": .string(try LiveServices.value("CE_MARIADB_DATABASE")), "user": .string(try LiveServices.value("CE_MARIADB_EXPIRED_USER")),
+                "database": .string(try LiveServices.value("CE_MARIADB_DATABASE")),
+                "user": .string(try LiveServices.value("CE_MARIADB_EXPIRED_USER")),
                 "password": .string(try LiveServices.value("CE_MARIADB_PASSWORD")),
             ]
             let report = await engine.test(ProbeRequest(connectorID: "mariadb|146b0124-b9fc-466f-8e68-098ff60703e8", metadata: metadata))
@@ -176,7 +181,8 @@ extension LiveServiceTests {
         @Test func anExpiryBeyondTheWindowIsNoWarning() async throws {
             let engine = try Self.engine(warnDays: 5)
             defer { engine.shutdown() }
-            let report = await engine.test(ProbeRequest(connectorID: Self.postgres, metadata: try Self.metadata(user: try LiveServices.value("CE_PG_EXPIRING_USER"))))
+            let report = await engine.test(
+                ProbeRequest(connectorID: Self.postgres, metadata: try Self.metadata(user: try LiveServices.value("CE_PG_EXPIRING_USER"))))
             #expect(report.code == .ok && report.warnings.isEmpty)
         }
 

@@ -61,7 +61,10 @@ extension LiveServiceTests {
 
             for tenant in ["victim", "attacker"] {
                 let attempt = await engine.test(
-                    ProbeRequest(connectorID: Self.gcs, metadata: try Self.metadata(credentials: String(decoding: JSONValue.object(forged).serialized(), as: UTF8.self)), tenant: tenant))
+                    ProbeRequest(
+                        connectorID: Self.gcs,
+                        metadata: try Self.metadata(credentials: String(decoding: JSONValue.object(forged).serialized(), as: UTF8.self)),
+                        tenant: tenant))
                 #expect(attempt.code == .authFailed, "tenant \(tenant)")
             }
             #expect(try Self.tokenRequests(account) - before == 3)

@@ -29,7 +29,8 @@ extension LiveServiceTests {
                 .sqlite(path: dir + "/connector-engine.sqlite"), keyRing: try KeyRing(primary: key), logger: logger)
             let ann = try #require(try await store.user(email: "ann@acme.test"))
             let good: JSONValue = [
-                "host": "127.0.0.1", "port": .string(try LiveServices.value("CE_PG_PORT")), "database": .string(try LiveServices.value("CE_PG_DATABASE")),
+                "host": "127.0.0.1", "port": .string(try LiveServices.value("CE_PG_PORT")),
+                "database": .string(try LiveServices.value("CE_PG_DATABASE")),
                 "user": .string(try LiveServices.value("CE_PG_USER")), "password": .string(try LiveServices.value("CE_PG_PASSWORD")),
             ]
             var wrong = good.objectValue ?? [:]

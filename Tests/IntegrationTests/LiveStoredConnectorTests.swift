@@ -4,10 +4,10 @@ import ConnectorStore
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import JSONOracle
 import ProbeEngine
 import Probes
 import TestSupport
-import JSONOracle
 import Testing
 
 extension LiveServiceTests {

@@ -93,10 +93,11 @@ extension LiveServiceTests {
                         #expect(response.status.code == 503 && response.headers[.retryAfter] != nil)
                     }
                     let key = OAuthCacheKey(organization: "default", userID: temporary.admin.id, backend: .google).description
-                    let body = ByteBuffer(bytes: JSONValue.object([
-                        "connector_id": "gdrive|3ac4b966-9136-4261-944a-bdbfc51cd21c", "connector_name": "drive",
-                        "connector_metadata": ["connectorName": "drive"],
-                    ]).serialized())
+                    let body = ByteBuffer(
+                        bytes: JSONValue.object([
+                            "connector_id": "gdrive|3ac4b966-9136-4261-944a-bdbfc51cd21c", "connector_name": "drive",
+                            "connector_metadata": ["connectorName": "drive"],
+                        ]).serialized())
                     try await client.execute(
                         uri: "/api/v1/unstract/default/connector/?" + PercentEncoding.form([("oauth-key", key)]), method: .post, headers: headers,
                         body: body

@@ -11,7 +11,7 @@ import TestSupport
 import Testing
 
 #if canImport(FoundationNetworking)
-    import FoundationNetworking
+import FoundationNetworking
 #endif
 
 /// The consent screen of the fake provider, driven as a browser would (without following the
@@ -97,7 +97,9 @@ extension LiveServiceTests {
         struct API {
             let client: any TestClientProtocol
 
-            func call(_ method: HTTPRequest.Method, _ path: String, token: String?, _ body: JSONValue? = nil) async throws -> (
+            func call(
+                _ method: HTTPRequest.Method, _ path: String, token: String?, _ body: JSONValue? = nil
+            ) async throws -> (
                 status: Int, headers: HTTPFields, json: JSONValue?
             ) {
                 var headers: HTTPFields = [:]
@@ -212,14 +214,16 @@ extension LiveServiceTests {
                 func login() async throws -> URLComponents {
                     let issued = try await api.call(.get, "/api/v1/oauth/cache-key/google-oauth2", token: token)
                     let key = try #require(issued.json?["cache_key"]?.stringValue)
-                    let login = try await api.call(.get, "/api/v1/oauth/login/google-oauth2?" + PercentEncoding.form([("oauth-key", key)]), token: nil)
+                    let login = try await api.call(
+                        .get, "/api/v1/oauth/login/google-oauth2?" + PercentEncoding.form([("oauth-key", key)]), token: nil)
                     return try await FakeConsent.decide(try #require(login.headers[.location]), allow: true)
                 }
                 let first = try await login()
                 let second = try await login()
                 // Flow 2's code with flow 1's state: the verifier does not match its challenge.
                 let crossed = try await api.call(
-                    .get, "/api/v1/oauth/complete/google-oauth2/?"
+                    .get,
+                    "/api/v1/oauth/complete/google-oauth2/?"
                         + PercentEncoding.form([("code", Self.query(second, "code")!), ("state", Self.query(first, "state")!)]), token: nil)
                 let crossedStatus = try Self.location(crossed)
                 #expect(Self.query(crossedStatus, "reason") == "exchange_failed:invalid_grant")
@@ -229,7 +233,8 @@ extension LiveServiceTests {
                 #expect(Self.query(replayStatus, "reason") == "invalid_state")
                 // A state never issued.
                 let forged = try await api.call(
-                    .get, "/api/v1/oauth/complete/google-oauth2/?" + PercentEncoding.form([("code", "x"), ("state", OAuthRandom.token())]), token: nil)
+                    .get, "/api/v1/oauth/complete/google-oauth2/?" + PercentEncoding.form([("code", "x"), ("state", OAuthRandom.token())]), token: nil
+                )
                 #expect(Self.query(try Self.location(forged), "reason") == "invalid_state")
             }
         }
@@ -280,7 +285,9 @@ extension LiveServiceTests {
                 // Next time the stored token works without a refresh.
                 let third = try await api.call(.post, base + "/connector/\(id)/test/", token: token)
                 #expect(third.status == 200)
-                #expect(Self.count(try await FakeConsent.stats(google)["oauth_flow"]?["token"]?["refresh_token"]?["requests"]) == Self.count(refreshesAfter))
+                #expect(
+                    Self.count(try await FakeConsent.stats(google)["oauth_flow"]?["token"]?["refresh_token"]?["requests"])
+                        == Self.count(refreshesAfter))
             }
         }
 
@@ -360,7 +367,8 @@ extension LiveServiceTests {
                 let id = try #require(UUID(uuidString: idText))
                 let first = try #require(try await temporary.store.connector(id: id, organization: "default"))
                 let firstRefresh = try #require(first.metadata["refresh_token"]?.stringValue)
-                try await FakeConsent.post(dropbox + "/_oauth/rotate?" + PercentEncoding.form([("enabled", "true"), ("refresh_token", firstRefresh)]))
+                try await FakeConsent.post(
+                    dropbox + "/_oauth/rotate?" + PercentEncoding.form([("enabled", "true"), ("refresh_token", firstRefresh)]))
                 for round in 1...2 {
                     try await FakeConsent.post(dropbox + "/_tokens/expire")
                     let verdict = try await api.call(.post, base + "/connector/\(id)/test/", token: token)

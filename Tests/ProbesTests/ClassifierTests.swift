@@ -1,24 +1,25 @@
 import ConnectorCore
-@testable import MariaDBDriver
 import PostgresDriver
 import ProbeEngine
 import Testing
 
+@testable import MariaDBDriver
 @testable import Probes
 
 @Suite struct PostgresClassifierTests {
     let params = try! PostgresSettings(metadata: ["host": "db", "port": "5432", "database": "d", "user": "u", "password": "p"])
     let url = try! PostgresSettings(metadata: ["connection_url": "postgresql://u:p@db/d"])
 
-    @Test(arguments: [
-        ("28P01", OutcomeCode.authFailed, "password"),
-        ("28000", .permissionDenied, "user"),
-        ("3D000", .notFound, "database"),
-        ("42501", .permissionDenied, "database"),
-        ("53300", .throttled, nil),
-        ("57P03", .serverError, nil),
-        ("08P01", .protocolError, nil),
-    ] as [(String, OutcomeCode, String?)])
+    @Test(
+        arguments: [
+            ("28P01", OutcomeCode.authFailed, "password"),
+            ("28000", .permissionDenied, "user"),
+            ("3D000", .notFound, "database"),
+            ("42501", .permissionDenied, "database"),
+            ("53300", .throttled, nil),
+            ("57P03", .serverError, nil),
+            ("08P01", .protocolError, nil),
+        ] as [(String, OutcomeCode, String?)])
     func startupErrors(_ sqlState: String, _ code: OutcomeCode, _ attr: String?) {
         let outcome = PostgresClassifier.connectFailure(stage: .auth, sqlState: sqlState, needsPassword: false, settings: params)
         #expect(outcome.code == code)
@@ -79,21 +80,22 @@ import Testing
 }
 
 @Suite struct MySQLClassifierTests {
-    @Test(arguments: [
-        (UInt32(1045), OutcomeCode.authFailed, "password", ProbeStage.auth),
-        (1044, .permissionDenied, "database", .auth),
-        (1049, .notFound, "database", .auth),
-        (4151, .permissionDenied, "user", .auth),
-        (1130, .permissionDenied, "host", .auth),
-        (1040, .throttled, nil, .auth),
-        (2026, .tlsFailure, "sslEnabled", .tls),
-        (2003, .connectionRefused, "port", .connect),
-        (2013, .serverError, nil, .auth),
-        (2027, .protocolError, nil, .auth),
-        (3118, .permissionDenied, "user", .auth),
-        (3159, .tlsFailure, "sslEnabled", .tls),
-        (4031, .serverError, nil, .auth),
-    ] as [(UInt32, OutcomeCode, String?, ProbeStage)])
+    @Test(
+        arguments: [
+            (UInt32(1045), OutcomeCode.authFailed, "password", ProbeStage.auth),
+            (1044, .permissionDenied, "database", .auth),
+            (1049, .notFound, "database", .auth),
+            (4151, .permissionDenied, "user", .auth),
+            (1130, .permissionDenied, "host", .auth),
+            (1040, .throttled, nil, .auth),
+            (2026, .tlsFailure, "sslEnabled", .tls),
+            (2003, .connectionRefused, "port", .connect),
+            (2013, .serverError, nil, .auth),
+            (2027, .protocolError, nil, .auth),
+            (3118, .permissionDenied, "user", .auth),
+            (3159, .tlsFailure, "sslEnabled", .tls),
+            (4031, .serverError, nil, .auth),
+        ] as [(UInt32, OutcomeCode, String?, ProbeStage)])
     func errorNumbers(_ number: UInt32, _ code: OutcomeCode, _ attr: String?, _ stage: ProbeStage) {
         let outcome = MySQLClassifier.outcome(errorNumber: number, sqlState: "28000", stage: .auth)
         #expect(outcome.code == code)

@@ -194,7 +194,8 @@ import Testing
         let base: [String: JSONValue] = ["user": "u", "account": "acct", "database": "d", "schema": "s", "warehouse": "w", "role": "r"]
         var password = base
         password["password"] = "pw"
-        var machine = SnowflakeProbeMachine(settings: try SnowflakeSettings(metadata: .object(password)), url: "http://127.0.0.1:1/login", caFile: nil)
+        var machine = SnowflakeProbeMachine(
+            settings: try SnowflakeSettings(metadata: .object(password)), url: "http://127.0.0.1:1/login", caFile: nil)
         let login = try #require(Self.sent(machine.start()))
         let body = try JSONValue.parse(login.body)
         #expect(login.stage == .auth && body["data"]?["PASSWORD"] == "pw" && body["data"]?["AUTHENTICATOR"] == nil)

@@ -43,18 +43,19 @@ import Testing
         return HTTPResult(curlCode: 0, status: status, headers: headers, body: Array(xml.utf8))
     }
 
-    @Test(arguments: [
-        (403, "InvalidAccessKeyId", OutcomeCode.authFailed, "key"),
-        (403, "SignatureDoesNotMatch", .authFailed, "secret"),
-        (400, "ExpiredToken", .authFailed, "key"),
-        (403, "AccessDenied", .permissionDenied, "bucket"),
-        (404, "NoSuchBucket", .notFound, "bucket"),
-        (400, "InvalidBucketName", .invalidMetadata, "bucket"),
-        (403, "RequestTimeTooSkewed", .clockSkew, nil),
-        (503, "SlowDown", .throttled, nil),
-        (500, "InternalError", .serverError, nil),
-        (418, nil, .protocolError, "endpoint_url"),
-    ] as [(Int, String?, OutcomeCode, String?)])
+    @Test(
+        arguments: [
+            (403, "InvalidAccessKeyId", OutcomeCode.authFailed, "key"),
+            (403, "SignatureDoesNotMatch", .authFailed, "secret"),
+            (400, "ExpiredToken", .authFailed, "key"),
+            (403, "AccessDenied", .permissionDenied, "bucket"),
+            (404, "NoSuchBucket", .notFound, "bucket"),
+            (400, "InvalidBucketName", .invalidMetadata, "bucket"),
+            (403, "RequestTimeTooSkewed", .clockSkew, nil),
+            (503, "SlowDown", .throttled, nil),
+            (500, "InternalError", .serverError, nil),
+            (418, nil, .protocolError, "endpoint_url"),
+        ] as [(Int, String?, OutcomeCode, String?)])
     func errorCodesDecide(_ status: Int, _ code: String?, _ outcome: OutcomeCode, _ attr: String?) {
         let verdict = S3Classifier.classify(Self.answer(status, code: code), settings: Self.withBucket, region: "us-east-1")
         guard case .outcome(let result) = verdict else {
@@ -74,27 +75,30 @@ import Testing
 
     @Test func aBucketInAnotherRegionIsRetriedThere() {
         #expect(
-            S3Classifier.classify(Self.answer(400, code: "AuthorizationHeaderMalformed", region: "eu-west-1"), settings: Self.withBucket, region: "us-east-1")
+            S3Classifier.classify(
+                Self.answer(400, code: "AuthorizationHeaderMalformed", region: "eu-west-1"), settings: Self.withBucket, region: "us-east-1")
                 == .retry(region: "eu-west-1"))
         #expect(
             S3Classifier.classify(
                 Self.answer(301, code: "PermanentRedirect", headers: [("x-amz-bucket-region", "ap-south-1")]), settings: Self.withBucket,
                 region: "us-east-1") == .retry(region: "ap-south-1"))
         // The same region again, or none named: the region is wrong and cannot be recovered.
-        guard case .outcome(let result) = S3Classifier.classify(
-            Self.answer(400, code: "AuthorizationHeaderMalformed", region: "us-east-1"), settings: Self.withBucket, region: "us-east-1")
+        guard
+            case .outcome(let result) = S3Classifier.classify(
+                Self.answer(400, code: "AuthorizationHeaderMalformed", region: "us-east-1"), settings: Self.withBucket, region: "us-east-1")
         else { Issue.record("no outcome"); return }
         #expect(result.code == .invalidMetadata && result.attr == "region_name")
     }
 
-    @Test(arguments: [
-        (7, 111, OutcomeCode.connectionRefused),
-        (7, 101, .networkUnreachable),
-        (28, 0, .timeout),
-        (60, 0, .tlsFailure),
-        (35, 0, .tlsFailure),
-        (56, 104, .protocolError),
-    ] as [(Int32, Int, OutcomeCode)])
+    @Test(
+        arguments: [
+            (7, 111, OutcomeCode.connectionRefused),
+            (7, 101, .networkUnreachable),
+            (28, 0, .timeout),
+            (60, 0, .tlsFailure),
+            (35, 0, .tlsFailure),
+            (56, 104, .protocolError),
+        ] as [(Int32, Int, OutcomeCode)])
     func transportFailuresUseCurlCodesAndErrno(_ curl: Int32, _ errno: Int, _ outcome: OutcomeCode) {
         let verdict = S3Classifier.classify(HTTPResult(curlCode: curl, osErrno: errno), settings: Self.withBucket, region: "us-east-1")
         guard case .outcome(let result) = verdict else { Issue.record("no outcome"); return }

@@ -2,9 +2,10 @@ import ConnectorCore
 import Crypto
 import Foundation
 import SwiftASN1
-@testable import Probes
 import Testing
 import X509
+
+@testable import Probes
 
 /// Issue 8 §3: CA texts are parsed and capped, and the files written for them stay bounded.
 @Suite struct TrustStoreTests {

@@ -17,7 +17,9 @@ import Testing
     }
 
     /// Sends `command`, returning the box its result lands in.
-    private func send(_ command: RESPCommand, on channel: EmbeddedChannel, within timeout: TimeAmount = .seconds(1))
+    private func send(
+        _ command: RESPCommand, on channel: EmbeddedChannel, within timeout: TimeAmount = .seconds(1)
+    )
         -> NIOLockedValueBox<Result<RESPValue, any Error>?>
     {
         let promise = channel.eventLoop.makePromise(of: RESPValue.self)

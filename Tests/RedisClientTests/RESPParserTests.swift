@@ -102,7 +102,9 @@ import Testing
     @Test func commandsAreEncodedAsArraysOfBulkStrings() {
         var buffer = ByteBuffer()
         RESPCommand("SET", Array("k".utf8), [0, 13, 10], Array("PX".utf8), Array("1500".utf8)).encode(into: &buffer)
-        #expect(Array(buffer.readableBytesView) == Array("*5\r\n$3\r\nSET\r\n$1\r\nk\r\n$3\r\n".utf8) + [0, 13, 10] + Array("\r\n$2\r\nPX\r\n$4\r\n1500\r\n".utf8))
+        #expect(
+            Array(buffer.readableBytesView) == Array("*5\r\n$3\r\nSET\r\n$1\r\nk\r\n$3\r\n".utf8) + [0, 13, 10]
+                + Array("\r\n$2\r\nPX\r\n$4\r\n1500\r\n".utf8))
     }
 
     @Test func theDecoderHandlerPassesWholeValuesOn() throws {

@@ -54,7 +54,8 @@ public final class ChildProcess: @unchecked Sendable {
         defer { envp?.forEach { free($0) } }
 
         var child: pid_t = 0
-        let result = envp.map { posix_spawn(&child, executable, &actions, nil, argv, $0) }
+        let result =
+            envp.map { posix_spawn(&child, executable, &actions, nil, argv, $0) }
             ?? posix_spawn(&child, executable, &actions, nil, argv, environ)
         if capturing { close(pipeFDs[1]) }
         guard result == 0 else {

@@ -45,7 +45,8 @@ public struct S3Settings: Sendable, Equatable {
         bucket = try reader.string("bucket").flatMap { $0.isEmpty ? nil : $0 }
         trustAnchors = try reader.trustAnchors("ssl_ca")
         if let bucket, !Self.isValidBucketName(bucket) {
-            throw MetadataError(attr: "bucket", "bucket must be 3-63 characters of a-z, 0-9, '.' and '-', starting and ending with a letter or digit.")
+            throw MetadataError(
+                attr: "bucket", "bucket must be 3-63 characters of a-z, 0-9, '.' and '-', starting and ending with a letter or digit.")
         }
     }
 

@@ -30,7 +30,12 @@ public struct SchemaValidator: Sendable {
 
         if let type = rules["type"], !matches(value, type: type) {
             let expected = type.stringValue ?? "the declared type"
-            return [MetadataError(attr: path, "\(path.map { "'\($0)'" } ?? "The metadata") must be \(article(expected)) \(expected), not \(article(value.typeName)) \(value.typeName).")]
+            return [
+                MetadataError(
+                    attr: path,
+                    "\(path.map { "'\($0)'" } ?? "The metadata") must be \(article(expected)) \(expected), not \(article(value.typeName)) \(value.typeName)."
+                )
+            ]
         }
         if case .array(let allowed)? = rules["enum"], !allowed.contains(where: { loosely(value, equals: $0) }) {
             let choices = allowed.compactMap(\.stringValue).joined(separator: ", ")

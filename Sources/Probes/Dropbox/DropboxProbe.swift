@@ -82,7 +82,8 @@ struct DropboxProbeDriver: ProbeDriver {
                     if outcome.code == .authFailed {
                         let client = outcome.signal?.hasPrefix("OAuth invalid_client") == true
                         outcome.attr = client ? secretAttr : "refresh_token"
-                        outcome.detail = client ? "Dropbox refused the app's key or secret." : "Dropbox refused the refresh token: it was revoked or has expired."
+                        outcome.detail =
+                            client ? "Dropbox refused the app's key or secret." : "Dropbox refused the refresh token: it was revoked or has expired."
                         if !client { outcome.hint = "Re-authorize: sign in with Dropbox again." }
                     }
                     return OAuthToken.Failure(outcome: outcome)

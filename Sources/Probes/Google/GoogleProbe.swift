@@ -1,7 +1,7 @@
+import CloudAuth
 import ConnectorCore
 import CurlDriver
 import Foundation
-import CloudAuth
 import LinuxIO
 import ProbeEngine
 

@@ -26,7 +26,8 @@ enum S3Classifier {
             .outcome(ProbeOutcome(outcome, attr: attr, detail: detail, signal: signal, stage: .request))
         }
         // A bucket in another region: the answer names it.
-        let redirect = [301, 307].contains(result.status) || code == "PermanentRedirect" || code == "TemporaryRedirect"
+        let redirect =
+            [301, 307].contains(result.status) || code == "PermanentRedirect" || code == "TemporaryRedirect"
             || code == "AuthorizationHeaderMalformed" || code == "IllegalLocationConstraintException"
         if redirect {
             if let other = result.header("x-amz-bucket-region") ?? element("Region", in: body), !other.isEmpty, other != region {

@@ -67,7 +67,8 @@ struct S3ProbeMachine: HTTPProbeMachine {
             region: region, service: "s3")
         let signed = signer.sign(SigV4Request(method: "GET", path: path, query: query, headers: [("Host", authority)]), date: date)
         let queryText = SigV4Signer.canonicalQuery(query)
-        let url = "\(settings.useTLS ? "https" : "http")://\(urlAuthority)\(SigV4Signer.encodePath(path))"
+        let url =
+            "\(settings.useTLS ? "https" : "http")://\(urlAuthority)\(SigV4Signer.encodePath(path))"
             + (queryText.isEmpty ? "" : "?" + queryText)
         return HTTPCall(method: "GET", url: url, headers: signed.headers, caFile: caFile, stage: .request)
     }

@@ -63,7 +63,9 @@ struct SnowflakeProbeMachine: HTTPProbeMachine {
             let issued = Double(Int64(now().timeIntervalSince1970))
             guard let fingerprint = try? RS256JWT.publicKeyFingerprint(privateKeyPEM: key),
                 let jwt = try? RS256JWT.sign(
-                    claims: ["iss": .string(identity + "." + fingerprint), "sub": .string(identity), "iat": .number(issued), "exp": .number(issued + 60)],
+                    claims: [
+                        "iss": .string(identity + "." + fingerprint), "sub": .string(identity), "iat": .number(issued), "exp": .number(issued + 60),
+                    ],
                     privateKeyPEM: key)
             else { return .finish(ProbeOutcome(.invalidMetadata, attr: "private_key")) }
             data["AUTHENTICATOR"] = "SNOWFLAKE_JWT"
@@ -96,7 +98,9 @@ enum SnowflakeClassifier {
             if json?["success"] == .bool(true) { return .ok }
         case 401, 403:
             // The drivers' reading: the account or host is wrong or blocked.
-            return ProbeOutcome(.invalidMetadata, attr: "account", detail: "Snowflake refused the account; check the account identifier.", signal: signal, stage: .auth)
+            return ProbeOutcome(
+                .invalidMetadata, attr: "account", detail: "Snowflake refused the account; check the account identifier.", signal: signal,
+                stage: .auth)
         case 429:
             return ProbeOutcome(.throttled, signal: signal, stage: .auth)
         case 500...599:
@@ -108,7 +112,9 @@ enum SnowflakeClassifier {
         case "390100", "390144", "394300", "394303", "394304", "394305", "394306", "390195", "390303", "390318":
             return ProbeOutcome(.authFailed, attr: secretAttr, detail: "Snowflake refused the credentials.", signal: signal, stage: .auth)
         case "394301", "394302":
-            return ProbeOutcome(.clockSkew, attr: secretAttr, detail: "Snowflake says the key-pair token is outside its validity window.", signal: signal, stage: .auth)
+            return ProbeOutcome(
+                .clockSkew, attr: secretAttr, detail: "Snowflake says the key-pair token is outside its validity window.", signal: signal,
+                stage: .auth)
         case "390102", "390103", "390104":
             return ProbeOutcome(.permissionDenied, attr: "user", detail: "The user may not log in.", signal: signal, stage: .auth)
         case "390400":

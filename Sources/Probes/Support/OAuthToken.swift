@@ -15,7 +15,6 @@ enum OAuthToken {
         let outcome: ProbeOutcome
     }
 
-
     /// A token endpoint's answer (RFC 6749 §5.1, §5.2).
     static func read(_ result: HTTPResult) -> Result<Grant, Failure> {
         guard result.succeeded else { return .failure(Failure(outcome: HTTPFailure.transport(result, attr: "json_credentials"))) }
@@ -32,7 +31,8 @@ enum OAuthToken {
         let outcome: ProbeOutcome
         switch code {
         case "invalid_grant", "invalid_client", "unauthorized_client", "access_denied":
-            outcome = ProbeOutcome(.authFailed, attr: "json_credentials", detail: "Google refused the service-account key.", signal: signal, stage: .auth)
+            outcome = ProbeOutcome(
+                .authFailed, attr: "json_credentials", detail: "Google refused the service-account key.", signal: signal, stage: .auth)
         case "invalid_scope", "invalid_request", "unsupported_grant_type":
             outcome = ProbeOutcome(.protocolError, detail: "The token request was refused as malformed.", signal: signal, stage: .auth)
         default:

@@ -97,7 +97,9 @@ final class RedisConnection: Sendable {
     /// that came later would be taken for the next command's.
     /// - Throws: `RedisError.unavailable` on timeout, cancellation or a lost connection;
     ///   `.protocolError` for bytes that are not RESP2.
-    func send(_ command: RESPCommand, deadline: NIODeadline, timeoutReason: String = "command timed out") async throws(RedisError)
+    func send(
+        _ command: RESPCommand, deadline: NIODeadline, timeoutReason: String = "command timed out"
+    ) async throws(RedisError)
         -> RESPValue
     {
         let promise = channel.eventLoop.makePromise(of: RESPValue.self)

@@ -11,17 +11,20 @@ extension ConnectorType {
         oauthBackend: "dropbox-oauth2",
         schema: FormSchema.form(
             title: "Dropbox",
-            description: "Files in a Dropbox account: sign in with Dropbox (the tokens are kept and refreshed for you), or paste an access token from your Dropbox app. Short-lived access tokens expire after a few hours; with a pasted token, add a refresh token and the app's key (and secret) so a fresh access token can be obtained automatically.",
+            description:
+                "Files in a Dropbox account: sign in with Dropbox (the tokens are kept and refreshed for you), or paste an access token from your Dropbox app. Short-lived access tokens expire after a few hours; with a pasted token, add a refresh token and the app's key (and secret) so a fresh access token can be obtained automatically.",
             required: ["connectorName"],
             properties: [
                 "connectorName": FormSchema.connectorName(default: "Unstract's Dropbox connector"),
                 "token": FormSchema.secret(
                     "Access Token",
-                    description: "Not needed after signing in with Dropbox. An access token generated for your app in the Dropbox App Console. See [Dropbox's guide](https://dropbox.tech/developers/generate-an-access-token-for-your-own-account)."
+                    description:
+                        "Not needed after signing in with Dropbox. An access token generated for your app in the Dropbox App Console. See [Dropbox's guide](https://dropbox.tech/developers/generate-an-access-token-for-your-own-account)."
                 ),
                 "refresh_token": FormSchema.secret(
                     "Refresh Token",
-                    description: "Optional. A long-lived refresh token (offline access) used to renew the access token when it expires; needs App key."
+                    description:
+                        "Optional. A long-lived refresh token (offline access) used to renew the access token when it expires; needs App key."
                 ),
                 "app_key": FormSchema.text("App Key", description: "Optional. The key of the Dropbox app that issued the refresh token."),
                 "app_secret": FormSchema.secret(

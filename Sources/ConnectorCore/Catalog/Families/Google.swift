@@ -45,6 +45,7 @@ extension ConnectorType {
     /// The key file field BigQuery and Cloud Storage share.
     private static let serviceAccountKey = FormSchema.secret(
         "Credentials", default: "",
-        description: "Paste the whole JSON key file of a Google Cloud service account. See the [Google Cloud guide](https://developers.google.com/workspace/guides/create-credentials#create_credentials_for_a_service_account) for creating one."
+        description:
+            "Paste the whole JSON key file of a Google Cloud service account. See the [Google Cloud guide](https://developers.google.com/workspace/guides/create-credentials#create_credentials_for_a_service_account) for creating one."
     )
 }

@@ -28,7 +28,8 @@ extension ConnectorType {
     private static var postgresSchema: JSONValue {
         let sslmode = FormSchema.text(
             "SSL mode", default: "prefer",
-            description: "How TLS is negotiated with the server, as libpq's sslmode. verify-ca checks the certificate chain; verify-full also checks the host name.",
+            description:
+                "How TLS is negotiated with the server, as libpq's sslmode. verify-ca checks the certificate chain; verify-full also checks the host name.",
             choices: PostgresSSLMode.allCases.map(\.rawValue))
         let sslrootcert = FormSchema.caCertificates(
             "The PEM text of the CA certificate or certificates to trust for the server's certificate (optional; used by verify-ca and verify-full).")

@@ -16,7 +16,8 @@ extension ConnectorType {
                 "connectorName": FormSchema.connectorName(default: "Unstract's S3/Minio"),
                 "key": FormSchema.text(
                     "Key", default: "",
-                    description: "Access key ID. Leave Key and Secret both blank to rely on credentials from the environment (IAM role or instance profile)."
+                    description:
+                        "Access key ID. Leave Key and Secret both blank to rely on credentials from the environment (IAM role or instance profile)."
                 ),
                 "secret": FormSchema.secret("Secret", description: "Secret access key that belongs to the Key above; blank when Key is blank."),
                 "endpoint_url": FormSchema.text(

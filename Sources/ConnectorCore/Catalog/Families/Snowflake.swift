@@ -17,7 +17,8 @@ extension ConnectorType {
                 "password": FormSchema.secret("Password", default: "", description: "Needed unless Private key is filled in."),
                 "private_key": FormSchema.secret(
                     "Private key (PEM)",
-                    description: "Optional alternative to the password: the PEM text of an unencrypted PKCS#8 private key whose public key is registered on the Snowflake user. When present, key-pair (JWT) authentication is used instead of the password."
+                    description:
+                        "Optional alternative to the password: the PEM text of an unencrypted PKCS#8 private key whose public key is registered on the Snowflake user. When present, key-pair (JWT) authentication is used instead of the password."
                 ),
                 "account": FormSchema.text(
                     "Account", default: "",
