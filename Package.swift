@@ -104,6 +104,7 @@ let package = Package(
             name: "Probes",
             dependencies: [
                 "ConnectorCore", "ProbeEngine", "PostgresDriver", "MariaDBDriver", "CurlDriver", "SigV4", "CloudAuth", "LinuxIO",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
         .target(
             name: "HealthChecks",
@@ -174,7 +175,8 @@ let package = Package(
             dependencies: [
                 "Probes", "ConnectorCore", "ProbeEngine", "PostgresDriver", "MariaDBDriver", "CurlDriver", "SigV4", "LinuxIO",
                 .product(name: "Crypto", package: "swift-crypto"), .product(name: "CryptoExtras", package: "swift-crypto"),
-                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "X509", package: "swift-certificates"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
             ]),
         .testTarget(name: "FixtureRunnerTests", dependencies: ["FixtureRunner", "ConnectorCore"]),

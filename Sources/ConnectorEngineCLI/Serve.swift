@@ -179,7 +179,7 @@ struct Serve: AsyncParsableCommand {
         let app = buildApplication(
             engine: engine, store: store, configuration: configuration, health: health, logger: logger,
             onServerRunning: { Console.write(banner + "\n") })
-        var services: [any Service] = [app]
+        var services: [any Service] = [ProbeEngineService(engine: engine), app]
         if let webhook { services.append(WebhookDelivery(store: store, url: webhook, logger: logger)) }
         services.append(HealthRetention(store: store, retention: .seconds(healthRetentionDays * 86_400), logger: logger))
         if let seconds = healthInterval.flatMap(Self.seconds) {
@@ -190,7 +190,6 @@ struct Serve: AsyncParsableCommand {
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
-        await engine.shutdownAndRemoveFiles()
         await redis?.shutdown()
         await store.close()
     }

@@ -3,6 +3,7 @@ import ConnectorCore
 import LinuxIO
 import PostgresDriver
 import ProbeEngine
+import ServiceLifecycle
 
 /// The probe drivers this build provides, by connector family.
 public enum ProbeDrivers {
@@ -47,5 +48,21 @@ extension ProbeEngine {
         shutdown()
         await waitUntilIdle()
         TrustStore.shared.removeFiles()
+    }
+}
+
+/// The probe engine as a service of the server's group. Listed first, it is shut down last: once
+/// the HTTP server has drained and the health checks have stopped, it refuses new probes, ends
+/// those in flight, waits until every probe has closed what it opened, and removes its CA files.
+public struct ProbeEngineService: Service {
+    public let engine: ProbeEngine
+
+    public init(engine: ProbeEngine) {
+        self.engine = engine
+    }
+
+    public func run() async {
+        try? await gracefulShutdown()
+        await engine.shutdownAndRemoveFiles()
     }
 }
