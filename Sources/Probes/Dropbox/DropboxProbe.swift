@@ -26,19 +26,12 @@ public struct DropboxEndpoints: Sendable {
 
 /// Plans Dropbox probes: `users/get_current_account` with the access token; an expired or
 /// invalid token is refreshed once when a refresh token and the app key are given.
-struct DropboxProbeDriver: ProbeDriver {
+struct DropboxProbeDriver: BearerProbeDriver {
     let endpoints: DropboxEndpoints
 
-    func plan(for type: ConnectorType, metadata: JSONValue, tenant: String) throws(MetadataError) -> ProbePlan {
-        let (machine, apiHost, tokenHost) = try prepare(metadata)
-        return ProbePlan(host: apiHost, hostAttr: "token", otherHosts: [(tokenHost, "refresh_token")]) { _ in HTTPProbe(machine: machine) }
-    }
+    let tokenAttr = "token"
 
-    /// The machine of a probe of `metadata`, and the hosts it calls.
-    func prepare(_ metadata: JSONValue) throws(MetadataError) -> (machine: BearerProbeMachine, apiHost: String, tokenHost: String) {
-        guard case .object(let members) = metadata else {
-            throw MetadataError(attr: "connector_metadata", "connector_metadata must be a JSON object.")
-        }
+    func prepare(members: [String: JSONValue]) throws(MetadataError) -> (machine: BearerProbeMachine, apiHost: String, tokenHost: String) {
         // A pasted token, or one from the sign-in flow (`access_token`, refreshed with the platform's app).
         let pasted = members["token"]?.stringValue ?? ""
         let token = pasted.isEmpty ? members["access_token"]?.stringValue ?? "" : pasted
@@ -62,7 +55,7 @@ struct DropboxProbeDriver: ProbeDriver {
         if !refreshToken.isEmpty {
             var form = [("grant_type", "refresh_token"), ("refresh_token", refreshToken), ("client_id", appKey)]
             if !appSecret.isEmpty { form.append(("client_secret", appSecret)) }
-            let tokens = OAuthTokenSet(metadata: metadata)
+            let tokens = OAuthTokenSet(metadata: .object(members))
             refresh = BearerRefresh(url: endpoints.tokenURL, form: form, tokens: tokens, first: tokens.hasExpired())
         }
         let secretAttr = appSecret.isEmpty ? "app_key" : "app_secret"

@@ -7,19 +7,12 @@ import ProbeEngine
 /// Plans Google Drive probes: the connector's OAuth access token against `about?fields=user`,
 /// refreshed once with its refresh token (and the platform's OAuth client) when Google says it
 /// is no longer good.
-struct DriveProbeDriver: ProbeDriver {
+struct DriveProbeDriver: BearerProbeDriver {
     let endpoints: GoogleEndpoints
 
-    func plan(for type: ConnectorType, metadata: JSONValue, tenant: String) throws(MetadataError) -> ProbePlan {
-        let (machine, apiHost, tokenHost) = try prepare(metadata)
-        return ProbePlan(host: apiHost, hostAttr: "access_token", otherHosts: [(tokenHost, "refresh_token")]) { _ in HTTPProbe(machine: machine) }
-    }
+    let tokenAttr = "access_token"
 
-    /// The machine of a probe of `metadata`, and the hosts it calls.
-    func prepare(_ metadata: JSONValue) throws(MetadataError) -> (machine: BearerProbeMachine, apiHost: String, tokenHost: String) {
-        guard case .object(let members) = metadata else {
-            throw MetadataError(attr: "connector_metadata", "connector_metadata must be a JSON object.")
-        }
+    func prepare(members: [String: JSONValue]) throws(MetadataError) -> (machine: BearerProbeMachine, apiHost: String, tokenHost: String) {
         let accessToken = members["access_token"]?.stringValue ?? ""
         let refreshToken = members["refresh_token"]?.stringValue ?? ""
         guard !accessToken.isEmpty || !refreshToken.isEmpty else {
@@ -29,7 +22,7 @@ struct DriveProbeDriver: ProbeDriver {
         guard let apiHost = HTTPTransfer.hostAndPort(aboutURL), let tokenHost = HTTPTransfer.hostAndPort(endpoints.tokenURL) else {
             throw MetadataError(attr: "access_token", "The configured Google endpoints are not URLs.")
         }
-        let tokens = OAuthTokenSet(metadata: metadata)
+        let tokens = OAuthTokenSet(metadata: .object(members))
         var refresh: BearerRefresh?
         if !refreshToken.isEmpty, let client = endpoints.oauthClient {
             refresh = BearerRefresh(

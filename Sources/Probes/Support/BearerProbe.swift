@@ -33,6 +33,30 @@ struct BearerRefresh: Sendable {
     var first: Bool
 }
 
+/// The driver of a bearer-token service (Drive, Dropbox): it prepares the machine from the
+/// metadata; the plan around it is the same for every such service.
+protocol BearerProbeDriver: ProbeDriver {
+    /// The field a refused or unreachable API blames.
+    var tokenAttr: String { get }
+    /// The machine of a probe of these metadata members, and the hosts it calls.
+    func prepare(members: [String: JSONValue]) throws(MetadataError) -> (machine: BearerProbeMachine, apiHost: String, tokenHost: String)
+}
+
+extension BearerProbeDriver {
+    func plan(for type: ConnectorType, metadata: JSONValue, tenant: String) throws(MetadataError) -> ProbePlan {
+        let (machine, apiHost, tokenHost) = try prepare(metadata)
+        return ProbePlan(host: apiHost, hostAttr: tokenAttr, otherHosts: [(tokenHost, "refresh_token")]) { _ in HTTPProbe(machine: machine) }
+    }
+
+    /// The machine of a probe of `metadata`, and the hosts it calls.
+    func prepare(_ metadata: JSONValue) throws(MetadataError) -> (machine: BearerProbeMachine, apiHost: String, tokenHost: String) {
+        guard case .object(let members) = metadata else {
+            throw MetadataError(attr: "connector_metadata", "connector_metadata must be a JSON object.")
+        }
+        return try prepare(members: members)
+    }
+}
+
 /// Calls a bearer-token API; if the token has expired and the connector can refresh it, refreshes
 /// once and calls again, handing the refreshed tokens to the report.
 struct BearerProbeMachine: HTTPProbeMachine {
