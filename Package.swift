@@ -151,7 +151,9 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
-                "ConnectorStore", "Encryption", .product(name: "Logging", package: "swift-log"), .product(name: "SQLKit", package: "sql-kit"),
+                "ConnectorStore", "ConnectorCore", "Encryption", "JSONOracle", .product(name: "Logging", package: "swift-log"),
+                .product(name: "SQLKit", package: "sql-kit"), .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"), .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "Tests/TestSupport"),
         .target(name: "TestProcesses", path: "Tests/TestProcesses"),

@@ -59,19 +59,10 @@ struct CRUDWorld: Sendable {
         ["host": .string(host), "port": "5432", "database": "app", "user": "app", "password": .string(password)]
     }
 
-    /// Calls the API; `token` nil sends no Authorization header.
+    /// Calls the API under `base`; `token` nil sends no Authorization header.
     @discardableResult
-    func call(
-        _ method: HTTPRequest.Method, _ path: String, token: String?, body: JSONValue? = nil
-    ) async throws -> (status: Int, json: JSONValue, text: String) {
-        var headers: HTTPFields = [:]
-        if let token { headers[.authorization] = "Bearer \(token)" }
-        let buffer = try body.map { ByteBuffer(bytes: try JSONEncoder().encode($0)) }
-        return try await client.execute(uri: Self.base + path, method: method, headers: headers, body: buffer) { response in
-            let text = String(buffer: response.body)
-            let json = text.isEmpty ? JSONValue.null : try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
-            return (Int(response.status.code), json, text)
-        }
+    func call(_ method: HTTPRequest.Method, _ path: String, token: String?, body: JSONValue? = nil) async throws -> APIClient.Answer {
+        try await APIClient(client: client, base: Self.base).call(method, path, token: token, body: body)
     }
 
     /// Creates a connector as the owner and returns its id.
@@ -80,9 +71,9 @@ struct CRUDWorld: Sendable {
             "connector_id": .string(Self.postgres), "connector_name": .string(name), "connector_metadata": metadata,
             "shared_users": .array(sharedUsers.map { .number(Double($0)) }), "shared_to_org": .bool(toOrg),
         ]
-        let (status, json, text) = try await call(.post, "/connector/", token: owner, body: body)
-        #expect(status == 201, "\(text)")
-        return try #require(json["id"]?.stringValue)
+        let created = try await call(.post, "/connector/", token: owner, body: body)
+        #expect(created.status == 201, "\(created.text)")
+        return try #require(created.json["id"]?.stringValue)
     }
 }
 

@@ -59,7 +59,7 @@ import Testing
         let numeric = Self.with(base, field, .number(Double(Self.canary)))
         try await CRUDWorld.run { world in
             var bodies: [(String, String)] = []
-            func record(_ what: String, _ result: (status: Int, json: JSONValue, text: String)) {
+            func record(_ what: String, _ result: APIClient.Answer) {
                 bodies.append(("\(what) → \(result.status)", result.text))
             }
             func body(_ name: String, _ metadata: JSONValue) -> JSONValue {

@@ -124,7 +124,7 @@ extension LiveServiceTests {
             let dir = FileManager.default.temporaryDirectory.appendingPathComponent("serve-\(UUID().uuidString)").path
             defer { try? FileManager.default.removeItem(atPath: dir) }
             // An occupied port makes serve exit after bootstrap should the value be accepted.
-            let blocker = try ServerSocket()
+            let blocker = try HeldPort(listening: true)
             let refused = try Self.run(["serve", "--port", String(blocker.port), "--data-dir", dir, "--read-cache-seconds", "6"])
             #expect(refused.status != 0 && refused.output.contains("--read-cache-seconds must be 0...5"), "\(refused.output)")
             #expect(!FileManager.default.fileExists(atPath: dir))
@@ -135,7 +135,7 @@ extension LiveServiceTests {
         func serveRefusesTestCapsOutOfRange(_ option: [String]) throws {
             let dir = FileManager.default.temporaryDirectory.appendingPathComponent("serve-\(UUID().uuidString)").path
             defer { try? FileManager.default.removeItem(atPath: dir) }
-            let blocker = try ServerSocket()
+            let blocker = try HeldPort(listening: true)
             let refused = try Self.run(["serve", "--port", String(blocker.port), "--data-dir", dir] + option)
             #expect(
                 refused.status != 0 && refused.output.contains("--tests-per-user must be 1...4096 and --tests-per-org 1...16384"), "\(refused.output)"
@@ -147,7 +147,7 @@ extension LiveServiceTests {
             let dir = FileManager.default.temporaryDirectory.appendingPathComponent("serve-\(UUID().uuidString)").path
             defer { try? FileManager.default.removeItem(atPath: dir) }
             // Bootstrap happens before listening; an occupied port makes serve exit right after it.
-            let blocker = try ServerSocket()
+            let blocker = try HeldPort(listening: true)
             let first = try Self.run(["serve", "--port", String(blocker.port), "--data-dir", dir])
             #expect(first.output.contains("API token (shown only now"), "\(first.output)")
             let second = try Self.run(["serve", "--port", String(blocker.port), "--data-dir", dir])
@@ -161,7 +161,7 @@ extension LiveServiceTests {
         @Test func serveWritesJSONLogLines() throws {
             let dir = FileManager.default.temporaryDirectory.appendingPathComponent("serve-\(UUID().uuidString)").path
             defer { try? FileManager.default.removeItem(atPath: dir) }
-            let blocker = try ServerSocket()
+            let blocker = try HeldPort(listening: true)
             let run = try Self.run(["serve", "--log-format", "json", "--port", String(blocker.port), "--data-dir", dir])
             let lines = run.output.split(separator: "\n").map(String.init)
             let logs = lines.filter { $0.hasPrefix("{") }
@@ -175,32 +175,4 @@ extension LiveServiceTests {
             #expect(!lines.contains { $0.range(of: #"^\d{4}-\d{2}-\d{2}T\S+ (info|notice|warning|error) "#, options: .regularExpression) != nil })
         }
     }
-}
-
-/// A listening TCP socket on loopback, to make a port busy while this object lives.
-final class ServerSocket {
-    private let fd: Int32
-    let port: Int
-
-    init() throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw POSIXError(.EMFILE) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-                bind(fd, pointer, length) == 0 && listen(fd, 8) == 0 && getsockname(fd, pointer, &length) == 0
-            }
-        }
-        guard bound else {
-            close(fd)
-            throw POSIXError(.EADDRINUSE)
-        }
-        self.fd = fd
-        port = Int(UInt16(bigEndian: address.sin_port))
-    }
-
-    deinit { close(fd) }
 }

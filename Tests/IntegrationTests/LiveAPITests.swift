@@ -19,15 +19,11 @@ extension LiveServiceTests {
             defer { engine.shutdown() }
             return try await TemporaryStore.with { temporary in
                 let router = buildRouter(engine: engine, store: temporary.store)
-                let body = try JSONEncoder().encode(JSONValue.object(["connector_id": .string(connectorID), "connector_metadata": metadata]))
                 return try await Application(router: router).test(.router) { client in
-                    try await client.execute(
-                        uri: Self.uri + query, method: .post, headers: [.authorization: "Bearer \(temporary.adminToken)"],
-                        body: ByteBuffer(bytes: body)
-                    ) { response in
-                        let text = String(buffer: response.body)
-                        return (Int(response.status.code), try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)), text)
-                    }
+                    let answer = try await APIClient(client: client).call(
+                        .post, Self.uri + query, token: temporary.adminToken,
+                        body: ["connector_id": .string(connectorID), "connector_metadata": metadata])
+                    return (answer.status, answer.json, answer.text)
                 }
             }
         }

@@ -29,13 +29,10 @@ extension LiveServiceTests {
             try await TemporaryStore.with { temporary in
                 let app = Application(router: buildRouter(engine: engine, store: temporary.store))
                 try await app.test(.router) { client in
+                    let api = APIClient(client: client, base: base)
                     func call(_ method: HTTPRequest.Method, _ path: String, _ body: JSONValue? = nil) async throws -> (Int, JSONValue) {
-                        try await client.execute(
-                            uri: base + path, method: method, headers: [.authorization: "Bearer \(temporary.adminToken)"],
-                            body: try body.map { ByteBuffer(bytes: try JSONEncoder().encode($0)) }
-                        ) { response in
-                            (Int(response.status.code), try JSONDecoder().decode(JSONValue.self, from: Data(response.body.readableBytesView)))
-                        }
+                        let answer = try await api.call(method, path, token: temporary.adminToken, body: body)
+                        return (answer.status, answer.json)
                     }
                     let postgres = "postgresql|6db35f45-be11-4fd5-80c5-85c48183afbb"
                     let (refusedStatus, refused) = try await call(

@@ -93,46 +93,13 @@ extension LiveServiceTests {
             ]
         }
 
-        /// One API over one store, called as `user` (a bearer token).
-        struct API {
-            let client: any TestClientProtocol
-
-            func call(
-                _ method: HTTPRequest.Method, _ path: String, token: String?, _ body: JSONValue? = nil
-            ) async throws -> (
-                status: Int, headers: HTTPFields, json: JSONValue?
-            ) {
-                var headers: HTTPFields = [:]
-                if let token { headers[.authorization] = "Bearer \(token)" }
-                return try await client.execute(uri: path, method: method, headers: headers, body: body.map { ByteBuffer(bytes: $0.serialized()) }) {
-                    response in
-                    (Int(response.status.code), response.headers, try? JSONValue.parse(Array(response.body.readableBytesView)))
-                }
-            }
-
-            /// Cache key → login → consent (Allow or Deny) → callback. - Returns: the key and where the flow ended.
-            func signIn(_ backend: OAuthBackend, token: String, allow: Bool) async throws -> (key: String, status: URLComponents) {
-                let issued = try await call(.get, "/api/v1/oauth/cache-key/\(backend.rawValue)", token: token)
-                #expect(issued.status == 200)
-                let key = try #require(issued.json?["cache_key"]?.stringValue)
-                let login = try await call(.get, "/api/v1/oauth/login/\(backend.rawValue)/?" + PercentEncoding.form([("oauth-key", key)]), token: nil)
-                #expect(login.status == 302)
-                let consent = try #require(login.headers[.location])
-                let back = try await FakeConsent.decide(consent, allow: allow)
-                #expect(back.path == "/api/v1/oauth/complete/\(backend.rawValue)/")
-                let completed = try await call(.get, back.path + "?" + (back.percentEncodedQuery ?? ""), token: nil)
-                #expect(completed.status == 302)
-                return (key, try OAuthFlowLiveTests.location(completed))
-            }
-        }
-
-        static func with(_ body: @escaping @Sendable (API, TemporaryStore) async throws -> Void) async throws {
+        static func with(_ body: @escaping @Sendable (APIClient, TemporaryStore) async throws -> Void) async throws {
             let engine = try LiveServices.engine()
             defer { engine.shutdown() }
             try await TemporaryStore.with { temporary in
                 let configuration = APIConfiguration(publicURL: publicURL, oauth: OAuthConfiguration(providers: try providers()))
                 let app = Application(router: buildRouter(engine: engine, store: temporary.store, configuration: configuration))
-                try await app.test(.router) { client in try await body(API(client: client), temporary) }
+                try await app.test(.router) { client in try await body(APIClient(client: client), temporary) }
             }
         }
 
@@ -154,18 +121,18 @@ extension LiveServiceTests {
                 for _ in 0..<2 {
                     let tested = try await api.call(
                         .post, base + "/test_connectors/?" + PercentEncoding.form([("oauth-key", key)]), token: token,
-                        ["connector_id": .string(Self.drive), "connector_metadata": form])
-                    #expect(tested.status == 200 && tested.json?["is_valid"] == true)
+                        body: ["connector_id": .string(Self.drive), "connector_metadata": form])
+                    #expect(tested.status == 200 && tested.json["is_valid"] == true)
                 }
                 // Create with the key: tokens stored encrypted and masked, the entry gone after the commit.
                 let created = try await api.call(
                     .post, base + "/connector/?" + PercentEncoding.form([("oauth-key", key)]), token: token,
-                    ["connector_id": .string(Self.drive), "connector_name": "drive", "connector_metadata": form])
+                    body: ["connector_id": .string(Self.drive), "connector_name": "drive", "connector_metadata": form])
                 #expect(created.status == 201)
-                #expect(created.json?["connector_metadata"]?["access_token"] == "********")
-                #expect(created.json?["connector_metadata"]?["refresh_token"] == "********")
-                #expect(created.json?["connector_metadata"]?["path"] == "root/")
-                let id = try #require(created.json?["id"]?.stringValue)
+                #expect(created.json["connector_metadata"]?["access_token"] == "********")
+                #expect(created.json["connector_metadata"]?["refresh_token"] == "********")
+                #expect(created.json["connector_metadata"]?["path"] == "root/")
+                let id = try #require(created.json["id"]?.stringValue)
                 let uuid = try #require(UUID(uuidString: id))
                 let stored = try #require(try await temporary.store.connector(id: uuid, organization: "default"))
                 #expect(stored.metadata["access_token"]?.stringValue?.isEmpty == false)
@@ -175,11 +142,11 @@ extension LiveServiceTests {
                 #expect(abs(issued.timeIntervalSinceNow) < 300)
                 #expect(try await temporary.store.fetch(key) == nil)
                 let verdict = try await api.call(.post, base + "/connector/\(id)/test/", token: token)
-                #expect(verdict.status == 200 && verdict.json?["is_valid"] == true)
+                #expect(verdict.status == 200 && verdict.json["is_valid"] == true)
                 // The key is spent: a second create times out (408), as does an unknown key.
                 let again = try await api.call(
                     .post, base + "/connector/?" + PercentEncoding.form([("oauth-key", key)]), token: token,
-                    ["connector_id": .string(Self.drive), "connector_name": "drive-2", "connector_metadata": form])
+                    body: ["connector_id": .string(Self.drive), "connector_name": "drive-2", "connector_metadata": form])
                 #expect(again.status == 408 && Self.errorCode(again.json) == "oauth_timeout")
                 // The login route refuses a spent key without going to the provider.
                 let relogin = try await api.call(.get, "/api/v1/oauth/login/google-oauth2/?" + PercentEncoding.form([("oauth-key", key)]), token: nil)
@@ -198,12 +165,12 @@ extension LiveServiceTests {
                 #expect(Self.query(status, "status") == "error" && Self.query(status, "reason") == "access_denied")
                 let created = try await api.call(
                     .post, "/api/v1/unstract/default/connector/?" + PercentEncoding.form([("oauth-key", key)]), token: temporary.adminToken,
-                    ["connector_id": .string(Self.dropbox), "connector_name": "dbx", "connector_metadata": ["connectorName": "dbx"]])
+                    body: ["connector_id": .string(Self.dropbox), "connector_name": "dbx", "connector_metadata": ["connectorName": "dbx"]])
                 #expect(created.status == 408 && Self.errorCode(created.json) == "oauth_timeout")
                 // A bad connector_id is a 400 whatever the key (Unstract answers 408).
                 let badType = try await api.call(
                     .post, "/api/v1/unstract/default/connector/?" + PercentEncoding.form([("oauth-key", key)]), token: temporary.adminToken,
-                    ["connector_id": "nope|0", "connector_name": "dbx", "connector_metadata": [:]])
+                    body: ["connector_id": "nope|0", "connector_name": "dbx", "connector_metadata": [:]])
                 #expect(badType.status == 400)
             }
         }
@@ -213,7 +180,7 @@ extension LiveServiceTests {
                 let token = temporary.adminToken
                 func login() async throws -> URLComponents {
                     let issued = try await api.call(.get, "/api/v1/oauth/cache-key/google-oauth2", token: token)
-                    let key = try #require(issued.json?["cache_key"]?.stringValue)
+                    let key = try #require(issued.json["cache_key"]?.stringValue)
                     let login = try await api.call(
                         .get, "/api/v1/oauth/login/google-oauth2?" + PercentEncoding.form([("oauth-key", key)]), token: nil)
                     return try await FakeConsent.decide(try #require(login.headers[.location]), allow: true)
@@ -245,7 +212,7 @@ extension LiveServiceTests {
                 let (key, _) = try await api.signIn(.google, token: temporary.adminToken, allow: true)
                 let stolen = try await api.call(
                     .post, "/api/v1/unstract/default/test_connectors/", token: bobToken,
-                    ["connector_id": .string(Self.drive), "connector_metadata": ["connectorName": "x", "oauth-key": .string(key)]])
+                    body: ["connector_id": .string(Self.drive), "connector_metadata": ["connectorName": "x", "oauth-key": .string(key)]])
                 #expect(stolen.status == 403)
                 // The entry is left alone: its owner can still use it.
                 #expect(try await temporary.store.fetch(key) != nil)
@@ -264,8 +231,8 @@ extension LiveServiceTests {
                 let (key, _) = try await api.signIn(.google, token: token, allow: true)
                 let created = try await api.call(
                     .post, base + "/connector/?" + PercentEncoding.form([("oauth-key", key)]), token: token,
-                    ["connector_id": .string(Self.drive), "connector_name": "drive", "connector_metadata": ["connectorName": "drive"]])
-                let idText = try #require(created.json?["id"]?.stringValue)
+                    body: ["connector_id": .string(Self.drive), "connector_name": "drive", "connector_metadata": ["connectorName": "drive"]])
+                let idText = try #require(created.json["id"]?.stringValue)
                 let id = try #require(UUID(uuidString: idText))
                 let before = try #require(try await temporary.store.connector(id: id, organization: "default"))
                 let google = try LiveServices.value("CE_GOOGLE_API_URL")
@@ -306,12 +273,12 @@ extension LiveServiceTests {
                 let google = try LiveServices.value("CE_GOOGLE_API_URL")
                 let principal = try LiveServices.value("CE_GOOGLE_OAUTH_FLOW_USER")
                 let id: UUID = try await replicas[0].test(.router) { client in
-                    let api = API(client: client)
+                    let api = APIClient(client: client)
                     let (key, _) = try await api.signIn(.google, token: token, allow: true)
                     let created = try await api.call(
                         .post, base + "/connector/?" + PercentEncoding.form([("oauth-key", key)]), token: token,
-                        ["connector_id": .string(Self.drive), "connector_name": "drive", "connector_metadata": ["connectorName": "drive"]])
-                    let text = try #require(created.json?["id"]?.stringValue)
+                        body: ["connector_id": .string(Self.drive), "connector_name": "drive", "connector_metadata": ["connectorName": "drive"]])
+                    let text = try #require(created.json["id"]?.stringValue)
                     return try #require(UUID(uuidString: text))
                 }
                 let before = try #require(try await temporary.store.connector(id: id, organization: "default"))
@@ -321,7 +288,7 @@ extension LiveServiceTests {
                     for replica in replicas {
                         group.addTask {
                             try await replica.test(.router) { client in
-                                try await API(client: client).call(.post, base + "/connector/\(id)/test/", token: token).status
+                                try await APIClient(client: client).call(.post, base + "/connector/\(id)/test/", token: token).status
                             }
                         }
                     }
@@ -337,7 +304,7 @@ extension LiveServiceTests {
                 let refreshes = try await temporary.store.auditLog(organization: "default").filter { $0.action == .refresh }
                 #expect(refreshes.count == 1)
                 try await replicas[1].test(.router) { client in
-                    let verdict = try await API(client: client).call(.post, base + "/connector/\(id)/test/", token: token)
+                    let verdict = try await APIClient(client: client).call(.post, base + "/connector/\(id)/test/", token: token)
                     #expect(verdict.status == 200)
                     // Revoke the grant at the provider: the next refresh is refused → 403 naming the refresh token.
                     var revoke = URLRequest(url: try #require(URL(string: try LiveServices.value("CE_GOOGLE_REVOKE_URL"))))
@@ -346,9 +313,9 @@ extension LiveServiceTests {
                     let refreshToken = try #require(after.metadata["refresh_token"]?.stringValue)
                     revoke.httpBody = Data(PercentEncoding.form([("token", refreshToken)]).utf8)
                     #expect(try await FakeConsent.fetch(revoke).status == 200)
-                    let refused = try await API(client: client).call(.post, base + "/connector/\(id)/test/", token: token)
-                    #expect(refused.status == 403 && refused.json?["probe"]?["code"] == "auth_failed")
-                    #expect(refused.json?["probe"]?["attr"] == "refresh_token")
+                    let refused = try await APIClient(client: client).call(.post, base + "/connector/\(id)/test/", token: token)
+                    #expect(refused.status == 403 && refused.json["probe"]?["code"] == "auth_failed")
+                    #expect(refused.json["probe"]?["attr"] == "refresh_token")
                 }
             }
         }
@@ -361,9 +328,9 @@ extension LiveServiceTests {
                 let (key, _) = try await api.signIn(.dropbox, token: token, allow: true)
                 let created = try await api.call(
                     .post, base + "/connector/?test=true&" + PercentEncoding.form([("oauth-key", key)]), token: token,
-                    ["connector_id": .string(Self.dropbox), "connector_name": "dbx", "connector_metadata": ["connectorName": "dbx"]])
+                    body: ["connector_id": .string(Self.dropbox), "connector_name": "dbx", "connector_metadata": ["connectorName": "dbx"]])
                 #expect(created.status == 201)
-                let idText = try #require(created.json?["id"]?.stringValue)
+                let idText = try #require(created.json["id"]?.stringValue)
                 let id = try #require(UUID(uuidString: idText))
                 let first = try #require(try await temporary.store.connector(id: id, organization: "default"))
                 let firstRefresh = try #require(first.metadata["refresh_token"]?.stringValue)
@@ -387,7 +354,7 @@ extension LiveServiceTests {
         }
 
         /// Where a 302 points.
-        static func location(_ response: (status: Int, headers: HTTPFields, json: JSONValue?)) throws -> URLComponents {
+        static func location(_ response: APIClient.Answer) throws -> URLComponents {
             let text = try #require(response.headers[.location])
             return try #require(URLComponents(string: text))
         }
@@ -399,5 +366,22 @@ extension LiveServiceTests {
             default: 0
             }
         }
+    }
+}
+
+extension APIClient {
+    /// Cache key → login → consent (Allow or Deny) → callback. - Returns: the key and where the flow ended.
+    func signIn(_ backend: OAuthBackend, token: String, allow: Bool) async throws -> (key: String, status: URLComponents) {
+        let issued = try await call(.get, "/api/v1/oauth/cache-key/\(backend.rawValue)", token: token)
+        #expect(issued.status == 200)
+        let key = try #require(issued.json["cache_key"]?.stringValue)
+        let login = try await call(.get, "/api/v1/oauth/login/\(backend.rawValue)/?" + PercentEncoding.form([("oauth-key", key)]), token: nil)
+        #expect(login.status == 302)
+        let consent = try #require(login.headers[.location])
+        let back = try await FakeConsent.decide(consent, allow: allow)
+        #expect(back.path == "/api/v1/oauth/complete/\(backend.rawValue)/")
+        let completed = try await call(.get, back.path + "?" + (back.percentEncodedQuery ?? ""), token: nil)
+        #expect(completed.status == 302)
+        return (key, try LiveServiceTests.OAuthFlowLiveTests.location(completed))
     }
 }

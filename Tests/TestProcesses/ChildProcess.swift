@@ -12,11 +12,11 @@ public final class ChildProcess: @unchecked Sendable {
         case capture
     }
 
-    /// A spawn that failed before the child ran, with the `errno` it returned.
+    /// A system call that failed (a spawn before the child ran, a socket), with its `errno`.
     public struct SpawnError: Error, CustomStringConvertible {
         public let executable: String
         public let code: Int32
-        public var description: String { "posix_spawn \(executable): \(String(cString: strerror(code)))" }
+        public var description: String { "\(executable): \(String(cString: strerror(code)))" }
     }
 
     public let pid: pid_t
