@@ -92,65 +92,93 @@ private func firstErrorAttr(_ json: JSONValue) -> String? {
 }
 
 @Suite struct ConnectorCRUDTests {
-    @Test func permissionMatrix() async throws {
-        try await CRUDWorld.run { world in
-            let direct = try await world.create("direct", sharedUsers: [world.sharedUser.0.id])
-            let orgWide = try await world.create("org-wide", toOrg: true)
-            let privateOne = try await world.create("private")
-            let update: JSONValue = ["connector_name": "renamed", "connector_metadata": CRUDWorld.metadata()]
+    /// Who calls, and on which connector: each sees the connector its way.
+    enum Caller: String, CaseIterable, CustomTestStringConvertible {
+        case anonymous, revokedToken, otherOrganization, memberWithoutShare, sharedUser, organizationMember, owner
+        var testDescription: String { rawValue }
+    }
 
-            // No token and a revoked token: 401 everywhere.
+    /// What the caller does to the connector.
+    enum Operation: String, CaseIterable, CustomTestStringConvertible {
+        case retrieve, replace, patch, delete, test
+        var testDescription: String { rawValue }
+    }
+
+    /// The permission matrix (IsOwnerOrSharedUserOrSharedToOrg): 401 without a valid token, 404 for
+    /// whoever may not see the connector (another organization's member too: it does not leak),
+    /// read and test for viewers, everything for the owner. A test's status is its verdict's: the
+    /// connector's host does not resolve (400 `host_not_found`).
+    static func expectedStatus(_ caller: Caller, _ operation: Operation) -> Int {
+        switch (caller, operation) {
+        case (.anonymous, _), (.revokedToken, _): 401
+        case (.otherOrganization, _), (.memberWithoutShare, _): 404
+        case (.sharedUser, .retrieve), (.organizationMember, .retrieve), (.owner, .retrieve), (.owner, .replace), (.owner, .patch): 200
+        case (_, .test): 400
+        case (.owner, .delete): 204
+        case (.sharedUser, _), (.organizationMember, _): 403
+        }
+    }
+
+    @Test(arguments: Caller.allCases, Operation.allCases)
+    func permissionMatrix(_ caller: Caller, _ operation: Operation) async throws {
+        try await CRUDWorld.run { world in
+            let id: String
+            let token: String?
+            switch caller {
+            case .anonymous: (id, token) = (try await world.create("c"), nil)
+            case .revokedToken: (id, token) = (try await world.create("c"), world.revoked)
+            case .otherOrganization: (id, token) = (try await world.create("c", toOrg: true), world.outsider)
+            case .memberWithoutShare: (id, token) = (try await world.create("c", sharedUsers: [world.sharedUser.0.id]), world.member.1)
+            case .sharedUser: (id, token) = (try await world.create("c", sharedUsers: [world.sharedUser.0.id]), world.sharedUser.1)
+            case .organizationMember: (id, token) = (try await world.create("c", toOrg: true), world.member.1)
+            case .owner: (id, token) = (try await world.create("c"), world.owner)
+            }
+            let update: JSONValue = ["connector_name": "renamed", "connector_metadata": CRUDWorld.metadata()]
+            let answer: APIClient.Answer
+            switch operation {
+            case .retrieve: answer = try await world.call(.get, "/connector/\(id)/", token: token)
+            case .replace: answer = try await world.call(.put, "/connector/\(id)/", token: token, body: update)
+            case .patch: answer = try await world.call(.patch, "/connector/\(id)/", token: token, body: ["shared_to_org": true])
+            case .delete: answer = try await world.call(.delete, "/connector/\(id)/", token: token)
+            case .test: answer = try await world.call(.post, "/connector/\(id)/test/", token: token)
+            }
+            #expect(answer.status == Self.expectedStatus(caller, operation), "\(answer.text)")
+            if answer.status == 200, operation == .retrieve { #expect(answer.json["is_owner"] == .bool(caller == .owner)) }
+            if operation == .test, answer.status == 400 { #expect(answer.json["probe"]?["code"] == "host_not_found", "\(answer.text)") }
+            // Whatever was refused changed nothing: the owner still reads the connector as created.
+            let after = try await world.call(.get, "/connector/\(id)/", token: world.owner)
+            switch (operation, answer.status) {
+            case (.delete, 204): #expect(after.status == 404)
+            case (.replace, 200): #expect(after.json["connector_name"] == "renamed")
+            default: #expect(after.status == 200 && after.json["connector_name"] == "c")
+            }
+        }
+    }
+
+    /// Beyond one connector: lists, creating, and the routes without a connector id.
+    @Test func listsCreateAndMalformedIds() async throws {
+        try await CRUDWorld.run { world in
+            _ = try await world.create("direct", sharedUsers: [world.sharedUser.0.id])
+            _ = try await world.create("org-wide", toOrg: true)
+            _ = try await world.create("private")
+            let body: JSONValue = ["connector_id": .string(CRUDWorld.postgres), "connector_name": "new", "connector_metadata": CRUDWorld.metadata()]
             for token in [nil, world.revoked] {
                 #expect(try await world.call(.get, "/connector/", token: token).status == 401)
-                #expect(try await world.call(.get, "/connector/\(direct)/", token: token).status == 401)
-                #expect(try await world.call(.post, "/connector/", token: token, body: update).status == 401)
-                #expect(try await world.call(.put, "/connector/\(direct)/", token: token, body: update).status == 401)
-                #expect(try await world.call(.patch, "/connector/\(direct)/", token: token, body: ["shared_to_org": true]).status == 401)
-                #expect(try await world.call(.delete, "/connector/\(direct)/", token: token).status == 401)
-                #expect(try await world.call(.post, "/connector/\(direct)/test/", token: token).status == 401)
+                #expect(try await world.call(.post, "/connector/", token: token, body: body).status == 401)
             }
             // A member of another organization: 404 (the organization does not leak).
             #expect(try await world.call(.get, "/connector/", token: world.outsider).status == 404)
-            #expect(try await world.call(.get, "/connector/\(direct)/", token: world.outsider).status == 404)
-            #expect(try await world.call(.post, "/connector/", token: world.outsider, body: update).status == 404)
-            #expect(try await world.call(.put, "/connector/\(direct)/", token: world.outsider, body: update).status == 404)
-            #expect(try await world.call(.patch, "/connector/\(direct)/", token: world.outsider, body: ["shared_to_org": true]).status == 404)
-            #expect(try await world.call(.delete, "/connector/\(direct)/", token: world.outsider).status == 404)
-            #expect(try await world.call(.post, "/connector/\(direct)/test/", token: world.outsider).status == 404)
-
+            #expect(try await world.call(.post, "/connector/", token: world.outsider, body: body).status == 404)
             // Lists show exactly what each may see.
             #expect(Set(names(try await world.call(.get, "/connector/", token: world.owner).json)) == ["direct", "org-wide", "private"])
             #expect(Set(names(try await world.call(.get, "/connector/", token: world.sharedUser.1).json)) == ["direct", "org-wide"])
             #expect(Set(names(try await world.call(.get, "/connector/", token: world.member.1).json)) == ["org-wide"])
-
-            // Viewers (shared user on `direct`, org member on `org-wide`): read and test, not change.
-            for (token, id) in [(world.sharedUser.1, direct), (world.member.1, orgWide)] {
-                let read = try await world.call(.get, "/connector/\(id)/", token: token)
-                #expect(read.status == 200 && read.json["is_owner"] == false)
-                #expect(try await world.call(.put, "/connector/\(id)/", token: token, body: update).status == 403)
-                #expect(try await world.call(.patch, "/connector/\(id)/", token: token, body: ["shared_to_org": false]).status == 403)
-                #expect(try await world.call(.delete, "/connector/\(id)/", token: token).status == 403)
-                let verdict = try await world.call(.post, "/connector/\(id)/test/", token: token)
-                #expect(verdict.json["probe"]?["code"] == "host_not_found", "\(verdict.text)")
-            }
-            // A member without a share: 404 for everything about the connector.
-            for (method, body) in [(HTTPRequest.Method.get, nil), (.put, update), (.patch, ["shared_to_org": true] as JSONValue?), (.delete, nil)] {
-                #expect(try await world.call(method, "/connector/\(privateOne)/", token: world.member.1, body: body).status == 404)
-            }
-            #expect(try await world.call(.post, "/connector/\(privateOne)/test/", token: world.member.1).status == 404)
             // Any member may create; the creator owns it.
             let mine = try await world.call(
                 .post, "/connector/", token: world.member.1,
                 body: ["connector_id": .string(CRUDWorld.postgres), "connector_name": "carol's", "connector_metadata": CRUDWorld.metadata()])
             #expect(mine.status == 201 && mine.json["is_owner"] == true)
             #expect(mine.json["created_by"] == .number(Double(world.member.0.id)))
-
-            // The owner may do everything.
-            #expect(try await world.call(.put, "/connector/\(privateOne)/", token: world.owner, body: update).json["connector_name"] == "renamed")
-            #expect(try await world.call(.patch, "/connector/\(privateOne)/", token: world.owner, body: ["shared_to_org": true]).status == 200)
-            #expect(try await world.call(.post, "/connector/\(privateOne)/test/", token: world.owner).json["is_valid"] == false)
-            #expect(try await world.call(.delete, "/connector/\(privateOne)/", token: world.owner).status == 204)
-            #expect(try await world.call(.get, "/connector/\(privateOne)/", token: world.owner).status == 404)
             // Malformed ids are just not found.
             #expect(try await world.call(.get, "/connector/not-a-uuid/", token: world.owner).status == 404)
         }
