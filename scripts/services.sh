@@ -837,8 +837,9 @@ snowflake_ready() {
     SNOWFLAKE_ACCOUNT=account SNOWFLAKE_PW_USER=password_user SNOWFLAKE_PASSWORD=password \
     SNOWFLAKE_KEY_USER=key_user SNOWFLAKE_LOCKED_USER=locked_user SNOWFLAKE_LOCKED_PASSWORD=locked_password \
     SNOWFLAKE_PRIVATE_KEY=private_key SNOWFLAKE_OTHER_PRIVATE_KEY=other_private_key
-  [[ "$SNOWFLAKE_PRIVATE_KEY" == "-----BEGIN PRIVATE KEY-----"* && \
-     "$SNOWFLAKE_OTHER_PRIVATE_KEY" == "-----BEGIN PRIVATE KEY-----"* ]] \
+  # Both keys must be private keys OpenSSL can read (the key-pair logins sign with them).
+  printf '%s\n' "$SNOWFLAKE_PRIVATE_KEY" | openssl pkey -noout 2>/dev/null \
+    && printf '%s\n' "$SNOWFLAKE_OTHER_PRIVATE_KEY" | openssl pkey -noout 2>/dev/null \
     || fail_with_log "bad private keys in $dir/snowflake.json" "$dir/log"
   log "fake snowflake ready (pid $SNOWFLAKE_PID): http://127.0.0.1:$SNOWFLAKE_PORT (/session/v1/login-request, account $SNOWFLAKE_ACCOUNT)"
 }
