@@ -154,33 +154,34 @@ def run_sql_client(what, command, sql, cwd=None):
     return True
 
 
+def own_accounts(what, accounts, statements, run, shared, note):
+    """Creates `accounts` with `statements` through `run`; without it, every one is `shared`.
+    Returns (accounts, note or None)."""
+    started = time.monotonic()
+    if run("\n".join(statements) + "\n"):
+        log(f"{len(accounts)} {what} in {time.monotonic() - started:.1f} s")
+        return accounts, None
+    return [shared] * len(accounts), note
+
+
 def make_accounts(count_pg, count_my):
     """[(user, password)] for PostgreSQL and for MariaDB, own accounts if they could be made."""
-    notes = []
     pg = [(f"bench_pg_{i}", secrets.token_hex(12)) for i in range(count_pg)]
     sql = ["DO $$ BEGIN CREATE ROLE bench_pg_group NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$;",
            f"GRANT CONNECT ON DATABASE {need('CE_PG_DATABASE')} TO bench_pg_group;"]
-    for user, password in pg:
-        sql.append(f"DROP ROLE IF EXISTS {user}; CREATE ROLE {user} LOGIN PASSWORD '{password}' IN ROLE bench_pg_group;")
-    started = time.monotonic()
-    if pg_superuser_sql("\n".join(sql) + "\n"):
-        log(f"{count_pg} PostgreSQL roles in {time.monotonic() - started:.1f} s")
-    else:
-        pg = [(need("CE_PG_USER"), need("CE_PG_PASSWORD"))] * count_pg
-        notes.append("PostgreSQL: no superuser socket, every valid connector shares the probe role")
+    sql += [f"DROP ROLE IF EXISTS {user}; CREATE ROLE {user} LOGIN PASSWORD '{password}' IN ROLE bench_pg_group;"
+            for user, password in pg]
+    pg, pg_note = own_accounts(
+        "PostgreSQL roles", pg, sql, pg_superuser_sql, (need("CE_PG_USER"), need("CE_PG_PASSWORD")),
+        "PostgreSQL: no superuser socket, every valid connector shares the probe role")
     my = [(f"bench_my_{i}", secrets.token_hex(12)) for i in range(count_my)]
     database = need("CE_MARIADB_DATABASE")
-    sql = []
-    for user, password in my:
-        sql.append(f"CREATE OR REPLACE USER '{user}'@'%' IDENTIFIED BY '{password}';"
-                   f" GRANT SELECT ON `{database}`.* TO '{user}'@'%';")
-    started = time.monotonic()
-    if mariadb_root_sql("\n".join(sql) + "\n"):
-        log(f"{count_my} MariaDB users in {time.monotonic() - started:.1f} s")
-    else:
-        my = [(need("CE_MARIADB_USER"), need("CE_MARIADB_PASSWORD"))] * count_my
-        notes.append("MariaDB: no root socket, every valid connector shares the probe user")
-    return pg, my, notes
+    sql = [f"CREATE OR REPLACE USER '{user}'@'%' IDENTIFIED BY '{password}'; GRANT SELECT ON `{database}`.* TO '{user}'@'%';"
+           for user, password in my]
+    my, my_note = own_accounts(
+        "MariaDB users", my, sql, mariadb_root_sql, (need("CE_MARIADB_USER"), need("CE_MARIADB_PASSWORD")),
+        "MariaDB: no root socket, every valid connector shares the probe user")
+    return pg, my, [note for note in (pg_note, my_note) if note]
 
 
 # ---------------------------------------------------------------------------------------------
