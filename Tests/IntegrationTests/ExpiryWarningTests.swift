@@ -25,6 +25,17 @@ extension LiveServiceTests {
             ]
         }
 
+        static let mariadb = "mariadb|146b0124-b9fc-466f-8e68-098ff60703e8"
+
+        /// A MariaDB connector of `user` (the accounts share CE_MARIADB_PASSWORD) on the TLS server.
+        static func mariadbMetadata(user: String, host: String = "127.0.0.1") throws -> [String: JSONValue] {
+            [
+                "host": .string(host), "port": .string(try LiveServices.value("CE_MARIADB_PORT")),
+                "database": .string(try LiveServices.value("CE_MARIADB_DATABASE")), "user": .string(user),
+                "password": .string(try LiveServices.value("CE_MARIADB_PASSWORD")),
+            ]
+        }
+
         static func engine(warnDays: Int) throws -> ProbeEngine {
             try ProbeEngine.standard(
                 configuration: EngineConfiguration(reactorThreads: 1, blockingThreads: 2, warnWithin: .seconds(warnDays * 86_400)))
@@ -102,13 +113,11 @@ extension LiveServiceTests {
         @Test func aMariaDBServersCertificateExpiryIsAWarningWithinTheWindow() async throws {
             let wide = try Self.engine(warnDays: 40)
             defer { wide.shutdown() }
-            let tls: JSONValue = [
-                "host": "localhost", "port": .string(try LiveServices.value("CE_MARIADB_PORT")),
-                "database": .string(try LiveServices.value("CE_MARIADB_DATABASE")), "user": .string(try LiveServices.value("CE_MARIADB_USER")),
-                "password": .string(try LiveServices.value("CE_MARIADB_PASSWORD")), "sslEnabled": true,
-                "ssl_ca": .string(try LiveServices.value("CE_TLS_CA_PEM")),
-            ]
-            let report = await wide.test(ProbeRequest(connectorID: "mariadb|146b0124-b9fc-466f-8e68-098ff60703e8", metadata: tls))
+            var members = try Self.mariadbMetadata(user: try LiveServices.value("CE_MARIADB_USER"), host: "localhost")
+            members["sslEnabled"] = true
+            members["ssl_ca"] = .string(try LiveServices.value("CE_TLS_CA_PEM"))
+            let tls = JSONValue.object(members)
+            let report = await wide.test(ProbeRequest(connectorID: Self.mariadb, metadata: tls))
             #expect(report.code == .ok, "\(report.detail)")
             let warning = try #require(report.warnings.first)
             #expect(report.warnings.count == 1 && warning.code == .certificateExpires && warning.attr == nil)
@@ -116,7 +125,7 @@ extension LiveServiceTests {
             #expect(days > 28 && days <= 30, "expires in \(days) days")
             var plain = tls.objectValue ?? [:]
             plain["sslEnabled"] = false
-            let clear = await wide.test(ProbeRequest(connectorID: "mariadb|146b0124-b9fc-466f-8e68-098ff60703e8", metadata: .object(plain)))
+            let clear = await wide.test(ProbeRequest(connectorID: Self.mariadb, metadata: .object(plain)))
             #expect(clear.code == .ok && clear.warnings.isEmpty)
         }
 
@@ -160,13 +169,8 @@ extension LiveServiceTests {
         @Test func anExpiredMariaDBPasswordFailsWithItsWarning() async throws {
             let engine = try Self.engine(warnDays: 0)
             defer { engine.shutdown() }
-            let metadata: JSONValue = [
-                "host": "127.0.0.1", "port": .string(try LiveServices.value("CE_MARIADB_PORT")),
-                "database": .string(try LiveServices.value("CE_MARIADB_DATABASE")),
-                "user": .string(try LiveServices.value("CE_MARIADB_EXPIRED_USER")),
-                "password": .string(try LiveServices.value("CE_MARIADB_PASSWORD")),
-            ]
-            let report = await engine.test(ProbeRequest(connectorID: "mariadb|146b0124-b9fc-466f-8e68-098ff60703e8", metadata: metadata))
+            let metadata = JSONValue.object(try Self.mariadbMetadata(user: try LiveServices.value("CE_MARIADB_EXPIRED_USER")))
+            let report = await engine.test(ProbeRequest(connectorID: Self.mariadb, metadata: metadata))
             #expect(report.code == .authFailed && report.attr == "password", "\(report.detail)")
             #expect(report.warnings.map(\.code) == [.passwordExpired])
             #expect(report.warnings.first?.expiresAt == nil)
@@ -174,7 +178,7 @@ extension LiveServiceTests {
             // The account with a current password has no warning.
             var current = metadata.objectValue ?? [:]
             current["user"] = .string(try LiveServices.value("CE_MARIADB_USER"))
-            let valid = await engine.test(ProbeRequest(connectorID: "mariadb|146b0124-b9fc-466f-8e68-098ff60703e8", metadata: .object(current)))
+            let valid = await engine.test(ProbeRequest(connectorID: Self.mariadb, metadata: .object(current)))
             #expect(valid.code == .ok && valid.warnings.isEmpty)
         }
 
