@@ -1,5 +1,12 @@
 import Glibc
 
+/// A system call a test helper made that failed, with its `errno`.
+public struct SystemCallError: Error, CustomStringConvertible {
+    public let call: String
+    public let code: Int32
+    public var description: String { "\(call): \(String(cString: strerror(code)))" }
+}
+
 /// A child process started with `posix_spawn`, for tests that run a binary (the CLI, pg_dump,
 /// openssl, redis-server). Foundation's `Process.run()` crashes now and then on Swift 6.3
 /// (swift-corelibs-foundation #5472); this keeps to three system calls and owns every descriptor.
@@ -10,13 +17,6 @@ public final class ChildProcess: @unchecked Sendable {
         case discard
         /// A channel read by ``readOutput()``; output and errors both captured share it.
         case capture
-    }
-
-    /// A system call that failed (a spawn before the child ran, a socket), with its `errno`.
-    public struct SpawnError: Error, CustomStringConvertible {
-        public let executable: String
-        public let code: Int32
-        public var description: String { "\(executable): \(String(cString: strerror(code)))" }
     }
 
     public let pid: pid_t
@@ -34,7 +34,7 @@ public final class ChildProcess: @unchecked Sendable {
         // A socket pair rather than pipe2 (which Glibc's module does not export): close-on-exec
         // from birth, so a child spawned meanwhile by another test cannot hold it open.
         if capturing, socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pipeFDs) != 0 {
-            throw SpawnError(executable: executable, code: errno)
+            throw SystemCallError(call: "socketpair", code: errno)
         }
 
         var actions = posix_spawn_file_actions_t()
@@ -60,7 +60,7 @@ public final class ChildProcess: @unchecked Sendable {
         if capturing { close(pipeFDs[1]) }
         guard result == 0 else {
             if capturing { close(pipeFDs[0]) }
-            throw SpawnError(executable: executable, code: result)
+            throw SystemCallError(call: "posix_spawn \(executable)", code: result)
         }
         pid = child
         outputFD = capturing ? pipeFDs[0] : -1

@@ -10,7 +10,7 @@ public final class HeldPort: @unchecked Sendable {
     /// - Parameter listening: accept connections into the backlog (never served), or refuse them.
     public init(listening: Bool) throws {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw ChildProcess.SpawnError(executable: "socket", code: errno) }
+        guard fd >= 0 else { throw SystemCallError(call: "socket", code: errno) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
@@ -23,7 +23,7 @@ public final class HeldPort: @unchecked Sendable {
         guard held else {
             let code = errno
             close(fd)
-            throw ChildProcess.SpawnError(executable: "bind", code: code)
+            throw SystemCallError(call: "bind", code: code)
         }
         self.fd = fd
         port = Int(UInt16(bigEndian: address.sin_port))
