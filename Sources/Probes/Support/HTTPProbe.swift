@@ -79,6 +79,9 @@ final class HTTPProbe<Machine: HTTPProbeMachine>: Probe {
     private var transfer: HTTPTransfer?
     private var fd: Int32 = -1
     private var call: HTTPCall?
+    /// How far the transfer in flight has come, so each stage is entered once (no `getpeername`
+    /// or libcurl query on every readiness once the call's own stage is reached).
+    private var reached = Reached.connecting
     private var waitingForToken: WakeupSignal?
     /// This probe owes the cache a `finish` for the fetch it claimed.
     private var fetching = false
@@ -105,9 +108,15 @@ final class HTTPProbe<Machine: HTTPProbeMachine>: Probe {
         }
         guard let transfer, let call else { return .finished(ProbeOutcome(.protocolError, detail: "No transfer in progress.")) }
         // Connected once the socket has a peer (libcurl sets its connect time only after TLS).
-        if SocketState.peerAddress(fd) != nil { context.enter(call.url.lowercased().hasPrefix("https:") ? .tls : call.stage) }
+        if reached == .connecting, SocketState.peerAddress(fd) != nil {
+            reached = call.url.lowercased().hasPrefix("https:") ? .handshaking : .calling
+            context.enter(reached == .handshaking ? .tls : call.stage)
+        }
         let step = transfer.resume(fd: fd, events: events)
-        if transfer.progress.tlsDone { context.enter(call.stage) }
+        if reached != .calling, transfer.progress.tlsDone {
+            reached = .calling
+            context.enter(call.stage)
+        }
         return handle(step, context)
     }
 
@@ -153,6 +162,7 @@ final class HTTPProbe<Machine: HTTPProbeMachine>: Probe {
             return perform(.finish(ProbeOutcome(.protocolError, detail: "No approved address for the request's host.")), context)
         }
         self.call = call
+        reached = .connecting
         do {
             let next = try HTTPTransfer(
                 HTTPRequestSpec(
@@ -189,4 +199,13 @@ final class HTTPProbe<Machine: HTTPProbeMachine>: Probe {
         transfer = nil
         fd = -1
     }
+}
+
+/// How far an HTTP probe's transfer in flight has come.
+private enum Reached {
+    case connecting
+    /// Connected, in the TLS handshake.
+    case handshaking
+    /// In the call's own stage.
+    case calling
 }
