@@ -52,17 +52,11 @@ struct AdminOptions: ParsableArguments {
     func withStore(_ body: (ConnectorStore) async throws -> Void) async throws {
         var logger = Logger(label: "connector-engine-admin")
         logger.logLevel = .warning
-        let store = try await self.store.open(production: production, logger: logger)
         do {
-            try await body(store)
+            try await store.withStore(production: production, logger: logger, body)
         } catch let error as IdentityError {
-            await store.close()
             throw ValidationError(error.description)
-        } catch {
-            await store.close()
-            throw error
         }
-        await store.close()
     }
 
     func user(_ email: String, in store: ConnectorStore) async throws -> User {

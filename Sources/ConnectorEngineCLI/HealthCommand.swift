@@ -93,41 +93,40 @@ struct HealthCommand: AsyncParsableCommand {
     private func checkStore(deadline: Duration?, progress: HealthProgress) async throws -> [JSONValue] {
         var logger = Logger(label: "connector-engine")
         logger.logLevel = .warning
-        let store = try await storeOptions.open(production: engineOptions.production, logger: logger)
-        let known = try await store.organizations().map(\.id)
-        if let org, !known.contains(org) {
-            await store.close()
-            throw ValidationError("no organization '\(org)' in the store")
-        }
-        let engine = try engineOptions.makeEngine()
-        let dispatcher = BatchDispatcher(
-            checker: StoredConnectorChecker(engine: engine, store: store), limits: BatchLimits(total: concurrency, perHost: perHost))
-        var jobs: [HealthJob] = []
-        for organization in org.map({ [$0] }) ?? known {
-            let connectors = try await store.connectors(organization: organization)
-            let job = HealthJob(
-                organization: organization, owner: nil, requester: "cli", total: connectors.count, concurrency: concurrency,
-                timeout: deadline)
-            progress.add(total: connectors.count)
-            dispatcher.submit(job, connectors: connectors)
-            jobs.append(job)
-        }
-        let results = await withTaskGroup(of: [JSONValue].self) { group in
-            for job in jobs {
-                group.addTask {
-                    var collected: [JSONValue] = []
-                    for await result in job.follow() {
-                        progress.tick()
-                        collected.append(result.json)
-                    }
-                    return collected
-                }
+        return try await storeOptions.withStore(production: engineOptions.production, logger: logger) { store in
+            let known = try await store.organizations().map(\.id)
+            if let org, !known.contains(org) {
+                throw ValidationError("no organization '\(org)' in the store")
             }
-            return await group.reduce(into: []) { $0 += $1 }
+            let engine = try engineOptions.makeEngine()
+            let dispatcher = BatchDispatcher(
+                checker: StoredConnectorChecker(engine: engine, store: store), limits: BatchLimits(total: concurrency, perHost: perHost))
+            var jobs: [HealthJob] = []
+            for organization in org.map({ [$0] }) ?? known {
+                let connectors = try await store.connectors(organization: organization)
+                let job = HealthJob(
+                    organization: organization, owner: nil, requester: "cli", total: connectors.count, concurrency: concurrency,
+                    timeout: deadline)
+                progress.add(total: connectors.count)
+                dispatcher.submit(job, connectors: connectors)
+                jobs.append(job)
+            }
+            let results = await withTaskGroup(of: [JSONValue].self) { group in
+                for job in jobs {
+                    group.addTask {
+                        var collected: [JSONValue] = []
+                        for await result in job.follow() {
+                            progress.tick()
+                            collected.append(result.json)
+                        }
+                        return collected
+                    }
+                }
+                return await group.reduce(into: []) { $0 += $1 }
+            }
+            await engine.shutdownAndRemoveFiles()
+            return results
         }
-        await engine.shutdownAndRemoveFiles()
-        await store.close()
-        return results
     }
 }
 

@@ -144,9 +144,18 @@ struct Serve: AsyncParsableCommand {
             }
             webhook = url
         }
-        let store = try await storeOptions.open(
+        // The store is open for the whole run: its database client stops after the last service.
+        try await storeOptions.withStore(
             production: engineOptions.production, logger: logger, queuesWebhooks: webhook != nil,
-            readCacheTTL: .seconds(readCacheSeconds))
+            readCacheTTL: .seconds(readCacheSeconds)
+        ) { store in
+            try await serve(on: store, webhook: webhook, logger: logger)
+        }
+    }
+
+    /// Bootstraps an empty store, then runs the API and the background services until a
+    /// signal stops them.
+    private func serve(on store: ConnectorStore, webhook: URL?, logger: Logger) async throws {
         var firstStart: (organization: String, email: String, token: String)?
         if try await store.isEmpty() {
             let (organization, user, token) = try await store.bootstrap(organization: bootstrapOrganization, email: bootstrapEmail)
@@ -191,7 +200,6 @@ struct Serve: AsyncParsableCommand {
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         await redis?.shutdown()
-        await store.close()
     }
 
     /// Seconds in a duration such as `90s`, `30m`, `6h`, `1d` (a bare number is seconds).

@@ -11,11 +11,13 @@ struct StoreOptions: ParsableArguments {
 
     var keyFile: String { (dataDir as NSString).appendingPathComponent("encryption.keys") }
 
-    /// Loads the key ring and opens the store; prints where a new key was generated.
+    /// Loads the key ring, opens the store and runs `body` with it; prints where a new key was
+    /// generated.
     /// - Parameter production: never generate a key; a missing key is an error.
-    func open(
-        production: Bool, logger: Logger, queuesWebhooks: Bool = false, readCacheTTL: Duration = .zero
-    ) async throws -> ConnectorStore {
+    func withStore<R>(
+        production: Bool, logger: Logger, queuesWebhooks: Bool = false, readCacheTTL: Duration = .zero,
+        _ body: (ConnectorStore) async throws -> R
+    ) async throws -> R {
         let environment = ProcessInfo.processInfo.environment
         let location = StoreLocation.from(environment: environment, dataDirectory: dataDir)
         if !FileManager.default.fileExists(atPath: dataDir) {
@@ -34,9 +36,8 @@ struct StoreOptions: ParsableArguments {
             throw ValidationError("encryption key: \(error.description)")
         }
         do {
-            return try await ConnectorStore.open(
-                location, keyRing: keyRing, logger: logger, queuesWebhooks: queuesWebhooks,
-                readCacheTTL: readCacheTTL)
+            return try await ConnectorStore.withStore(
+                location, keyRing: keyRing, logger: logger, queuesWebhooks: queuesWebhooks, readCacheTTL: readCacheTTL, body)
         } catch let error as StoreError {
             throw ValidationError("store (\(location.redacted)): \(error.description)")
         }

@@ -27,30 +27,25 @@ public final class ConnectorStore: Sendable {
         self.connectorCache = ExpiringCache(ttl: readCacheTTL)
     }
 
-    /// Opens the database, refuses one written by a newer build, applies pending migrations, and
-    /// checks that the key ring opens what is stored (a wrong key is a start-up error, not garbage).
+    /// Opens the database, refuses one written by a newer build, applies pending migrations,
+    /// checks that the key ring opens what is stored (a wrong key is a start-up error, not
+    /// garbage), then runs `body` with the store and closes it when `body` returns or throws.
     /// - Parameter readCacheTTL: how long a valid token check or a connector read by id is
     ///   reused; a change made by another process (a revocation, a removed share) takes effect
     ///   within this time, one made through this store at once (zero: never reuse).
-    public static func open(
+    public static func withStore<R>(
         _ location: StoreLocation, keyRing: KeyRing, logger: Logger, queuesWebhooks: Bool = false,
-        readCacheTTL: Duration = .zero
-    ) async throws -> ConnectorStore {
-        let database = try await StoreDatabase.open(location, logger: logger)
-        do {
+        readCacheTTL: Duration = .zero, _ body: (ConnectorStore) async throws -> R
+    ) async throws -> R {
+        try await StoreDatabase.withDatabase(location, logger: logger) { database in
             let store = ConnectorStore(
                 database: database, keyRing: keyRing, logger: logger, queuesWebhooks: queuesWebhooks,
                 readCacheTTL: readCacheTTL)
             try await store.migrate()
             try await store.verifyKeys()
-            return store
-        } catch {
-            await database.close()
-            throw error
+            return try await body(store)
         }
     }
-
-    public func close() async { await database.close() }
 
     /// Drops every cached answer (after a change that may affect many of them).
     func forgetCachedReads() {

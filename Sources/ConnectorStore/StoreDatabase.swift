@@ -67,30 +67,35 @@ public enum ConstraintViolation: Sendable, Equatable {
 /// The connection layer under the store: one SQLKit surface over an SQLite connection pool or a
 /// PostgreSQL client. Reads run on any pooled connection; ``write(_:)`` runs a closure inside one
 /// transaction on one connection and commits only if the closure returns.
+///
+/// A database is open only inside ``withDatabase(_:logger:_:)``: the PostgreSQL client's
+/// connection pool runs in a child task of that call and stops when its body returns, so no task
+/// outlives it and nothing closes the connections while a caller still uses them.
 public final class StoreDatabase: Sendable {
     public enum Backend: String, Sendable { case sqlite, postgres }
 
     public let backend: Backend
     private let sqlitePool: EventLoopGroupConnectionPool<SQLiteConnectionSource>?
     private let postgresClient: PostgresClient?
-    private let postgresRun: Task<Void, Never>?
     /// SQLite allows one writer; taking turns in-process avoids spinning on SQLITE_BUSY.
     private let writeTurn = AsyncTurnstile()
     private let logger: Logger
 
     private init(
-        backend: Backend, sqlitePool: EventLoopGroupConnectionPool<SQLiteConnectionSource>?,
-        postgresClient: PostgresClient?, postgresRun: Task<Void, Never>?, logger: Logger
+        backend: Backend, sqlitePool: EventLoopGroupConnectionPool<SQLiteConnectionSource>?, postgresClient: PostgresClient?,
+        logger: Logger
     ) {
         self.backend = backend
         self.sqlitePool = sqlitePool
         self.postgresClient = postgresClient
-        self.postgresRun = postgresRun
         self.logger = logger
     }
 
-    /// Opens the store's database. SQLite files are created with their folder (mode 0700).
-    public static func open(_ location: StoreLocation, logger: Logger) async throws -> StoreDatabase {
+    /// Opens the store's database, runs `body` with it and closes it when `body` returns or
+    /// throws. SQLite files are created with their folder (mode 0700).
+    public static func withDatabase<R>(
+        _ location: StoreLocation, logger: Logger, _ body: (StoreDatabase) async throws -> R
+    ) async throws -> R {
         switch location {
         case .sqlite(let path):
             let folder = (path as NSString).deletingLastPathComponent
@@ -102,31 +107,49 @@ public final class StoreDatabase: Sendable {
                 configuration: SQLiteConfiguration(storage: .file(path: path), enableForeignKeys: true))
             let pool = EventLoopGroupConnectionPool(
                 source: source, maxConnectionsPerEventLoop: 2, logger: logger, on: MultiThreadedEventLoopGroup.singleton)
-            let database = StoreDatabase(backend: .sqlite, sqlitePool: pool, postgresClient: nil, postgresRun: nil, logger: logger)
-            do {
-                // WAL lets readers proceed while one writer commits; the setting lives in the file.
-                try await database.read { db in try await db.raw("PRAGMA journal_mode = WAL").run() }
-            } catch {
-                await database.close()
-                throw StoreError("cannot open the SQLite store at \(path): \(error)")
-            }
-            return database
+            let database = StoreDatabase(backend: .sqlite, sqlitePool: pool, postgresClient: nil, logger: logger)
+            // WAL lets readers proceed while one writer commits; the setting lives in the file.
+            return try await database.run(
+                body, after: "PRAGMA journal_mode = WAL", failing: { "cannot open the SQLite store at \(path): \($0)" },
+                close: { try? await pool.shutdownAsync() })
         case .postgres(let url):
             var clientConfiguration = try Self.postgresConfiguration(url: url)
             clientConfiguration.options.maximumConnections = 16
-            // The pool warns when a lease races the start of run(); that race is harmless here.
+            // The pool warns when a lease races the start of its run(), as the first query below
+            // may; that race is harmless.
             var backgroundLogger = logger
             backgroundLogger.logLevel = .error
             let client = PostgresClient(configuration: clientConfiguration, backgroundLogger: backgroundLogger)
-            let run = Task { await client.run() }
-            let database = StoreDatabase(backend: .postgres, sqlitePool: nil, postgresClient: client, postgresRun: run, logger: logger)
-            do {
-                try await database.read { db in try await db.raw("SELECT 1").run() }
-            } catch {
-                await database.close()
-                throw StoreError("cannot reach the PostgreSQL store \(location.redacted): \(String(reflecting: error).prefix(200))")
+            let database = StoreDatabase(backend: .postgres, sqlitePool: nil, postgresClient: client, logger: logger)
+            return try await withThrowingDiscardingTaskGroup(returning: R.self) { pool in
+                // Cancelling the client's run closes its connections.
+                pool.addTask { await client.run() }
+                return try await database.run(
+                    body, after: "SELECT 1",
+                    failing: { "cannot reach the PostgreSQL store \(location.redacted): \(String(reflecting: $0).prefix(200))" },
+                    close: { pool.cancelAll() })
             }
-            return database
+        }
+    }
+
+    /// Runs `query` (its failure is the start-up error `failing` describes), then `body`; `close`
+    /// runs after either, whether it returned or threw.
+    private func run<R>(
+        _ body: (StoreDatabase) async throws -> R, after query: SQLQueryString, failing: (any Error) -> String,
+        close: () async -> Void
+    ) async throws -> R {
+        do {
+            do {
+                try await read { db in try await db.raw(query).run() }
+            } catch {
+                throw StoreError(failing(error))
+            }
+            let result = try await body(self)
+            await close()
+            return result
+        } catch {
+            await close()
+            throw error
         }
     }
 
@@ -159,7 +182,7 @@ public final class StoreDatabase: Sendable {
                 connection.eventLoop.makeFutureWithTask { try await body(connection.sql(queryLogLevel: nil)) }
             }.get()
         }
-        guard let postgresClient else { throw StoreError("the store is closed") }
+        guard let postgresClient else { throw StoreError("the store has no database client") }
         return try await postgresClient.withConnection { connection in
             try await body(connection.sql(queryLogLevel: nil))
         }
@@ -183,13 +206,6 @@ public final class StoreDatabase: Sendable {
             return try await writeTurn.withTurn { try await self.read(transaction) }
         }
         return try await read(transaction)
-    }
-
-    /// Closes every connection. Idempotent.
-    public func close() async {
-        if let sqlitePool { try? await sqlitePool.shutdownAsync() }
-        postgresRun?.cancel()
-        _ = await postgresRun?.value
     }
 }
 

@@ -69,13 +69,18 @@ import Testing
                     let answer = try JSONValue.parse(Array(response.body.readableBytesView))
                     #expect(answer["failing"] == ["redis"])
                 }
-                await temporary.store.close()
-                try await client.execute(uri: "/readyz", method: .get) { response in
-                    let answer = try JSONValue.parse(Array(response.body.readableBytesView))
-                    #expect(answer["failing"] == ["redis", "store"])
-                }
-                try await client.execute(uri: "/healthz", method: .get) { response in #expect(response.status == .ok) }
             }
+        }
+        // A store whose scope has ended: its database is closed.
+        let closedStore = try await TemporaryStore.with { $0.store }
+        let configuration = APIConfiguration(oauth: OAuthConfiguration(storage: RedisOAuthStorage(client: redis)))
+        let withoutStore = Application(router: buildRouter(engine: engine, store: closedStore, configuration: configuration))
+        try await withoutStore.test(.router) { client in
+            try await client.execute(uri: "/readyz", method: .get) { response in
+                let answer = try JSONValue.parse(Array(response.body.readableBytesView))
+                #expect(answer["failing"] == ["redis", "store"])
+            }
+            try await client.execute(uri: "/healthz", method: .get) { response in #expect(response.status == .ok) }
         }
         await redis.shutdown()
     }

@@ -37,28 +37,28 @@ import Testing
     func canarySecretsAppearNowhereInStorage(_ backend: Backend) async throws {
         let harness = try await StoreHarness.make(backend)
         defer { Task { await harness.destroy() } }
-        let store = try await harness.open(try StoreHarness.ring("k1"))
-        _ = try await store.createOrganization(id: "acme", name: "Acme")
-        let owner = try await store.createUser(email: "owner@acme.test", name: "Owner")
-        try await store.setMembership(organization: "acme", userID: owner.id, role: .admin)
-        let canaries = (0..<20).map { "canary-\($0)-\(UUID().uuidString)" }
-        for (index, canary) in canaries.enumerated() {
-            _ = try await store.createConnector(Self.connector("c\(index)", secret: canary), organization: "acme", by: owner.id)
+        try await harness.withStore(try StoreHarness.ring("k1")) { store in
+            _ = try await store.createOrganization(id: "acme", name: "Acme")
+            let owner = try await store.createUser(email: "owner@acme.test", name: "Owner")
+            try await store.setMembership(organization: "acme", userID: owner.id, role: .admin)
+            let canaries = (0..<20).map { "canary-\($0)-\(UUID().uuidString)" }
+            for (index, canary) in canaries.enumerated() {
+                _ = try await store.createConnector(Self.connector("c\(index)", secret: canary), organization: "acme", by: owner.id)
+            }
+            // The round trip works, so the canaries are really stored.
+            let listed = try await store.connectors(organization: "acme", visibleTo: owner.id, query: ConnectorQuery())
+            #expect(Set(listed.connectors.compactMap { $0.metadata["password"]?.stringValue }) == Set(canaries))
+            let raw: Data
+            switch backend {
+            case .sqlite: raw = Self.sqliteBytes(harness.storageName)
+            case .postgres: raw = try Self.postgresDump(harness.storageName)
+            }
+            #expect(raw.count > 1000)
+            #expect(raw.range(of: Data("db.example".utf8)) == nil, "non-secret metadata is sealed too")
+            for canary in canaries {
+                #expect(raw.range(of: Data(canary.utf8)) == nil, "\(canary) found in \(backend) storage")
+            }
         }
-        // The round trip works, so the canaries are really stored.
-        let listed = try await store.connectors(organization: "acme", visibleTo: owner.id, query: ConnectorQuery())
-        #expect(Set(listed.connectors.compactMap { $0.metadata["password"]?.stringValue }) == Set(canaries))
-        let raw: Data
-        switch backend {
-        case .sqlite: raw = Self.sqliteBytes(harness.storageName)
-        case .postgres: raw = try Self.postgresDump(harness.storageName)
-        }
-        #expect(raw.count > 1000)
-        #expect(raw.range(of: Data("db.example".utf8)) == nil, "non-secret metadata is sealed too")
-        for canary in canaries {
-            #expect(raw.range(of: Data(canary.utf8)) == nil, "\(canary) found in \(backend) storage")
-        }
-        await store.close()
     }
 
     /// A fresh store of organization `acme` whose admin owns `count` connectors `c0`, `c1`, …
@@ -68,17 +68,17 @@ import Testing
     ) async throws -> (old: EncryptionKey, new: EncryptionKey, owner: User, ids: [UUID]) {
         let old = try EncryptionKey.generate(id: "old")
         let new = try EncryptionKey.generate(id: "new")
-        let before = try await harness.open(try KeyRing(primary: old))
-        _ = try await before.createOrganization(id: "acme", name: "Acme")
-        let owner = try await before.createUser(email: "owner@acme.test", name: "Owner")
-        try await before.setMembership(organization: "acme", userID: owner.id, role: .admin)
-        var ids: [UUID] = []
-        for index in 0..<count {
-            ids.append(
-                try await before.createConnector(connector("c\(index)", secret: "pw\(index)"), organization: "acme", by: owner.id).id)
+        return try await harness.withStore(try KeyRing(primary: old)) { before in
+            _ = try await before.createOrganization(id: "acme", name: "Acme")
+            let owner = try await before.createUser(email: "owner@acme.test", name: "Owner")
+            try await before.setMembership(organization: "acme", userID: owner.id, role: .admin)
+            var ids: [UUID] = []
+            for index in 0..<count {
+                ids.append(
+                    try await before.createConnector(connector("c\(index)", secret: "pw\(index)"), organization: "acme", by: owner.id).id)
+            }
+            return (old, new, owner, ids)
         }
-        await before.close()
-        return (old, new, owner, ids)
     }
 
     @Test(arguments: Backend.allCases)
@@ -89,27 +89,27 @@ import Testing
 
         // Without the old key the store refuses to start, naming the missing key id.
         do {
-            _ = try await harness.open(try KeyRing(primary: new))
+            try await harness.withStore(try KeyRing(primary: new)) { _ in }
             Issue.record("opened a store whose key is missing")
         } catch {
             #expect("\(error)".contains("'old'"))
         }
 
-        let rotating = try await harness.open(try KeyRing(primary: new, others: [old]))
-        let progress = ProgressLog()
-        let resealed = try await rotating.rotateKeys { done, total in progress.append("\(done)/\(total)") }
-        #expect(resealed == 7)
-        #expect(progress.lines.last == "7/7")
-        #expect(try await rotating.keyUsage() == ["new": 7])
-        #expect(try await rotating.rotateKeys() == 0)
-        await rotating.close()
+        try await harness.withStore(try KeyRing(primary: new, others: [old])) { rotating in
+            let progress = ProgressLog()
+            let resealed = try await rotating.rotateKeys { done, total in progress.append("\(done)/\(total)") }
+            #expect(resealed == 7)
+            #expect(progress.lines.last == "7/7")
+            #expect(try await rotating.keyUsage() == ["new": 7])
+            #expect(try await rotating.rotateKeys() == 0)
+        }
 
         // The old key can now be dropped.
-        let after = try await harness.open(try KeyRing(primary: new))
-        let page = try await after.connectors(organization: "acme", visibleTo: owner.id, query: ConnectorQuery())
-        #expect(page.connectors.count == 7)
-        #expect(Set(page.connectors.compactMap { $0.metadata["password"]?.stringValue }) == Set((0..<7).map { "pw\($0)" }))
-        await after.close()
+        try await harness.withStore(try KeyRing(primary: new)) { after in
+            let page = try await after.connectors(organization: "acme", visibleTo: owner.id, query: ConnectorQuery())
+            #expect(page.connectors.count == 7)
+            #expect(Set(page.connectors.compactMap { $0.metadata["password"]?.stringValue }) == Set((0..<7).map { "pw\($0)" }))
+        }
     }
 
     /// Issue 7: updates while `rotate-keys` runs. Each row's update starts as the rotation
@@ -124,69 +124,69 @@ import Testing
         // The order in which the rotation visits the rows.
         let ids = created.sorted { $0.uuidString.lowercased() < $1.uuidString.lowercased() }
 
-        let store = try await harness.open(try KeyRing(primary: new, others: [old]))
-        let updates = Mutex<[Task<(UUID, String), any Error>]>([])
-        @Sendable func update(_ index: Int) {
-            guard index < ids.count else { return }
-            let id = ids[index]
-            let value = "after-\(index)"
-            let task = Task {
-                _ = try await store.updateConnector(id: id, organization: "acme", by: owner.id, change: ConnectorChange()) { _ in
-                    Self.connector("c\(index)", secret: value).metadata
+        try await harness.withStore(try KeyRing(primary: new, others: [old])) { store in
+            let updates = Mutex<[Task<(UUID, String), any Error>]>([])
+            @Sendable func update(_ index: Int) {
+                guard index < ids.count else { return }
+                let id = ids[index]
+                let value = "after-\(index)"
+                let task = Task {
+                    _ = try await store.updateConnector(id: id, organization: "acme", by: owner.id, change: ConnectorChange()) { _ in
+                        Self.connector("c\(index)", secret: value).metadata
+                    }
+                    return (id, value)
                 }
-                return (id, value)
+                updates.withLock { $0.append(task) }
             }
-            updates.withLock { $0.append(task) }
+            update(0)
+            try await store.rotateKeys { done, _ in update(done) }
+            var expected: [UUID: String] = [:]
+            for task in updates.withLock({ $0 }) {
+                let (id, value) = try await task.value
+                expected[id] = value
+            }
+            #expect(expected.count == ids.count)
+            for id in ids {
+                let stored = try await store.connector(id: id, organization: "acme")?.metadata["password"]?.stringValue
+                #expect(stored == expected[id], "\(backend): the rotation undid the update of \(id)")
+            }
+            #expect(try await store.keyUsage() == ["new": ids.count])
         }
-        update(0)
-        try await store.rotateKeys { done, _ in update(done) }
-        var expected: [UUID: String] = [:]
-        for task in updates.withLock({ $0 }) {
-            let (id, value) = try await task.value
-            expected[id] = value
-        }
-        #expect(expected.count == ids.count)
-        for id in ids {
-            let stored = try await store.connector(id: id, organization: "acme")?.metadata["password"]?.stringValue
-            #expect(stored == expected[id], "\(backend): the rotation undid the update of \(id)")
-        }
-        #expect(try await store.keyUsage() == ["new": ids.count])
-        await store.close()
     }
 
     @Test(arguments: Backend.allCases)
     func aCiphertextMovedToAnotherRowDoesNotOpen(_ backend: Backend) async throws {
         let harness = try await StoreHarness.make(backend)
         defer { Task { await harness.destroy() } }
-        let store = try await harness.open(try StoreHarness.ring("k1"))
-        _ = try await store.createOrganization(id: "acme", name: "Acme")
-        let owner = try await store.createUser(email: "owner@acme.test", name: "Owner")
-        let victim = try await store.createConnector(Self.connector("victim", secret: "victim-pw"), organization: "acme", by: owner.id)
-        let attacker = try await store.createConnector(Self.connector("attacker", secret: "attacker-pw"), organization: "acme", by: owner.id)
-        let victimID = victim.id.uuidString.lowercased()
-        let attackerID = attacker.id.uuidString.lowercased()
-        try await store.database.write { db in
-            try await db.raw(
-                "UPDATE connectors SET metadata = (SELECT metadata FROM connectors WHERE id = \(bind: victimID)) WHERE id = \(bind: attackerID)"
-            ).run()
+        try await harness.withStore(try StoreHarness.ring("k1")) { store in
+            _ = try await store.createOrganization(id: "acme", name: "Acme")
+            let owner = try await store.createUser(email: "owner@acme.test", name: "Owner")
+            let victim = try await store.createConnector(Self.connector("victim", secret: "victim-pw"), organization: "acme", by: owner.id)
+            let attacker = try await store.createConnector(Self.connector("attacker", secret: "attacker-pw"), organization: "acme", by: owner.id)
+            let victimID = victim.id.uuidString.lowercased()
+            let attackerID = attacker.id.uuidString.lowercased()
+            try await store.database.write { db in
+                try await db.raw(
+                    "UPDATE connectors SET metadata = (SELECT metadata FROM connectors WHERE id = \(bind: victimID)) WHERE id = \(bind: attackerID)"
+                ).run()
+            }
+            await #expect(throws: KeyRingError.self) { _ = try await store.connector(id: attacker.id, organization: "acme") }
+            #expect(try await store.connector(id: victim.id, organization: "acme")?.metadata["password"] == "victim-pw")
         }
-        await #expect(throws: KeyRingError.self) { _ = try await store.connector(id: attacker.id, organization: "acme") }
-        #expect(try await store.connector(id: victim.id, organization: "acme")?.metadata["password"] == "victim-pw")
-        await store.close()
     }
 
     @Test(arguments: Backend.allCases)
     func aWrongKeyIsAStartUpErrorNotGarbage(_ backend: Backend) async throws {
         let harness = try await StoreHarness.make(backend)
         defer { Task { await harness.destroy() } }
-        let store = try await harness.open(try StoreHarness.ring("k1"))
-        _ = try await store.createOrganization(id: "acme", name: "Acme")
-        let owner = try await store.createUser(email: "owner@acme.test", name: "Owner")
-        _ = try await store.createConnector(Self.connector("c", secret: "pw"), organization: "acme", by: owner.id)
-        await store.close()
+        try await harness.withStore(try StoreHarness.ring("k1")) { store in
+            _ = try await store.createOrganization(id: "acme", name: "Acme")
+            let owner = try await store.createUser(email: "owner@acme.test", name: "Owner")
+            _ = try await store.createConnector(Self.connector("c", secret: "pw"), organization: "acme", by: owner.id)
+        }
         // Same id, different key material.
         do {
-            _ = try await harness.open(try StoreHarness.ring("k1"))
+            try await harness.withStore(try StoreHarness.ring("k1")) { _ in }
             Issue.record("opened a store with the wrong key")
         } catch {
             #expect("\(error)".contains("'k1'") && "\(error)".contains("wrong key"))

@@ -35,9 +35,12 @@ struct StoreHarness: Sendable {
         try TestDatabase.adminURL()
     }
 
-    func open(_ ring: KeyRing, queuesWebhooks: Bool = false, readCacheTTL: Duration = .zero) async throws -> ConnectorStore {
-        try await ConnectorStore.open(
-            location, keyRing: ring, logger: Self.logger, queuesWebhooks: queuesWebhooks, readCacheTTL: readCacheTTL)
+    /// Runs `body` with the store opened under `ring`.
+    func withStore<R>(
+        _ ring: KeyRing, queuesWebhooks: Bool = false, readCacheTTL: Duration = .zero, _ body: (ConnectorStore) async throws -> R
+    ) async throws -> R {
+        try await ConnectorStore.withStore(
+            location, keyRing: ring, logger: Self.logger, queuesWebhooks: queuesWebhooks, readCacheTTL: readCacheTTL, body)
     }
 
     /// Removes the file or database.
@@ -54,15 +57,9 @@ struct StoreHarness: Sendable {
     ) async throws {
         let harness = try await make(backend)
         do {
-            let store = try await harness.open(try ring("k1"), queuesWebhooks: queuesWebhooks, readCacheTTL: readCacheTTL)
-            do {
-                let population = try await Population.create(in: store)
-                try await body(store, population)
-            } catch {
-                await store.close()
-                throw error
+            try await harness.withStore(try ring("k1"), queuesWebhooks: queuesWebhooks, readCacheTTL: readCacheTTL) { store in
+                try await body(store, try await Population.create(in: store))
             }
-            await store.close()
         } catch {
             await harness.destroy()
             throw error

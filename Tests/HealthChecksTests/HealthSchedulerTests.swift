@@ -26,21 +26,21 @@ import Testing
         let database = try await TestDatabase.make(kind)
         let ring = try KeyRing(primary: try EncryptionKey.generate(id: "k"))
         do {
-            let first = try await ConnectorStore.open(database.location, keyRing: ring, logger: logger)
-            let (_, admin, _) = try await first.bootstrap(organization: "acme", email: "admin@acme.test")
-            var ids: [UUID] = []
-            for index in 0..<count {
-                let metadata: JSONValue = ["host": "127.0.0.1", "port": "1", "database": "d", "user": "u", "password": .string("p\(index)")]
-                ids.append(
-                    try await first.createConnector(
-                        NewConnector(name: "c\(index)", typeID: postgres, mode: "DATABASE", metadata: metadata), organization: "acme",
-                        by: admin.id
-                    ).id)
+            try await ConnectorStore.withStore(database.location, keyRing: ring, logger: logger) { first in
+                let (_, admin, _) = try await first.bootstrap(organization: "acme", email: "admin@acme.test")
+                var ids: [UUID] = []
+                for index in 0..<count {
+                    let metadata: JSONValue = ["host": "127.0.0.1", "port": "1", "database": "d", "user": "u", "password": .string("p\(index)")]
+                    ids.append(
+                        try await first.createConnector(
+                            NewConnector(name: "c\(index)", typeID: postgres, mode: "DATABASE", metadata: metadata), organization: "acme",
+                            by: admin.id
+                        ).id)
+                }
+                try await ConnectorStore.withStore(database.location, keyRing: ring, logger: logger) { second in
+                    try await body(first, second, ids)
+                }
             }
-            let second = try await ConnectorStore.open(database.location, keyRing: ring, logger: logger)
-            try await body(first, second, ids)
-            await second.close()
-            await first.close()
         } catch {
             await database.destroy()
             throw error

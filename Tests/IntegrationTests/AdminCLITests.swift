@@ -76,21 +76,23 @@ extension LiveServiceTests {
             // The leaver owns two connectors and a workflow that uses one of them.
             var logger = Logger(label: "admin-cli-test")
             logger.logLevel = .warning
-            let store = try await ConnectorStore.open(
-                .sqlite(path: dir + "/connector-engine.sqlite"), keyRing: try KeyRing(primary: key), logger: logger)
-            let leaver = try #require(try await store.user(email: "leaver@acme.test"))
-            func connector(_ name: String) async throws -> String {
-                let new = NewConnector(
-                    name: name, typeID: "postgresql|6db35f45-be11-4fd5-80c5-85c48183afbb", mode: "DATABASE",
-                    metadata: ["host": "db.example", "port": "5432", "user": "app", "password": "pw", "database": "app"])
-                return try await store.createConnector(new, organization: "acme", by: leaver.id).id.uuidString.lowercased()
+            let (kept, pinned, workflow) = try await ConnectorStore.withStore(
+                .sqlite(path: dir + "/connector-engine.sqlite"), keyRing: try KeyRing(primary: key), logger: logger
+            ) { store in
+                let leaver = try #require(try await store.user(email: "leaver@acme.test"))
+                func connector(_ name: String) async throws -> String {
+                    let new = NewConnector(
+                        name: name, typeID: "postgresql|6db35f45-be11-4fd5-80c5-85c48183afbb", mode: "DATABASE",
+                        metadata: ["host": "db.example", "port": "5432", "user": "app", "password": "pw", "database": "app"])
+                    return try await store.createConnector(new, organization: "acme", by: leaver.id).id.uuidString.lowercased()
+                }
+                let kept = try await connector("kept")
+                let pinned = try await connector("pinned")
+                let workflow = try await store.createWorkflow(
+                    name: "nightly", source: UUID(uuidString: pinned), destination: nil, organization: "acme", by: leaver.id
+                ).id.uuidString.lowercased()
+                return (kept, pinned, workflow)
             }
-            let kept = try await connector("kept")
-            let pinned = try await connector("pinned")
-            let workflow = try await store.createWorkflow(
-                name: "nightly", source: UUID(uuidString: pinned), destination: nil, organization: "acme", by: leaver.id
-            ).id.uuidString.lowercased()
-            await store.close()
             #expect(try admin("member", "remove", "--org", "acme", "--email", "leaver@acme.test").status == 0)
 
             let connectors = try admin("connector", "list", "--org", "acme")

@@ -25,26 +25,28 @@ extension LiveServiceTests {
 
             var logger = Logger(label: "health-cli-test")
             logger.logLevel = .warning
-            let store = try await ConnectorStore.open(
-                .sqlite(path: dir + "/connector-engine.sqlite"), keyRing: try KeyRing(primary: key), logger: logger)
-            let ann = try #require(try await store.user(email: "ann@acme.test"))
-            let good: JSONValue = [
-                "host": "127.0.0.1", "port": .string(try LiveServices.value("CE_PG_PORT")),
-                "database": .string(try LiveServices.value("CE_PG_DATABASE")),
-                "user": .string(try LiveServices.value("CE_PG_USER")), "password": .string(try LiveServices.value("CE_PG_PASSWORD")),
-            ]
-            var wrong = good.objectValue ?? [:]
-            wrong["password"] = "not-the-password"
-            let made = [
-                ("billing", good), ("reports", .object(wrong)),
-            ]
-            var ids: [String: UUID] = [:]
-            for (name, metadata) in made {
-                ids[name] = try await store.createConnector(
-                    NewConnector(name: name, typeID: Self.postgres, mode: "DATABASE", metadata: metadata), organization: "acme", by: ann.id
-                ).id
+            let ids = try await ConnectorStore.withStore(
+                .sqlite(path: dir + "/connector-engine.sqlite"), keyRing: try KeyRing(primary: key), logger: logger
+            ) { store in
+                let ann = try #require(try await store.user(email: "ann@acme.test"))
+                let good: JSONValue = [
+                    "host": "127.0.0.1", "port": .string(try LiveServices.value("CE_PG_PORT")),
+                    "database": .string(try LiveServices.value("CE_PG_DATABASE")),
+                    "user": .string(try LiveServices.value("CE_PG_USER")), "password": .string(try LiveServices.value("CE_PG_PASSWORD")),
+                ]
+                var wrong = good.objectValue ?? [:]
+                wrong["password"] = "not-the-password"
+                let made = [
+                    ("billing", good), ("reports", .object(wrong)),
+                ]
+                var ids: [String: UUID] = [:]
+                for (name, metadata) in made {
+                    ids[name] = try await store.createConnector(
+                        NewConnector(name: name, typeID: Self.postgres, mode: "DATABASE", metadata: metadata), organization: "acme", by: ann.id
+                    ).id
+                }
+                return ids
             }
-            await store.close()
 
             let table = try AdminCLITests.run(
                 ["health", "--org", "acme", "--data-dir", dir, "--timeout", "10"], environment: environment)
@@ -74,14 +76,15 @@ extension LiveServiceTests {
             #expect(try AdminCLITests.run(["health", "--org", "nowhere", "--data-dir", dir], environment: environment).status != 0)
 
             // Every run was recorded in the connectors' history.
-            let reopened = try await ConnectorStore.open(
-                .sqlite(path: dir + "/connector-engine.sqlite"), keyRing: try KeyRing(primary: key), logger: logger)
-            let history = try await reopened.healthHistory(connector: try #require(ids["reports"]), organization: "acme", page: 1, pageSize: 10)
-            #expect(history.count == 3)
-            #expect(history.checks.allSatisfy { $0.triggeredVia == "job" && $0.triggeredBy == nil && $0.code == "auth_failed" })
-            let billing = try await reopened.connector(id: try #require(ids["billing"]), organization: "acme")
-            #expect(billing?.lastHealth?.isValid == true)
-            await reopened.close()
+            try await ConnectorStore.withStore(
+                .sqlite(path: dir + "/connector-engine.sqlite"), keyRing: try KeyRing(primary: key), logger: logger
+            ) { reopened in
+                let history = try await reopened.healthHistory(connector: try #require(ids["reports"]), organization: "acme", page: 1, pageSize: 10)
+                #expect(history.count == 3)
+                #expect(history.checks.allSatisfy { $0.triggeredVia == "job" && $0.triggeredBy == nil && $0.code == "auth_failed" })
+                let billing = try await reopened.connector(id: try #require(ids["billing"]), organization: "acme")
+                #expect(billing?.lastHealth?.isValid == true)
+            }
         }
 
         @Test func healthThroughTheAPIRunsAJobOfTheServer() async throws {

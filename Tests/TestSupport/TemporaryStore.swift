@@ -11,17 +11,6 @@ public struct TemporaryStore: Sendable {
     public let admin: User
     public let adminToken: String
 
-    public static func make(organization: String = "default", queuesWebhooks: Bool = false) async throws -> TemporaryStore {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ce-store-\(UUID().uuidString)").path
-        var logger = Logger(label: "test-store")
-        logger.logLevel = .warning
-        let ring = try KeyRing(primary: try EncryptionKey.generate(id: "test"))
-        let store = try await ConnectorStore.open(
-            .sqlite(path: folder + "/store.sqlite"), keyRing: ring, logger: logger, queuesWebhooks: queuesWebhooks)
-        let (_, admin, token) = try await store.bootstrap(organization: organization, email: "admin@\(organization).test")
-        return TemporaryStore(store: store, folder: folder, admin: admin, adminToken: token.secret)
-    }
-
     /// A new user who is `role` in `organization` (or in none when nil), and a token for them.
     public func member(_ name: String, of organization: String? = "default", role: MembershipRole = .member) async throws -> (User, String) {
         let user = try await store.createUser(email: "\(name)@example.test", name: name)
@@ -29,23 +18,20 @@ public struct TemporaryStore: Sendable {
         return (user, try await store.issueToken(userID: user.id, name: "test").secret)
     }
 
-    public func destroy() async {
-        await store.close()
-        try? FileManager.default.removeItem(atPath: folder)
-    }
-
     /// Runs `body` with a fresh store and destroys it afterwards, whatever happens.
     public static func with<R: Sendable>(
         organization: String = "default", queuesWebhooks: Bool = false, _ body: (TemporaryStore) async throws -> R
     ) async throws -> R {
-        let temporary = try await make(organization: organization, queuesWebhooks: queuesWebhooks)
-        do {
-            let result = try await body(temporary)
-            await temporary.destroy()
-            return result
-        } catch {
-            await temporary.destroy()
-            throw error
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ce-store-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        var logger = Logger(label: "test-store")
+        logger.logLevel = .warning
+        let ring = try KeyRing(primary: try EncryptionKey.generate(id: "test"))
+        return try await ConnectorStore.withStore(
+            .sqlite(path: folder + "/store.sqlite"), keyRing: ring, logger: logger, queuesWebhooks: queuesWebhooks
+        ) { store in
+            let (_, admin, token) = try await store.bootstrap(organization: organization, email: "admin@\(organization).test")
+            return try await body(TemporaryStore(store: store, folder: folder, admin: admin, adminToken: token.secret))
         }
     }
 }

@@ -34,14 +34,9 @@ public struct TestDatabase: Sendable {
         case .postgres:
             let admin = try adminURL()
             let name = "store_test_\(suffix)"
-            let database = try await StoreDatabase.open(.postgres(url: admin), logger: logger)
-            do {
+            try await StoreDatabase.withDatabase(.postgres(url: admin), logger: logger) { database in
                 try await database.read { db in try await db.raw("CREATE DATABASE \(ident: name)").run() }
-            } catch {
-                await database.close()
-                throw error
             }
-            await database.close()
             let url = admin.replacingOccurrences(of: "/postgres?", with: "/\(name)?")
             return TestDatabase(kind: kind, location: .postgres(url: url), storageName: name, folder: nil)
         }
@@ -55,11 +50,10 @@ public struct TestDatabase: Sendable {
     /// Removes the file or database.
     public func destroy() async {
         if let folder { try? FileManager.default.removeItem(atPath: folder) }
-        if kind == .postgres, let admin = try? Self.adminURL(),
-            let database = try? await StoreDatabase.open(.postgres(url: admin), logger: Self.logger)
-        {
-            try? await database.read { db in try await db.raw("DROP DATABASE IF EXISTS \(ident: storageName)").run() }
-            await database.close()
+        if kind == .postgres, let admin = try? Self.adminURL() {
+            try? await StoreDatabase.withDatabase(.postgres(url: admin), logger: Self.logger) { database in
+                try await database.read { db in try await db.raw("DROP DATABASE IF EXISTS \(ident: storageName)").run() }
+            }
         }
     }
 }
