@@ -51,15 +51,11 @@ public struct WebhookDelivery: Service {
     }
 
     public func run() async throws {
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            do {
-                let now = Date()
-                _ = try await deliverDue(now: now)
-                try await store.pruneDeliveredWebhooks(before: now.addingTimeInterval(-Double(policy.keepDelivered.components.seconds)))
-            } catch {
-                logger.warning("webhook outbox pass failed", metadata: ["error.type": "\(type(of: error))"])
-            }
-            try? await Task.sleep(for: policy.pollInterval)
+        await repeatPasses(pause: policy.pollInterval, logger: logger, failure: "webhook outbox pass failed") {
+            let now = Date()
+            _ = try await deliverDue(now: now)
+            try await store.pruneDeliveredWebhooks(before: now.addingTimeInterval(-Double(policy.keepDelivered.components.seconds)))
+            return false
         }
     }
 

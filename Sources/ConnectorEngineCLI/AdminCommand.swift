@@ -65,11 +65,26 @@ struct AdminOptions: ParsableArguments {
     }
 }
 
-/// Parses a connector or workflow id given on the command line.
-private func identifier(_ text: String, of what: String) throws -> UUID {
-    guard let id = UUID(uuidString: text) else { throw ValidationError("\(text) is not a \(what) id (a UUID)") }
-    return id
+/// An admin command that works on the store: `run()` opens it for `run(on:)` and closes it
+/// after.
+protocol StoreCommand: AsyncParsableCommand {
+    var options: AdminOptions { get }
+    func run(on store: ConnectorStore) async throws
 }
+
+extension StoreCommand {
+    func run() async throws {
+        try await options.withStore { try await run(on: $0) }
+    }
+}
+
+/// A connector or workflow id on the command line: a UUID, shown lower-case.
+extension UUID: @retroactive ExpressibleByArgument {
+    public init?(argument: String) { self.init(uuidString: argument) }
+    public var defaultValueDescription: String { uuidString.lowercased() }
+}
+
+extension MembershipRole: ExpressibleByArgument {}
 
 /// An owner or creator as the lists show them: the email, flagged when no longer a member.
 private func person(_ email: String?, isMember: Bool) -> String {
@@ -86,280 +101,241 @@ private func describe(_ summary: WorkflowSummary) -> String {
 
 private func iso(_ date: Date) -> String { ISO8601DateFormatter().string(from: date) }
 
-struct OrgCreate: AsyncParsableCommand {
+struct OrgCreate: StoreCommand {
     static let configuration = CommandConfiguration(commandName: "create", abstract: "Create an organization.")
     @Argument(help: "Organization id as used in URLs (a-z, 0-9, '_', '-').") var id: String
     @Option(help: "Display name.") var name: String?
     @OptionGroup var options: AdminOptions
 
-    func run() async throws {
-        try await options.withStore { store in
-            let org = try await store.createOrganization(id: id, name: name ?? id)
-            Console.write("created organization \(org.id)\n")
-        }
+    func run(on store: ConnectorStore) async throws {
+        let org = try await store.createOrganization(id: id, name: name ?? id)
+        Console.write("created organization \(org.id)\n")
     }
 }
 
-struct OrgList: AsyncParsableCommand {
+struct OrgList: StoreCommand {
     static let configuration = CommandConfiguration(commandName: "list", abstract: "List organizations.")
     @OptionGroup var options: AdminOptions
 
-    func run() async throws {
-        try await options.withStore { store in
-            for org in try await store.organizations() { Console.write("\(org.id)\t\(org.name)\t\(iso(org.createdAt))\n") }
-        }
+    func run(on store: ConnectorStore) async throws {
+        for org in try await store.organizations() { Console.write("\(org.id)\t\(org.name)\t\(iso(org.createdAt))\n") }
     }
 }
 
-struct UserCreate: AsyncParsableCommand {
+struct UserCreate: StoreCommand {
     static let configuration = CommandConfiguration(commandName: "create", abstract: "Create a user.")
     @Argument(help: "Email address.") var email: String
     @Option(help: "Display name.") var name: String?
     @OptionGroup var options: AdminOptions
 
-    func run() async throws {
-        try await options.withStore { store in
-            let user = try await store.createUser(email: email, name: name ?? email)
-            Console.write("created user \(user.id) \(user.email)\n")
-        }
+    func run(on store: ConnectorStore) async throws {
+        let user = try await store.createUser(email: email, name: name ?? email)
+        Console.write("created user \(user.id) \(user.email)\n")
     }
 }
 
-struct UserList: AsyncParsableCommand {
+struct UserList: StoreCommand {
     static let configuration = CommandConfiguration(commandName: "list", abstract: "List users.")
     @OptionGroup var options: AdminOptions
 
-    func run() async throws {
-        try await options.withStore { store in
-            for user in try await store.users() { Console.write("\(user.id)\t\(user.email)\t\(user.name)\n") }
-        }
+    func run(on store: ConnectorStore) async throws {
+        for user in try await store.users() { Console.write("\(user.id)\t\(user.email)\t\(user.name)\n") }
     }
 }
 
-struct MemberAdd: AsyncParsableCommand {
+struct MemberAdd: StoreCommand {
     static let configuration = CommandConfiguration(
         commandName: "add", abstract: "Add a user to an organization (or change their role).")
     @Option(help: "Organization id.") var org: String
     @Option(help: "User email.") var email: String
-    @Option(help: "admin or member.") var role: String = "member"
+    @Option(help: "admin or member.") var role = MembershipRole.member
     @OptionGroup var options: AdminOptions
 
-    func run() async throws {
-        guard let role = MembershipRole(rawValue: role) else { throw ValidationError("--role must be admin or member") }
-        try await options.withStore { store in
-            let user = try await options.user(email, in: store)
-            try await store.setMembership(organization: org, userID: user.id, role: role)
-            Console.write("\(user.email) is \(role.rawValue) of \(org)\n")
-        }
+    func run(on store: ConnectorStore) async throws {
+        let user = try await options.user(email, in: store)
+        try await store.setMembership(organization: org, userID: user.id, role: role)
+        Console.write("\(user.email) is \(role.rawValue) of \(org)\n")
     }
 }
 
-struct MemberRemove: AsyncParsableCommand {
+struct MemberRemove: StoreCommand {
     static let configuration = CommandConfiguration(
         commandName: "remove", abstract: "Remove a user from an organization (and from its connectors' shares).")
     @Option(help: "Organization id.") var org: String
     @Option(help: "User email.") var email: String
     @OptionGroup var options: AdminOptions
 
-    func run() async throws {
-        try await options.withStore { store in
-            let user = try await options.user(email, in: store)
-            let removed = try await store.removeMembership(organization: org, userID: user.id)
-            Console.write(removed ? "removed \(user.email) from \(org)\n" : "\(user.email) was not a member of \(org)\n")
-        }
+    func run(on store: ConnectorStore) async throws {
+        let user = try await options.user(email, in: store)
+        let removed = try await store.removeMembership(organization: org, userID: user.id)
+        Console.write(removed ? "removed \(user.email) from \(org)\n" : "\(user.email) was not a member of \(org)\n")
     }
 }
 
-struct MemberList: AsyncParsableCommand {
+struct MemberList: StoreCommand {
     static let configuration = CommandConfiguration(commandName: "list", abstract: "List an organization's members.")
     @Option(help: "Organization id.") var org: String
     @OptionGroup var options: AdminOptions
 
-    func run() async throws {
-        try await options.withStore { store in
-            for member in try await store.memberships(organization: org) {
-                Console.write("\(member.userID)\t\(member.email)\t\(member.role.rawValue)\n")
-            }
+    func run(on store: ConnectorStore) async throws {
+        for member in try await store.memberships(organization: org) {
+            Console.write("\(member.userID)\t\(member.email)\t\(member.role.rawValue)\n")
         }
     }
 }
 
-struct TokenCreate: AsyncParsableCommand {
+struct TokenCreate: StoreCommand {
     static let configuration = CommandConfiguration(
         commandName: "create", abstract: "Create an API token for a user; it is printed once.")
     @Option(help: "User email.") var email: String
     @Option(help: "A name to recognize the token by.") var name = "cli"
     @OptionGroup var options: AdminOptions
 
-    func run() async throws {
-        try await options.withStore { store in
-            let user = try await options.user(email, in: store)
-            let token = try await store.issueToken(userID: user.id, name: name)
-            Console.write("token \(token.record.id) for \(user.email) (shown only now):\n\(token.secret)\n")
-        }
+    func run(on store: ConnectorStore) async throws {
+        let user = try await options.user(email, in: store)
+        let token = try await store.issueToken(userID: user.id, name: name)
+        Console.write("token \(token.record.id) for \(user.email) (shown only now):\n\(token.secret)\n")
     }
 }
 
-struct TokenList: AsyncParsableCommand {
+struct TokenList: StoreCommand {
     static let configuration = CommandConfiguration(commandName: "list", abstract: "List tokens (never their secrets).")
     @Option(help: "Only this user's tokens.") var email: String?
     @OptionGroup var options: AdminOptions
 
-    func run() async throws {
-        try await options.withStore { store in
-            let userID = try await email.asyncMap { try await options.user($0, in: store).id }
-            for token in try await store.tokens(userID: userID) {
-                let state = token.revokedAt.map { "revoked \(iso($0))" } ?? "active"
-                Console.write("\(token.id)\tuser \(token.userID)\t\(token.name)\t\(iso(token.createdAt))\t\(state)\n")
-            }
+    func run(on store: ConnectorStore) async throws {
+        let userID = try await email.asyncMap { try await options.user($0, in: store).id }
+        for token in try await store.tokens(userID: userID) {
+            let state = token.revokedAt.map { "revoked \(iso($0))" } ?? "active"
+            Console.write("\(token.id)\tuser \(token.userID)\t\(token.name)\t\(iso(token.createdAt))\t\(state)\n")
         }
     }
 }
 
-struct TokenRevoke: AsyncParsableCommand {
+struct TokenRevoke: StoreCommand {
     static let configuration = CommandConfiguration(commandName: "revoke", abstract: "Revoke a token by its id.")
     @Argument(help: "Token id (from token-list).") var id: String
     @OptionGroup var options: AdminOptions
 
-    func run() async throws {
-        try await options.withStore { store in
-            guard try await store.revokeToken(id: id) else { throw ValidationError("no active token with id \(id)") }
-            Console.write("revoked \(id)\n")
-        }
+    func run(on store: ConnectorStore) async throws {
+        guard try await store.revokeToken(id: id) else { throw ValidationError("no active token with id \(id)") }
+        Console.write("revoked \(id)\n")
     }
 }
 
-struct ConnectorList: AsyncParsableCommand {
+struct ConnectorList: StoreCommand {
     static let configuration = CommandConfiguration(
         commandName: "list", abstract: "List an organization's connectors and their owners (never their credentials).")
     @Option(help: "Organization id.") var org: String
     @OptionGroup var options: AdminOptions
 
-    func run() async throws {
-        try await options.withStore { store in
-            for connector in try await store.connectorOwnership(organization: org) {
-                Console.write(
-                    "\(connector.id.uuidString.lowercased())\t\(connector.name)\t\(connector.typeID)\t"
-                        + person(connector.ownerEmail, isMember: connector.ownerIsMember) + "\n")
-            }
+    func run(on store: ConnectorStore) async throws {
+        for connector in try await store.connectorOwnership(organization: org) {
+            Console.write(
+                "\(connector.id.uuidString.lowercased())\t\(connector.name)\t\(connector.typeID)\t"
+                    + person(connector.ownerEmail, isMember: connector.ownerIsMember) + "\n")
         }
     }
 }
 
-struct ConnectorTransfer: AsyncParsableCommand {
+struct ConnectorTransfer: StoreCommand {
     static let configuration = CommandConfiguration(
         commandName: "transfer", abstract: "Make another member of the organization the owner of a connector.")
     @Option(help: "Organization id.") var org: String
-    @Argument(help: "Connector id.") var id: String
+    @Argument(help: "Connector id (a UUID).") var id: UUID
     @Option(help: "Email of the new owner, a member of the organization.") var to: String
     @OptionGroup var options: AdminOptions
 
-    func run() async throws {
-        let connector = try identifier(id, of: "connector")
-        try await options.withStore { store in
-            let user = try await options.user(to, in: store)
-            do {
-                try await store.transferConnector(id: connector, organization: org, to: user.id)
-            } catch ConnectorStoreError.notFound {
-                throw ValidationError("no connector \(id) in \(org)")
-            } catch ConnectorStoreError.notAMember {
-                throw ValidationError("\(user.email) is not a member of \(org)")
-            }
-            Console.write("\(user.email) now owns connector \(id)\n")
+    func run(on store: ConnectorStore) async throws {
+        let user = try await options.user(to, in: store)
+        do {
+            try await store.transferConnector(id: id, organization: org, to: user.id)
+        } catch ConnectorStoreError.notFound {
+            throw ValidationError("no connector \(id.uuidString.lowercased()) in \(org)")
+        } catch ConnectorStoreError.notAMember {
+            throw ValidationError("\(user.email) is not a member of \(org)")
         }
+        Console.write("\(user.email) now owns connector \(id.uuidString.lowercased())\n")
     }
 }
 
-struct ConnectorDelete: AsyncParsableCommand {
+struct ConnectorDelete: StoreCommand {
     static let configuration = CommandConfiguration(
         commandName: "delete", abstract: "Delete a connector; refused while a workflow uses it (the workflows are listed).")
     @Option(help: "Organization id.") var org: String
-    @Argument(help: "Connector id.") var id: String
+    @Argument(help: "Connector id (a UUID).") var id: UUID
     @OptionGroup var options: AdminOptions
 
-    func run() async throws {
-        let connector = try identifier(id, of: "connector")
-        try await options.withStore { store in
-            do {
-                try await store.deleteConnector(id: connector, organization: org, by: nil)
-            } catch ConnectorStoreError.notFound {
-                throw ValidationError("no connector \(id) in \(org)")
-            } catch ConnectorStoreError.inUse {
-                let using = try await store.workflows(organization: org, matching: WorkflowQuery(usingConnector: connector))
-                Console.write(using.map(describe).joined())
-                throw ValidationError("connector \(id) is used by the workflows above; delete them first (admin workflow delete)")
-            }
-            Console.write("deleted connector \(id)\n")
+    func run(on store: ConnectorStore) async throws {
+        do {
+            try await store.deleteConnector(id: id, organization: org, by: nil)
+        } catch ConnectorStoreError.notFound {
+            throw ValidationError("no connector \(id.uuidString.lowercased()) in \(org)")
+        } catch ConnectorStoreError.inUse {
+            let using = try await store.workflows(organization: org, matching: WorkflowQuery(usingConnector: id))
+            Console.write(using.map(describe).joined())
+            throw ValidationError("connector \(id.uuidString.lowercased()) is used by the workflows above; delete them first (admin workflow delete)")
         }
+        Console.write("deleted connector \(id.uuidString.lowercased())\n")
     }
 }
 
-struct WorkflowList: AsyncParsableCommand {
+struct WorkflowList: StoreCommand {
     static let configuration = CommandConfiguration(
         commandName: "list", abstract: "List an organization's workflows: id, name, source, destination, creator.")
     @Option(help: "Organization id.") var org: String
-    @Option(help: "Only the workflows that use this connector id.") var connector: String?
+    @Option(help: "Only the workflows that use this connector id.") var connector: UUID?
     @OptionGroup var options: AdminOptions
 
-    func run() async throws {
-        let using = try connector.map { try identifier($0, of: "connector") }
-        try await options.withStore { store in
-            let workflows = try await store.workflows(organization: org, matching: WorkflowQuery(usingConnector: using))
-            Console.write(workflows.map(describe).joined())
-        }
+    func run(on store: ConnectorStore) async throws {
+        let workflows = try await store.workflows(organization: org, matching: WorkflowQuery(usingConnector: connector))
+        Console.write(workflows.map(describe).joined())
     }
 }
 
-struct WorkflowDelete: AsyncParsableCommand {
+struct WorkflowDelete: StoreCommand {
     static let configuration = CommandConfiguration(commandName: "delete", abstract: "Delete a workflow.")
     @Option(help: "Organization id.") var org: String
-    @Argument(help: "Workflow id.") var id: String
+    @Argument(help: "Workflow id (a UUID).") var id: UUID
     @OptionGroup var options: AdminOptions
 
-    func run() async throws {
-        let workflow = try identifier(id, of: "workflow")
-        try await options.withStore { store in
-            guard try await store.deleteWorkflow(id: workflow, organization: org, by: nil) else {
-                throw ValidationError("no workflow \(id) in \(org)")
-            }
-            Console.write("deleted workflow \(id)\n")
+    func run(on store: ConnectorStore) async throws {
+        guard try await store.deleteWorkflow(id: id, organization: org, by: nil) else {
+            throw ValidationError("no workflow \(id.uuidString.lowercased()) in \(org)")
         }
+        Console.write("deleted workflow \(id.uuidString.lowercased())\n")
     }
 }
 
-struct RotateKeys: AsyncParsableCommand {
+struct RotateKeys: StoreCommand {
     static let configuration = CommandConfiguration(
         commandName: "rotate-keys",
         abstract: "Re-encrypt every stored connector under the primary key; safe to re-run after an interruption.")
     @OptionGroup var options: AdminOptions
 
-    func run() async throws {
-        try await options.withStore { store in
-            let primary = store.keyRing.primary.id
-            let count = try await store.rotateKeys { done, total in
-                if done == total || done % 100 == 0 { Console.write("\r\(done)/\(total) connectors re-encrypted under '\(primary)'") }
-            }
-            Console.write(count == 0 ? "every connector is already under '\(primary)'\n" : "\n")
-            let usage = try await store.keyUsage()
-            Console.write("keys in use: \(usage.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))\n")
+    func run(on store: ConnectorStore) async throws {
+        let primary = store.keyRing.primary.id
+        let count = try await store.rotateKeys { done, total in
+            if done == total || done % 100 == 0 { Console.write("\r\(done)/\(total) connectors re-encrypted under '\(primary)'") }
         }
+        Console.write(count == 0 ? "every connector is already under '\(primary)'\n" : "\n")
+        let usage = try await store.keyUsage()
+        Console.write("keys in use: \(usage.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))\n")
     }
 }
 
-struct Audit: AsyncParsableCommand {
+struct Audit: StoreCommand {
     static let configuration = CommandConfiguration(abstract: "List the newest audit log entries.")
     @Option(help: "Only this organization.") var org: String?
     @Option(help: "How many entries.") var limit = 50
     @OptionGroup var options: AdminOptions
 
-    func run() async throws {
-        try await options.withStore { store in
-            for entry in try await store.auditLog(organization: org, limit: limit) {
-                let actor = entry.actorUserID.map { "user \($0)" } ?? "operator"
-                Console.write(
-                    "\(iso(entry.at))\t\(entry.organizationID)\t\(actor)\t\(entry.action.rawValue)\t\(entry.connectorID ?? "-")\t\(entry.outcome)\t\(entry.detail ?? "")\n"
-                )
-            }
+    func run(on store: ConnectorStore) async throws {
+        for entry in try await store.auditLog(organization: org, limit: limit) {
+            let actor = entry.actorUserID.map { "user \($0)" } ?? "operator"
+            Console.write(
+                "\(iso(entry.at))\t\(entry.organizationID)\t\(actor)\t\(entry.action.rawValue)\t\(entry.connectorID ?? "-")\t\(entry.outcome)\t\(entry.detail ?? "")\n"
+            )
         }
     }
 }

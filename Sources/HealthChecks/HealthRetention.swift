@@ -19,23 +19,15 @@ public struct HealthRetention: Service {
     }
 
     public func run() async throws {
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            do {
-                let removed = try await prune(now: Date())
-                if removed > 0 { logger.info("health history pruned", metadata: ["health.removed": "\(removed)"]) }
-            } catch {
-                logger.warning("health history pruning failed", metadata: ["error.type": "\(type(of: error))"])
-            }
-            try? await gracefulShutdownAwareSleep(interval)
+        await repeatPasses(pause: interval, logger: logger, failure: "health history pruning failed") {
+            let removed = try await prune(now: Date())
+            if removed > 0 { logger.info("health history pruned", metadata: ["health.removed": "\(removed)"]) }
+            return false
         }
     }
 
     /// Removes the checks recorded before `now` minus the retention. - Returns: how many went.
     public func prune(now: Date) async throws -> Int {
         try await store.pruneHealthHistory(olderThan: now.addingTimeInterval(-Double(retention.components.seconds)))
-    }
-
-    private func gracefulShutdownAwareSleep(_ duration: Duration) async throws {
-        try await cancelWhenGracefulShutdown { try await Task.sleep(for: duration) }
     }
 }

@@ -52,16 +52,8 @@ public struct HealthScheduler: Service {
     }
 
     public func run() async throws {
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            var checked = 0
-            do {
-                checked = try await runPass(now: Date())
-            } catch {
-                logger.warning("scheduled health pass failed", metadata: ["error.type": "\(type(of: error))"])
-            }
-            if checked == 0 {
-                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: settings.pollInterval) }
-            }
+        await repeatPasses(pause: settings.pollInterval, logger: logger, failure: "scheduled health pass failed") {
+            try await runPass(now: Date()) > 0
         }
     }
 

@@ -43,9 +43,18 @@ struct StoreHarness: Sendable {
             location, keyRing: ring, logger: Self.logger, queuesWebhooks: queuesWebhooks, readCacheTTL: readCacheTTL, body)
     }
 
-    /// Removes the file or database.
-    func destroy() async {
-        await database.destroy()
+    /// Runs `body` with a fresh harness and destroys its file or database afterwards, whatever
+    /// happens.
+    static func with<R>(_ backend: Backend, _ body: (StoreHarness) async throws -> R) async throws -> R {
+        let harness = try await make(backend)
+        do {
+            let result = try await body(harness)
+            await harness.database.destroy()
+            return result
+        } catch {
+            await harness.database.destroy()
+            throw error
+        }
     }
 
     /// Runs `body` with an opened store and a fresh organization `acme` with users alice
@@ -55,16 +64,11 @@ struct StoreHarness: Sendable {
         _ backend: Backend, queuesWebhooks: Bool = false, readCacheTTL: Duration = .zero,
         _ body: (ConnectorStore, Population) async throws -> Void
     ) async throws {
-        let harness = try await make(backend)
-        do {
+        try await with(backend) { harness in
             try await harness.withStore(try ring("k1"), queuesWebhooks: queuesWebhooks, readCacheTTL: readCacheTTL) { store in
                 try await body(store, try await Population.create(in: store))
             }
-        } catch {
-            await harness.destroy()
-            throw error
         }
-        await harness.destroy()
     }
 }
 

@@ -16,15 +16,15 @@ private func pgConnector(_ name: String, password: String = "s3cret", shared: [I
 @Suite struct StoreTests {
     @Test(arguments: Backend.allCases)
     func migrationsApplyOnceAndReopenCleanly(_ backend: Backend) async throws {
-        let harness = try await StoreHarness.make(backend)
-        defer { Task { await harness.destroy() } }
-        let ring = try StoreHarness.ring("k1")
-        try await harness.withStore(ring) { first in
-            #expect(try await first.isEmpty())
-            _ = try await first.createOrganization(id: "acme", name: "Acme")
+        try await StoreHarness.with(backend) { harness in
+            let ring = try StoreHarness.ring("k1")
+            try await harness.withStore(ring) { first in
+                #expect(try await first.isEmpty())
+                _ = try await first.createOrganization(id: "acme", name: "Acme")
+            }
+            let organizations = try await harness.withStore(ring) { second in try await second.organizations().map(\.id) }
+            #expect(organizations == ["acme"])
         }
-        let organizations = try await harness.withStore(ring) { second in try await second.organizations().map(\.id) }
-        #expect(organizations == ["acme"])
     }
 
     @Test(arguments: Backend.allCases)
@@ -45,39 +45,39 @@ private func pgConnector(_ name: String, password: String = "s3cret", shared: [I
 
     @Test(arguments: Backend.allCases)
     func cachedReadsEndAtAnInProcessWrite(_ backend: Backend) async throws {
-        let harness = try await StoreHarness.make(backend)
-        defer { Task { await harness.destroy() } }
-        let ring = try StoreHarness.ring("k1")
-        try await harness.withStore(ring, readCacheTTL: .seconds(3600)) { server in
-            let (_, user, token) = try await server.bootstrap(organization: "acme", email: "a@acme.test")
-            let caller = Authentication.caller(Caller(userID: user.id, organizationID: "acme", role: .admin))
-            #expect(try await server.authenticate(token: token.secret, organization: "acme") == caller)
-            // Another process (here a second store on the same database) revokes: the cached answer
-            // stands until its time is up; that is the documented trade-off of the cache.
-            try await harness.withStore(ring) { admin in
-                #expect(try await admin.revokeToken(id: token.record.id))
-                #expect(try await admin.authenticate(token: token.secret, organization: "acme") == .invalidToken)
+        try await StoreHarness.with(backend) { harness in
+            let ring = try StoreHarness.ring("k1")
+            try await harness.withStore(ring, readCacheTTL: .seconds(3600)) { server in
+                let (_, user, token) = try await server.bootstrap(organization: "acme", email: "a@acme.test")
+                let caller = Authentication.caller(Caller(userID: user.id, organizationID: "acme", role: .admin))
                 #expect(try await server.authenticate(token: token.secret, organization: "acme") == caller)
-                // A revocation through the serving store itself applies at once.
-                let second = try await server.issueToken(userID: user.id, name: "second")
-                #expect(try await server.authenticate(token: second.secret, organization: "acme") == caller)
-                #expect(try await server.revokeToken(id: second.record.id))
-                #expect(try await server.authenticate(token: second.secret, organization: "acme") == .invalidToken)
-                #expect(try await server.authenticate(token: token.secret, organization: "acme") == .invalidToken)
+                // Another process (here a second store on the same database) revokes: the cached answer
+                // stands until its time is up; that is the documented trade-off of the cache.
+                try await harness.withStore(ring) { admin in
+                    #expect(try await admin.revokeToken(id: token.record.id))
+                    #expect(try await admin.authenticate(token: token.secret, organization: "acme") == .invalidToken)
+                    #expect(try await server.authenticate(token: token.secret, organization: "acme") == caller)
+                    // A revocation through the serving store itself applies at once.
+                    let second = try await server.issueToken(userID: user.id, name: "second")
+                    #expect(try await server.authenticate(token: second.secret, organization: "acme") == caller)
+                    #expect(try await server.revokeToken(id: second.record.id))
+                    #expect(try await server.authenticate(token: second.secret, organization: "acme") == .invalidToken)
+                    #expect(try await server.authenticate(token: token.secret, organization: "acme") == .invalidToken)
 
-                // Connectors read by id: a write through the serving store shows at once.
-                let connector = try await server.createConnector(pgConnector("cached"), organization: "acme", by: user.id)
-                #expect(try await server.connector(id: connector.id, organization: "acme")?.name == "cached")
-                _ = try await server.updateConnector(
-                    id: connector.id, organization: "acme", by: user.id, change: ConnectorChange(name: "renamed"), merge: { _ in nil })
-                #expect(try await server.connector(id: connector.id, organization: "acme")?.name == "renamed")
-                // A write by another process shows once the cached read expires (here: an hour).
-                _ = try await admin.updateConnector(
-                    id: connector.id, organization: "acme", by: user.id, change: ConnectorChange(name: "elsewhere"), merge: { _ in nil })
-                #expect(try await server.connector(id: connector.id, organization: "acme")?.name == "renamed")
-                #expect(try await admin.connector(id: connector.id, organization: "acme")?.name == "elsewhere")
-                try await server.deleteConnector(id: connector.id, organization: "acme", by: user.id)
-                #expect(try await server.connector(id: connector.id, organization: "acme") == nil)
+                    // Connectors read by id: a write through the serving store shows at once.
+                    let connector = try await server.createConnector(pgConnector("cached"), organization: "acme", by: user.id)
+                    #expect(try await server.connector(id: connector.id, organization: "acme")?.name == "cached")
+                    _ = try await server.updateConnector(
+                        id: connector.id, organization: "acme", by: user.id, change: ConnectorChange(name: "renamed"), merge: { _ in nil })
+                    #expect(try await server.connector(id: connector.id, organization: "acme")?.name == "renamed")
+                    // A write by another process shows once the cached read expires (here: an hour).
+                    _ = try await admin.updateConnector(
+                        id: connector.id, organization: "acme", by: user.id, change: ConnectorChange(name: "elsewhere"), merge: { _ in nil })
+                    #expect(try await server.connector(id: connector.id, organization: "acme")?.name == "renamed")
+                    #expect(try await admin.connector(id: connector.id, organization: "acme")?.name == "elsewhere")
+                    try await server.deleteConnector(id: connector.id, organization: "acme", by: user.id)
+                    #expect(try await server.connector(id: connector.id, organization: "acme") == nil)
+                }
             }
         }
     }

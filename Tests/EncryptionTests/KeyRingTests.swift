@@ -41,23 +41,15 @@ import Testing
         let resealed = try rotated.seal(try rotated.open(sealedByOld, context: "c"), context: "c")
         #expect(rotated.isSealedWithPrimary(resealed))
         let withoutOld = try KeyRing(primary: second)
-        do {
-            _ = try withoutOld.open(sealedByOld, context: "c")
-            Issue.record("a missing key must not open")
-        } catch {
-            #expect(error.description.contains("'k1'"))
-        }
+        let missing = #expect(throws: KeyRingError.self, "a missing key must not open") { try withoutOld.open(sealedByOld, context: "c") }
+        #expect(missing?.description.contains("'k1'") == true)
     }
 
     @Test func wrongKeyWithTheSameIDIsAClearError() throws {
         let sealed = try KeyRing(primary: first).seal(secret, context: "c")
         let impostor = try KeyRing(primary: try EncryptionKey.generate(id: "k1"))
-        do {
-            _ = try impostor.open(sealed, context: "c")
-            Issue.record("another key must not open")
-        } catch {
-            #expect(error.description.contains("does not authenticate"))
-        }
+        let refused = #expect(throws: KeyRingError.self, "another key must not open") { try impostor.open(sealed, context: "c") }
+        #expect(refused?.description.contains("does not authenticate") == true)
     }
 
     @Test func parsingNamesTheBadEntryWithoutItsKey() throws {

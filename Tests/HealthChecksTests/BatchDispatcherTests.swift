@@ -93,6 +93,14 @@ final class HeldChecks: Sendable {
     }
 
     /// Every element of `stream`, once it ends.
+    /// Follows `job` to its end: it is done with `results` results, and `held` never ran more
+    /// than `atOnce` checks at once.
+    static func expectDone(_ job: HealthJob, results: Int, held: HeldChecks, atOnce: Int) async {
+        #expect(await all(job.follow()).count == results)
+        #expect(held.maxRunning == atOnce)
+        #expect(job.status == .done)
+    }
+
     static func all<T>(_ stream: AsyncStream<T>) async -> [T] {
         var elements: [T] = []
         for await element in stream { elements.append(element) }
@@ -171,10 +179,7 @@ final class HeldChecks: Sendable {
                 #expect(held.running.count == 1, "round \(round)")
                 held.release(try #require(held.running.first).id)
             }
-            let results = await Self.all(job.follow())
-            #expect(results.count == 5)
-            #expect(held.maxRunning == 1)
-            #expect(job.status == .done)
+            await Self.expectDone(job, results: 5, held: held, atOnce: 1)
         }
     }
 
@@ -203,10 +208,7 @@ final class HeldChecks: Sendable {
                 _ = await starts.next()
             }
             for connector in held.running { held.release(connector.id) }
-            let results = await Self.all(job.follow())
-            #expect(results.count == 10)
-            #expect(held.maxRunning == 3)
-            #expect(job.status == .done)
+            await Self.expectDone(job, results: 10, held: held, atOnce: 3)
         }
     }
 

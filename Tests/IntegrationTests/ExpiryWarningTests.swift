@@ -58,9 +58,8 @@ extension LiveServiceTests {
                 ProbeRequest(connectorID: Self.postgres, metadata: try Self.metadata(user: try LiveServices.value("CE_PG_USER"))))
             #expect(plain.code == .ok && plain.warnings.isEmpty)
             // With a schema to check, the same warning.
-            var withSchema = try Self.metadata(user: try LiveServices.value("CE_PG_EXPIRING_USER")).objectValue ?? [:]
-            withSchema["schema"] = .string("public")
-            let schema = await engine.test(ProbeRequest(connectorID: Self.postgres, metadata: .object(withSchema)))
+            let withSchema = try Self.metadata(user: try LiveServices.value("CE_PG_EXPIRING_USER")).replacing(["schema": "public"])
+            let schema = await engine.test(ProbeRequest(connectorID: Self.postgres, metadata: withSchema))
             #expect(schema.code == .ok && schema.warnings.map(\.code) == [.passwordExpires])
         }
 
@@ -69,19 +68,16 @@ extension LiveServiceTests {
         @Test func theServersCertificateExpiryIsAWarningWithinTheWindow() async throws {
             let wide = try Self.engine(warnDays: 40)
             defer { wide.shutdown() }
-            var tls = try Self.metadata(user: try LiveServices.value("CE_PG_USER")).objectValue ?? [:]
-            tls["sslmode"] = "require"
-            let report = await wide.test(ProbeRequest(connectorID: Self.postgres, metadata: .object(tls)))
+            let tls = try Self.metadata(user: try LiveServices.value("CE_PG_USER")).replacing(["sslmode": "require"])
+            let report = await wide.test(ProbeRequest(connectorID: Self.postgres, metadata: tls))
             #expect(report.code == .ok)
             let warning = try #require(report.warnings.first { $0.code == .certificateExpires })
             let days = (warning.expiresAt ?? .distantPast).timeIntervalSinceNow / 86_400
             #expect(days > 28 && days <= 30, "expires in \(days) days")
             #expect(warning.attr == nil)
             // Without TLS there is no certificate to speak of.
-            var plain = tls
-            plain["sslmode"] = "disable"
-            plain["port"] = .string(try LiveServices.value("CE_PG_PLAIN_PORT"))
-            let clear = await wide.test(ProbeRequest(connectorID: Self.postgres, metadata: .object(plain)))
+            let plain = tls.replacing(["sslmode": "disable", "port": .string(try LiveServices.value("CE_PG_PLAIN_PORT"))])
+            let clear = await wide.test(ProbeRequest(connectorID: Self.postgres, metadata: plain))
             #expect(clear.code == .ok && clear.warnings.isEmpty)
         }
 
@@ -123,9 +119,7 @@ extension LiveServiceTests {
             #expect(report.warnings.count == 1 && warning.code == .certificateExpires && warning.attr == nil)
             let days = (warning.expiresAt ?? .distantPast).timeIntervalSinceNow / 86_400
             #expect(days > 28 && days <= 30, "expires in \(days) days")
-            var plain = tls.objectValue ?? [:]
-            plain["sslEnabled"] = false
-            let clear = await wide.test(ProbeRequest(connectorID: Self.mariadb, metadata: .object(plain)))
+            let clear = await wide.test(ProbeRequest(connectorID: Self.mariadb, metadata: tls.replacing(["sslEnabled": false])))
             #expect(clear.code == .ok && clear.warnings.isEmpty)
         }
 
@@ -176,9 +170,8 @@ extension LiveServiceTests {
             #expect(report.warnings.first?.expiresAt == nil)
             #expect(report.probeJSON["warnings"]?[0]?["expires_at"] == .null)
             // The account with a current password has no warning.
-            var current = metadata.objectValue ?? [:]
-            current["user"] = .string(try LiveServices.value("CE_MARIADB_USER"))
-            let valid = await engine.test(ProbeRequest(connectorID: Self.mariadb, metadata: .object(current)))
+            let current = metadata.replacing(["user": .string(try LiveServices.value("CE_MARIADB_USER"))])
+            let valid = await engine.test(ProbeRequest(connectorID: Self.mariadb, metadata: current))
             #expect(valid.code == .ok && valid.warnings.isEmpty)
         }
 
@@ -211,5 +204,12 @@ extension LiveServiceTests {
                 #expect(history.checks.first?.warnings[0]?["attr"] == "password")
             }
         }
+    }
+}
+
+extension JSONValue {
+    /// This object with `members` put in place of its own of the same names.
+    fileprivate func replacing(_ members: [String: JSONValue]) -> JSONValue {
+        .object((objectValue ?? [:]).merging(members) { _, new in new })
     }
 }

@@ -61,6 +61,18 @@ final class PipeDriver: ProbeDriver, @unchecked Sendable {
     static let postgres = "postgresql|6db35f45-be11-4fd5-80c5-85c48183afbb"
     static let metadata: JSONValue = ["host": "127.0.0.1", "port": "5432", "database": "d", "user": "u", "password": "p"]
 
+    /// ``metadata`` with another host.
+    static func metadata(host: String) -> JSONValue {
+        var members = metadata.objectValue ?? [:]
+        members["host"] = .string(host)
+        return .object(members)
+    }
+
+    /// A test of the pipe driver's stand-in PostgreSQL connector under `timeout`.
+    static func request(timeout: Duration? = nil) -> ProbeRequest {
+        ProbeRequest(connectorID: postgres, metadata: metadata, timeout: timeout)
+    }
+
     private func engine(_ driver: PipeDriver, maxInFlight: Int = 64) throws -> ProbeEngine {
         try ProbeEngine(
             configuration: EngineConfiguration(maxInFlight: maxInFlight, reactorThreads: 2, blockingThreads: 2),
@@ -72,7 +84,7 @@ final class PipeDriver: ProbeDriver, @unchecked Sendable {
         let engine = try engine(driver)
         defer { engine.shutdown() }
         let report = await engine.test(
-            ProbeRequest(connectorID: Self.postgres, metadata: Self.metadata, timeout: .milliseconds(200)))
+            Self.request(timeout: .milliseconds(200)))
         #expect(report.code == .timeout)
         #expect(report.status == 408)
         #expect(report.stage == .auth)
@@ -89,7 +101,7 @@ final class PipeDriver: ProbeDriver, @unchecked Sendable {
         let engine = try engine(driver)
         defer { engine.shutdown() }
         let test = Task {
-            await engine.test(ProbeRequest(connectorID: Self.postgres, metadata: Self.metadata, timeout: .seconds(120)))
+            await engine.test(Self.request(timeout: .seconds(120)))
         }
         var starts = driver.started.makeAsyncIterator()
         _ = await starts.next()
@@ -108,7 +120,7 @@ final class PipeDriver: ProbeDriver, @unchecked Sendable {
         let driver = PipeDriver(writeImmediately: true)
         let engine = try engine(driver)
         defer { engine.shutdown() }
-        let report = await engine.test(ProbeRequest(connectorID: Self.postgres, metadata: Self.metadata))
+        let report = await engine.test(Self.request())
         #expect(report.code == .ok)
         #expect(report.stage == nil)
         #expect(report.stages.allSatisfy { $0.ok })
@@ -118,9 +130,7 @@ final class PipeDriver: ProbeDriver, @unchecked Sendable {
         let driver = PipeDriver()
         let engine = try engine(driver, maxInFlight: 2000)
         defer { engine.shutdown() }
-        let requests = (0..<500).map { _ in
-            ProbeRequest(connectorID: Self.postgres, metadata: Self.metadata, timeout: .milliseconds(300))
-        }
+        let requests = Array(repeating: Self.request(timeout: .milliseconds(300)), count: 500)
         var codes: [OutcomeCode] = []
         var latest = 0.0
         for await (_, report) in engine.testAll(requests, concurrency: 500) {
@@ -136,9 +146,7 @@ final class PipeDriver: ProbeDriver, @unchecked Sendable {
         let driver = PipeDriver()
         let engine = try engine(driver, maxInFlight: 1)
         defer { engine.shutdown() }
-        let requests = (0..<3).map { _ in
-            ProbeRequest(connectorID: Self.postgres, metadata: Self.metadata, timeout: .milliseconds(100))
-        }
+        let requests = Array(repeating: Self.request(timeout: .milliseconds(100)), count: 3)
         var reports: [ProbeReport] = []
         for await (_, report) in engine.testAll(requests, concurrency: 3) { reports.append(report) }
         #expect(reports.count == 3)
@@ -156,20 +164,10 @@ final class PipeDriver: ProbeDriver, @unchecked Sendable {
         #expect(unknown.code == .unknownConnector)
         let invalid = await engine.test(ProbeRequest(connectorID: Self.postgres, metadata: ["host": "x"]))
         #expect(invalid.code == .invalidMetadata)
-        var denied = Self.metadata
-        if case .object(var members) = denied {
-            members["host"] = "169.254.169.254"
-            denied = .object(members)
-        }
-        let egress = await engine.test(ProbeRequest(connectorID: Self.postgres, metadata: denied))
+        let egress = await engine.test(ProbeRequest(connectorID: Self.postgres, metadata: Self.metadata(host: "169.254.169.254")))
         #expect(egress.code == .egressDenied)
         #expect(egress.attr == "host")
-        var missing = Self.metadata
-        if case .object(var members) = missing {
-            members["host"] = "nothing.invalid"
-            missing = .object(members)
-        }
-        let notFound = await engine.test(ProbeRequest(connectorID: Self.postgres, metadata: missing))
+        let notFound = await engine.test(ProbeRequest(connectorID: Self.postgres, metadata: Self.metadata(host: "nothing.invalid")))
         #expect(notFound.code == .hostNotFound)
         #expect(notFound.stage == .resolve)
     }
@@ -197,7 +195,7 @@ final class PipeDriver: ProbeDriver, @unchecked Sendable {
             configuration: EngineConfiguration(maxInFlight: 64, reactorThreads: 2, blockingThreads: 2),
             drivers: [.postgresql: driver])
         let requests = (0..<20).map { _ in
-            ProbeRequest(connectorID: EngineTests.postgres, metadata: EngineTests.metadata, timeout: .seconds(30))
+            EngineTests.request(timeout: .seconds(30))
         }
         let results = Task {
             var codes: [OutcomeCode] = []
@@ -213,7 +211,7 @@ final class PipeDriver: ProbeDriver, @unchecked Sendable {
         #expect(codes.allSatisfy { $0 == .serverError })
         var closes = driver.closed.makeAsyncIterator()
         for _ in 0..<20 { #expect(await closes.next() != nil) }
-        let late = await engine.test(ProbeRequest(connectorID: EngineTests.postgres, metadata: EngineTests.metadata))
+        let late = await engine.test(EngineTests.request())
         #expect(late.code == .serverError)
         // Every slot comes back: a process may wait for this before it exits.
         await engine.waitUntilIdle()
@@ -263,7 +261,7 @@ struct BusyDriver: ProbeDriver {
         defer { engine.shutdown() }
         // The probe that will time out starts first and waits on its pipe...
         async let timedOut = engine.test(
-            ProbeRequest(connectorID: EngineTests.postgres, metadata: EngineTests.metadata, timeout: .milliseconds(100)))
+            EngineTests.request(timeout: .milliseconds(100)))
         var starts = waiting.started.makeAsyncIterator()
         _ = await starts.next()
         // ...then the only reactor spends 1.5 s inside another probe's driver call.

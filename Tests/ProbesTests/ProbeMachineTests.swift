@@ -27,25 +27,20 @@ import Testing
         #expect(machine.state == .finished)
     }
 
-    @Test func refusedConnectIsClassifiedFromTheSocketError() {
+    @Test func refusedConnectIsClassifiedFromTheSocketError() throws {
         var machine = PostgresProbeMachine(settings: settings)
         _ = machine.started(failed: false, startErrno: 0, sqlState: nil, needsPassword: false)
-        guard case .finish(let outcome) = machine.socketReady(tcpError: 111) else {
-            Issue.record("expected a verdict")
-            return
-        }
+        let action = machine.socketReady(tcpError: 111)
+        let outcome = try #require(action.verdict)
         #expect(outcome.code == .connectionRefused)
         #expect(outcome.attr == "port")
         #expect(outcome.signal == "errno 111")
     }
 
-    @Test func unreachableAtStart() {
+    @Test func unreachableAtStart() throws {
         var machine = PostgresProbeMachine(settings: settings)
-        guard case .finish(let outcome) = machine.started(failed: true, startErrno: 101, sqlState: nil, needsPassword: false)
-        else {
-            Issue.record("expected a verdict")
-            return
-        }
+        let action = machine.started(failed: true, startErrno: 101, sqlState: nil, needsPassword: false)
+        let outcome = try #require(action.verdict)
         #expect(outcome.code == .networkUnreachable)
     }
 
@@ -57,38 +52,32 @@ import Testing
         #expect(machine.socketReady(tcpError: nil) == .flush)
     }
 
-    @Test func schemaWithoutUsageIsPermissionDenied() {
+    @Test func schemaWithoutUsageIsPermissionDenied() throws {
         var machine = PostgresProbeMachine(settings: withSchema)
         _ = machine.started(failed: false, startErrno: 0, sqlState: nil, needsPassword: false)
         _ = machine.polled(.ready, phase: .ready, sqlState: nil, needsPassword: false)
         let answer = PostgresQueryResult(ok: true, sqlState: nil, firstValue: "f")
-        guard case .finish(let outcome) = machine.read(inputOK: true, complete: true, answer: answer, sqlState: nil) else {
-            Issue.record("expected a verdict")
-            return
-        }
+        let action = machine.read(inputOK: true, complete: true, answer: answer, sqlState: nil)
+        let outcome = try #require(action.verdict)
         #expect(outcome.code == .permissionDenied)
         #expect(outcome.attr == "schema")
     }
 
-    @Test func lostConnectionDuringTheQuery() {
+    @Test func lostConnectionDuringTheQuery() throws {
         var machine = PostgresProbeMachine(settings: settings)
         _ = machine.started(failed: false, startErrno: 0, sqlState: nil, needsPassword: false)
         _ = machine.polled(.ready, phase: .ready, sqlState: nil, needsPassword: false)
-        guard case .finish(let outcome) = machine.read(inputOK: false, complete: false, answer: nil, sqlState: nil) else {
-            Issue.record("expected a verdict")
-            return
-        }
+        let action = machine.read(inputOK: false, complete: false, answer: nil, sqlState: nil)
+        let outcome = try #require(action.verdict)
         #expect(outcome.code == .serverError)
         #expect(outcome.stage == .query)
     }
 
-    @Test func authFailureAfterPolling() {
+    @Test func authFailureAfterPolling() throws {
         var machine = PostgresProbeMachine(settings: settings)
         _ = machine.started(failed: false, startErrno: 0, sqlState: nil, needsPassword: false)
-        guard case .finish(let outcome) = machine.polled(.failed, phase: .authenticating, sqlState: "28P01", needsPassword: false) else {
-            Issue.record("expected a verdict")
-            return
-        }
+        let action = machine.polled(.failed, phase: .authenticating, sqlState: "28P01", needsPassword: false)
+        let outcome = try #require(action.verdict)
         #expect(outcome.code == .authFailed)
         #expect(outcome.attr == "password")
         #expect(outcome.stage == .auth && machine.stage == .auth)
@@ -96,7 +85,7 @@ import Testing
 
     /// The machine decides the stage from libpq's phase, and keeps the one reached when libpq
     /// reports the connection failed (its phase then names no stage).
-    @Test func theStageFollowsLibpqsPhaseAndNeverGoesBack() {
+    @Test func theStageFollowsLibpqsPhaseAndNeverGoesBack() throws {
         var machine = PostgresProbeMachine(settings: settings)
         _ = machine.started(failed: false, startErrno: 0, sqlState: nil, needsPassword: false)
         #expect(machine.stage == .connect)
@@ -104,10 +93,8 @@ import Testing
         #expect(machine.stage == .tls)
         _ = machine.polled(.wantWrite, phase: .connected, sqlState: nil, needsPassword: false)
         #expect(machine.stage == .tls)
-        guard case .finish(let outcome) = machine.polled(.failed, phase: .failed, sqlState: nil, needsPassword: false) else {
-            Issue.record("expected a verdict")
-            return
-        }
+        let action = machine.polled(.failed, phase: .failed, sqlState: nil, needsPassword: false)
+        let outcome = try #require(action.verdict)
         #expect(outcome.stage == .tls)
     }
 }
@@ -130,50 +117,49 @@ import Testing
         #expect(machine.tcpConnecting == false)
     }
 
-    @Test func refusedConnect() {
+    @Test func refusedConnect() throws {
         var machine = MySQLProbeMachine(tlsRequired: false)
         _ = machine.returned(.write, errorNumber: 0, sqlState: "", usesTLS: false, hasResult: false)
-        guard case .finish(let outcome) = machine.socketReady(.write, tcpError: 111) else {
-            Issue.record("expected a verdict")
-            return
-        }
+        let action = machine.socketReady(.write, tcpError: 111)
+        let outcome = try #require(action.verdict)
         #expect(outcome.code == .connectionRefused)
         #expect(outcome.stage == .connect)
     }
 
-    @Test func authErrorDuringTheHandshake() {
-        var machine = MySQLProbeMachine(tlsRequired: false)
+    /// The handshake's end, as the server's answer decides it: the user's credentials refused
+    /// (MySQL error 1045), or TLS asked for but not set up.
+    @Test(arguments: [
+        (tlsRequired: false, errorNumber: UInt32(1045), sqlState: "28000", code: OutcomeCode.authFailed, stage: ProbeStage.auth),
+        (tlsRequired: true, errorNumber: UInt32(0), sqlState: "00000", code: OutcomeCode.tlsFailure, stage: ProbeStage.tls),
+    ])
+    func theHandshakesAnswerIsTheVerdict(
+        _ answer: (tlsRequired: Bool, errorNumber: UInt32, sqlState: String, code: OutcomeCode, stage: ProbeStage)
+    ) throws {
+        var machine = MySQLProbeMachine(tlsRequired: answer.tlsRequired)
         _ = machine.returned(.read, errorNumber: 0, sqlState: "", usesTLS: false, hasResult: false)
-        guard case .finish(let outcome) = machine.returned([], errorNumber: 1045, sqlState: "28000", usesTLS: false, hasResult: false)
-        else {
-            Issue.record("expected a verdict")
-            return
-        }
-        #expect(outcome.code == .authFailed)
+        let action = machine.returned([], errorNumber: answer.errorNumber, sqlState: answer.sqlState, usesTLS: false, hasResult: false)
+        let outcome = try #require(action.verdict)
+        #expect(outcome.code == answer.code)
+        #expect(outcome.stage == answer.stage)
     }
 
-    @Test func tlsDowngradeIsAFailure() {
-        var machine = MySQLProbeMachine(tlsRequired: true)
-        _ = machine.returned(.read, errorNumber: 0, sqlState: "", usesTLS: false, hasResult: false)
-        guard case .finish(let outcome) = machine.returned([], errorNumber: 0, sqlState: "00000", usesTLS: false, hasResult: false)
-        else {
-            Issue.record("expected a verdict")
-            return
-        }
-        #expect(outcome.code == .tlsFailure)
-        #expect(outcome.stage == .tls)
-    }
-
-    @Test func queryWithoutResultIsAProtocolError() {
+    @Test func queryWithoutResultIsAProtocolError() throws {
         var machine = MySQLProbeMachine(tlsRequired: false)
         _ = machine.returned(.read, errorNumber: 0, sqlState: "", usesTLS: false, hasResult: false)
         _ = machine.returned([], errorNumber: 0, sqlState: "", usesTLS: false, hasResult: false)
         _ = machine.returned([], errorNumber: 0, sqlState: "", usesTLS: false, hasResult: false)
-        guard case .finish(let outcome) = machine.returned([], errorNumber: 0, sqlState: "", usesTLS: false, hasResult: false)
-        else {
-            Issue.record("expected a verdict")
-            return
-        }
+        let action = machine.returned([], errorNumber: 0, sqlState: "", usesTLS: false, hasResult: false)
+        let outcome = try #require(action.verdict)
         #expect(outcome.code == .protocolError)
     }
+}
+
+extension PostgresProbeMachine.Action {
+    /// The outcome when the machine has finished, else nil.
+    var verdict: ProbeOutcome? { if case .finish(let outcome) = self { outcome } else { nil } }
+}
+
+extension MySQLProbeMachine.Action {
+    /// The outcome when the machine has finished, else nil.
+    var verdict: ProbeOutcome? { if case .finish(let outcome) = self { outcome } else { nil } }
 }

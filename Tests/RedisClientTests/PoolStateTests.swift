@@ -21,6 +21,14 @@ import Testing
         return nil
     }
 
+    /// Leases a slot for command 1 and opens its connection.
+    private func leaseAndOpen(in state: inout State) -> Connection {
+        let connection = Connection()
+        _ = state.lease(1)
+        _ = state.opened(connection)
+        return connection
+    }
+
     @Test func slotsAreGrantedUpToTheLimitThenCommandsWait() {
         var state = State(limit: 2)
         #expect(isOpen(granted(state.lease(1))))
@@ -54,9 +62,7 @@ import Testing
 
     @Test func aBrokenConnectionIsClosedAndItsSlotGoesToAWaiter() {
         var state = State(limit: 1)
-        let broken = Connection()
-        _ = state.lease(1)
-        _ = state.opened(broken)
+        let broken = leaseAndOpen(in: &state)
         _ = state.lease(2)
         let result = state.release(broken, reusable: false)
         #expect(result.close === broken)
@@ -79,9 +85,7 @@ import Testing
 
     @Test func anIdleConnectionThatClosesLeavesThePool() {
         var state = State(limit: 1)
-        let connection = Connection()
-        _ = state.lease(1)
-        _ = state.opened(connection)
+        let connection = leaseAndOpen(in: &state)
         _ = state.release(connection, reusable: true)
         #expect(state.idle.count == 1)
         #expect(state.closed(connection) == nil)
@@ -91,9 +95,7 @@ import Testing
 
     @Test func aWaiterThatGaveUpIsSkipped() {
         var state = State(limit: 1)
-        let connection = Connection()
-        _ = state.lease(1)
-        _ = state.opened(connection)
+        let connection = leaseAndOpen(in: &state)
         _ = state.lease(2)
         _ = state.lease(3)
         let removed = state.removeWaiter(2)
