@@ -3,7 +3,6 @@ import ConnectorCore
 import Foundation
 import Hummingbird
 import HummingbirdTesting
-import JSONOracle
 import ProbeEngine
 import Probes
 import TestSupport
@@ -13,159 +12,102 @@ import Testing
     static let base = "/api/v1/unstract/default"
     static let postgres = "postgresql|6db35f45-be11-4fd5-80c5-85c48183afbb"
 
-    fileprivate func withApp(_ body: @Sendable (any TestClientProtocol, HTTPFields) async throws -> Void) async throws {
+    /// Runs `body` against a server on a fresh store, with the client and the admin's token.
+    fileprivate func withApp(_ body: @Sendable (APIClient, String) async throws -> Void) async throws {
         let engine = try ProbeEngine.standard(configuration: EngineConfiguration(reactorThreads: 1, blockingThreads: 2))
         defer { engine.shutdown() }
         try await TemporaryStore.with { temporary in
             let app = Application(router: buildRouter(engine: engine, store: temporary.store))
-            let auth: HTTPFields = [.authorization: "Bearer \(temporary.adminToken)"]
-            try await app.test(.router) { client in try await body(client, auth) }
+            try await app.test(.router) { client in try await body(APIClient(client: client), temporary.adminToken) }
         }
     }
 
-    private static func json(_ response: TestResponse) throws -> JSONValue {
-        try JSONDecoder().decode(JSONValue.self, from: Data(response.body.readableBytesView))
-    }
-
-    private static func firstError(_ response: TestResponse) throws -> JSONValue? {
-        guard case .array(let errors)? = try json(response)["errors"] else { return nil }
-        return errors.first
-    }
-
     @Test func supportedConnectorsListsTheCatalog() async throws {
-        try await withApp { client, auth in
-            try await client.execute(uri: "\(Self.base)/supported_connectors/", method: .get, headers: auth) { response in
-                #expect(response.status == .ok)
-                guard case .array(let rows) = try Self.json(response) else { Issue.record("not an array"); return }
-                #expect(rows.count == 9)
-            }
-            try await client.execute(
-                uri: "\(Self.base)/supported_connectors/?connector_mode=DATABASE", method: .get, headers: auth
-            ) { response in
-                guard case .array(let rows) = try Self.json(response) else { Issue.record("not an array"); return }
-                #expect(rows.count == 5)
-            }
-            try await client.execute(
-                uri: "\(Self.base)/supported_connectors/?connector_mode=WRONG", method: .get, headers: auth
-            ) { response in
-                #expect(response.status == .badRequest)
-                try #expect(Self.firstError(response)?["attr"] == "connector_mode")
-            }
-            try await client.execute(uri: "\(Self.base)/supported_connectors/?type=SIDEWAYS", method: .get, headers: auth) {
-                #expect($0.status == .badRequest)
-            }
+        try await withApp { api, token in
+            let all = try await api.call(.get, "\(Self.base)/supported_connectors/", token: token)
+            #expect(all.status == 200)
+            #expect(all.json.arrayValue?.count == 9)
+            let databases = try await api.call(.get, "\(Self.base)/supported_connectors/?connector_mode=DATABASE", token: token)
+            #expect(databases.json.arrayValue?.count == 5)
+            let wrongMode = try await api.call(.get, "\(Self.base)/supported_connectors/?connector_mode=WRONG", token: token)
+            #expect(wrongMode.status == 400 && wrongMode.firstError?["attr"] == "connector_mode")
+            #expect(try await api.call(.get, "\(Self.base)/supported_connectors/?type=SIDEWAYS", token: token).status == 400)
         }
     }
 
     @Test func connectorSchema() async throws {
-        try await withApp { client, auth in
-            try await client.execute(uri: "\(Self.base)/connector_schema/?id=\(Self.postgres)", method: .get, headers: auth) {
-                response in
-                #expect(response.status == .ok)
-                let body = try Self.json(response)
-                #expect(body["oauth"] == false)
-                #expect(body["python_social_auth_backend"] == "")
-                #expect(body["json_schema"]?["allOf"] != nil)
-            }
-            try await client.execute(uri: "\(Self.base)/connector_schema/", method: .get, headers: auth) { response in
-                #expect(response.status == .badRequest)
-                try #expect(Self.firstError(response)?["attr"] == "id")
-            }
-            try await client.execute(uri: "\(Self.base)/connector_schema/?id=nope", method: .get, headers: auth) { response in
-                #expect(response.status == .badRequest)
-                try #expect(Self.firstError(response)?["code"] == "unknown_connector")
-            }
+        try await withApp { api, token in
+            let schema = try await api.call(.get, "\(Self.base)/connector_schema/?id=\(Self.postgres)", token: token)
+            #expect(schema.status == 200)
+            #expect(schema.json["oauth"] == false)
+            #expect(schema.json["python_social_auth_backend"] == "")
+            #expect(schema.json["json_schema"]?["allOf"] != nil)
+            let noID = try await api.call(.get, "\(Self.base)/connector_schema/", token: token)
+            #expect(noID.status == 400 && noID.firstError?["attr"] == "id")
+            let unknown = try await api.call(.get, "\(Self.base)/connector_schema/?id=nope", token: token)
+            #expect(unknown.status == 400 && unknown.firstError?["code"] == "unknown_connector")
         }
     }
 
     @Test func authenticationAndTenancy() async throws {
-        try await withApp { client, auth in
-            try await client.execute(uri: "\(Self.base)/supported_connectors/", method: .get) { response in
-                #expect(response.status == .unauthorized)
-                try #expect(Self.json(response)["type"] == "client_error")
-            }
-            try await client.execute(
-                uri: "\(Self.base)/supported_connectors/", method: .get, headers: [.authorization: "Bearer wrong"]
-            ) { #expect($0.status == .unauthorized) }
-            try await client.execute(uri: "/api/v1/unstract/other/supported_connectors/", method: .get, headers: auth) {
-                response in
-                #expect(response.status == .notFound)
-                try #expect(Self.firstError(response)?["code"] == "not_found")
-            }
-            try await client.execute(uri: "/no/such/route", method: .get) { response in
-                #expect(response.status == .notFound)
-                #expect(response.headers[.contentType] == "application/json")
-            }
-            try await client.execute(uri: "/healthz", method: .get) { #expect($0.status == .ok) }
+        try await withApp { api, token in
+            let anonymous = try await api.call(.get, "\(Self.base)/supported_connectors/", token: nil)
+            #expect(anonymous.status == 401 && anonymous.json["type"] == "client_error")
+            #expect(try await api.call(.get, "\(Self.base)/supported_connectors/", token: "wrong").status == 401)
+            let otherOrganization = try await api.call(.get, "/api/v1/unstract/other/supported_connectors/", token: token)
+            #expect(otherOrganization.status == 404 && otherOrganization.firstError?["code"] == "not_found")
+            let nowhere = try await api.call(.get, "/no/such/route", token: nil)
+            #expect(nowhere.status == 404 && nowhere.headers[.contentType] == "application/json")
+            #expect(try await api.call(.get, "/healthz", token: nil).status == 200)
         }
     }
 
     @Test func testEndpointRejectsBadBodies() async throws {
-        try await withApp { client, auth in
-            let uri = "\(Self.base)/test_connectors/"
-            try await client.execute(uri: uri, method: .post, headers: auth, body: ByteBuffer(string: "{not json")) {
-                response in
-                #expect(response.status == .badRequest)
-                try #expect(Self.firstError(response)?["code"] == "parse_error")
-            }
-            try await client.execute(uri: uri, method: .post, headers: auth, body: ByteBuffer(string: #"{"connector_metadata": {}}"#)) {
-                response in
-                #expect(response.status == .badRequest)
-                try #expect(Self.firstError(response)?["attr"] == "connector_id")
-            }
-            let big = ByteBuffer(string: #"{"connector_id": ""# + String(repeating: "x", count: 1 << 20) + #""}"#)
-            try await client.execute(uri: uri, method: .post, headers: auth, body: big) { response in
-                #expect(response.status == .contentTooLarge)
-                try #expect(Self.firstError(response)?["code"] == "payload_too_large")
-            }
-            let body = ByteBuffer(string: #"{"connector_id": "\#(Self.postgres)", "connector_metadata": {"host": "h"}}"#)
-            try await client.execute(uri: uri + "?timeout=9999", method: .post, headers: auth, body: body) { response in
-                #expect(response.status == .badRequest)
-                try #expect(Self.firstError(response)?["attr"] == "timeout")
-            }
+        try await withApp { api, token in
+            let path = "\(Self.base)/test_connectors/"
+            let notJSON = try await api.call(.post, path, token: token, raw: "{not json")
+            #expect(notJSON.status == 400 && notJSON.firstError?["code"] == "parse_error")
+            let noID = try await api.call(.post, path, token: token, body: ["connector_metadata": [:]])
+            #expect(noID.status == 400 && noID.firstError?["attr"] == "connector_id")
+            let big = try await api.call(.post, path, token: token, body: ["connector_id": .string(String(repeating: "x", count: 1 << 20))])
+            #expect(big.status == 413 && big.firstError?["code"] == "payload_too_large")
+            let body: JSONValue = ["connector_id": .string(Self.postgres), "connector_metadata": ["host": "h"]]
+            let longTimeout = try await api.call(.post, path + "?timeout=9999", token: token, body: body)
+            #expect(longTimeout.status == 400 && longTimeout.firstError?["attr"] == "timeout")
         }
     }
 
     @Test func testEndpointReturnsVerdictsWithProbe() async throws {
-        try await withApp { client, auth in
-            let uri = "\(Self.base)/test_connectors/"
-            let unknown = ByteBuffer(string: #"{"connector_id": "nope|1", "connector_metadata": {}}"#)
-            try await client.execute(uri: uri, method: .post, headers: auth, body: unknown) { response in
-                #expect(response.status == .badRequest)
-                try #expect(Self.firstError(response)?["code"] == "unknown_connector")
-                try #expect(Self.json(response)["is_valid"] == false)
-            }
-            let invalid = ByteBuffer(
-                string:
-                    #"{"connector_id": "\#(Self.postgres)", "connector_metadata": {"connectorName": "x", "host": "db", "port": "70000", "database": "d", "user": "u", "password": "hunter2"}}"#
-            )
-            try await client.execute(uri: uri, method: .post, headers: auth, body: invalid) { response in
-                #expect(response.status == .badRequest)
-                try #expect(Self.json(response)["type"] == "validation_error")
-                try #expect(Self.firstError(response)?["attr"] == "port")
-                #expect(!String(buffer: response.body).contains("hunter2"))
-            }
-            let denied = ByteBuffer(
-                string:
-                    #"{"connector_id": "\#(Self.postgres)", "connector_metadata": {"host": "169.254.169.254", "port": "5432", "database": "d", "user": "u", "password": "hunter2"}}"#
-            )
-            try await client.execute(uri: uri, method: .post, headers: auth, body: denied) { response in
-                #expect(response.status == .forbidden)
-                let body = try Self.json(response)
-                #expect(body["probe"]?["code"] == "egress_denied")
-                #expect(body["probe"]?["stages"]?["resolve"] != nil)
-                #expect(!String(buffer: response.body).contains("hunter2"))
-            }
+        try await withApp { api, token in
+            let path = "\(Self.base)/test_connectors/"
+            let unknown = try await api.call(.post, path, token: token, body: ["connector_id": "nope|1", "connector_metadata": [:]])
+            #expect(unknown.status == 400 && unknown.firstError?["code"] == "unknown_connector")
+            #expect(unknown.json["is_valid"] == false)
+            let badPort: JSONValue = [
+                "connector_id": .string(Self.postgres),
+                "connector_metadata": ["connectorName": "x", "host": "db", "port": "70000", "database": "d", "user": "u", "password": "hunter2"],
+            ]
+            let invalid = try await api.call(.post, path, token: token, body: badPort)
+            #expect(invalid.status == 400 && invalid.json["type"] == "validation_error")
+            #expect(invalid.firstError?["attr"] == "port")
+            #expect(!invalid.text.contains("hunter2"))
+            let metadataService: JSONValue = [
+                "connector_id": .string(Self.postgres),
+                "connector_metadata": ["host": "169.254.169.254", "port": "5432", "database": "d", "user": "u", "password": "hunter2"],
+            ]
+            let denied = try await api.call(.post, path, token: token, body: metadataService)
+            #expect(denied.status == 403)
+            #expect(denied.json["probe"]?["code"] == "egress_denied")
+            #expect(denied.json["probe"]?["stages"]?["resolve"] != nil)
+            #expect(!denied.text.contains("hunter2"))
         }
     }
-}
 
-extension APITests {
-    @Test func routesAnswerWithAndWithoutTrailingSlash() async throws {
-        try await withApp { client, auth in
-            for uri in ["\(Self.base)/supported_connectors/", "\(Self.base)/supported_connectors"] {
-                try await client.execute(uri: uri, method: .get, headers: auth) { #expect($0.status == .ok) }
-            }
+    @Test(arguments: ["\(base)/supported_connectors/", "\(base)/supported_connectors"])
+    func routesAnswerWithAndWithoutTrailingSlash(_ path: String) async throws {
+        try await withApp { api, token in
+            let listed = try await api.call(.get, path, token: token)
+            #expect(listed.status == 200)
         }
     }
 }

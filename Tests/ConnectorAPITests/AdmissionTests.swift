@@ -5,7 +5,6 @@ import Foundation
 import HealthChecks
 import Hummingbird
 import HummingbirdTesting
-import JSONOracle
 import ProbeEngine
 import Probes
 import TestSupport
@@ -32,27 +31,20 @@ import Testing
         try await TemporaryStore.with { temporary in
             let app = Application(router: buildRouter(engine: engine, store: temporary.store, admission: admission))
             let user = String(temporary.admin.id)
-            let body =
-                #"{"connector_id": "postgresql|6db35f45-be11-4fd5-80c5-85c48183afbb", "connector_metadata": {"host": "169.254.169.254", "port": "5432", "database": "d", "user": "u", "password": "p"}}"#
+            let body: JSONValue = [
+                "connector_id": "postgresql|6db35f45-be11-4fd5-80c5-85c48183afbb",
+                "connector_metadata": ["host": "169.254.169.254", "port": "5432", "database": "d", "user": "u", "password": "p"],
+            ]
             try await app.test(.router) { client in
+                let api = APIClient(client: client, base: "/api/v1/unstract/default")
                 // Another test of the same user is running.
                 #expect(admission.admit(user: user, organization: "default"))
-                try await client.execute(
-                    uri: "/api/v1/unstract/default/test_connectors/", method: .post, headers: [.authorization: "Bearer \(temporary.adminToken)"],
-                    body: ByteBuffer(string: body)
-                ) { response in
-                    #expect(response.status == .tooManyRequests)
-                    #expect(response.headers[.retryAfter] == "2")
-                    let json = try JSONDecoder().decode(JSONValue.self, from: Data(response.body.readableBytesView))
-                    #expect(json["type"] == "client_error")
-                }
+                let refused = try await api.call(.post, "/test_connectors/", token: temporary.adminToken, body: body)
+                #expect(refused.status == 429)
+                #expect(refused.headers[.retryAfter] == "2")
+                #expect(refused.json["type"] == "client_error")
                 admission.release(user: user, organization: "default")
-                try await client.execute(
-                    uri: "/api/v1/unstract/default/test_connectors/", method: .post, headers: [.authorization: "Bearer \(temporary.adminToken)"],
-                    body: ByteBuffer(string: body)
-                ) { response in
-                    #expect(response.status == .forbidden)
-                }
+                #expect(try await api.call(.post, "/test_connectors/", token: temporary.adminToken, body: body).status == 403)
                 #expect(admission.inFlight(organization: "default") == 0)
             }
         }

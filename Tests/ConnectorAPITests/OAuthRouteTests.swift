@@ -19,22 +19,16 @@ import Testing
         backend: .google, authorizeURL: "http://127.0.0.1:9/o/oauth2/v2/auth", tokenURL: "http://127.0.0.1:9/token",
         clientID: "client.apps.googleusercontent.com", clientSecret: UUID().uuidString)
 
-    func withApp(
-        statusURL: String? = nil, _ body: @Sendable (any TestClientProtocol, HTTPFields) async throws -> Void
-    ) async throws {
+    /// Runs `body` against a server on a fresh store, with the client and the admin's token.
+    func withApp(statusURL: String? = nil, _ body: @Sendable (APIClient, String) async throws -> Void) async throws {
         let engine = try ProbeEngine.standard(configuration: EngineConfiguration(reactorThreads: 1, blockingThreads: 2))
         defer { engine.shutdown() }
         try await TemporaryStore.with { temporary in
             let configuration = APIConfiguration(
                 publicURL: "https://engine.example.test", oauth: OAuthConfiguration(providers: [.google: Self.google], statusURL: statusURL))
             let app = Application(router: buildRouter(engine: engine, store: temporary.store, configuration: configuration))
-            try await app.test(.router) { client in try await body(client, [.authorization: "Bearer \(temporary.adminToken)"]) }
+            try await app.test(.router) { client in try await body(APIClient(client: client), temporary.adminToken) }
         }
-    }
-
-    static func firstError(_ response: TestResponse) throws -> JSONValue? {
-        guard case .array(let errors)? = try JSONValue.parse(Array(response.body.readableBytesView))["errors"] else { return nil }
-        return errors.first
     }
 
     static func query(_ location: String?) throws -> [String: String] {
@@ -44,78 +38,61 @@ import Testing
     }
 
     @Test func aBackendWithoutItsClientIsA500NamingTheSettings() async throws {
-        try await withApp { client, auth in
-            try await client.execute(uri: "/api/v1/oauth/cache-key/dropbox-oauth2", method: .get, headers: auth) { response in
-                #expect(response.status == .internalServerError)
-                let error = try #require(try Self.firstError(response))
-                #expect(error["code"]?.stringValue == "key_not_configured")
-                let detail = try #require(error["detail"]?.stringValue)
-                #expect(detail.contains("DROPBOX_OAUTH2_KEY") && detail.contains("DROPBOX_OAUTH2_SECRET"))
-            }
-            try await client.execute(uri: "/api/v1/oauth/cache-key/google-oauth2/", method: .get, headers: auth) { response in
-                #expect(response.status == .ok)
-            }
+        try await withApp { api, token in
+            let dropbox = try await api.call(.get, "/api/v1/oauth/cache-key/dropbox-oauth2", token: token)
+            #expect(dropbox.status == 500)
+            let error = try #require(dropbox.firstError)
+            #expect(error["code"]?.stringValue == "key_not_configured")
+            let detail = try #require(error["detail"]?.stringValue)
+            #expect(detail.contains("DROPBOX_OAUTH2_KEY") && detail.contains("DROPBOX_OAUTH2_SECRET"))
+            #expect(try await api.call(.get, "/api/v1/oauth/cache-key/google-oauth2/", token: token).status == 200)
         }
     }
 
     @Test func anUnknownBackendIsA400AndNoTokenIsA401() async throws {
-        try await withApp { client, auth in
-            try await client.execute(uri: "/api/v1/oauth/cache-key/github", method: .get, headers: auth) { response in
-                #expect(response.status == .badRequest)
-                let error = try Self.firstError(response)
-                #expect(error?["attr"]?.stringValue == "backend")
-            }
-            try await client.execute(uri: "/api/v1/oauth/cache-key/google-oauth2", method: .get) { response in
-                #expect(response.status == .unauthorized)
-            }
+        try await withApp { api, token in
+            let github = try await api.call(.get, "/api/v1/oauth/cache-key/github", token: token)
+            #expect(github.status == 400 && github.firstError?["attr"]?.stringValue == "backend")
+            #expect(try await api.call(.get, "/api/v1/oauth/cache-key/google-oauth2", token: nil).status == 401)
         }
     }
 
     /// A well-formed key the cache does not hold (expired, or never issued) cannot start a flow.
     @Test func aKeyNotInTheCacheEndsOnTheServersStatusPageNotAtTheProvider() async throws {
-        try await withApp { client, _ in
+        try await withApp { api, _ in
             let key = "oauth:default|1|google-oauth2|\(UUID().uuidString.lowercased())"
-            let uri = "/api/v1/oauth/login/google-oauth2/?" + PercentEncoding.form([("oauth-key", key)])
-            try await client.execute(uri: uri, method: .get) { response in
-                #expect(response.status == .found)
-                let location = try #require(response.headers[.location])
-                #expect(location.hasPrefix("https://engine.example.test/api/v1/oauth/status/?"))
-                #expect(try Self.query(location) == ["status": "error", "reason": "expired_key"])
-                #expect(response.headers[.cacheControl] == "no-store")
-            }
+            let login = try await api.call(.get, "/api/v1/oauth/login/google-oauth2/?" + PercentEncoding.form([("oauth-key", key)]), token: nil)
+            #expect(login.status == 302)
+            let location = try #require(login.headers[.location])
+            #expect(location.hasPrefix("https://engine.example.test/api/v1/oauth/status/?"))
+            #expect(try Self.query(location) == ["status": "error", "reason": "expired_key"])
+            #expect(login.headers[.cacheControl] == "no-store")
         }
     }
 
     @Test func aConfiguredStatusURLReceivesTheOutcome() async throws {
-        try await withApp(statusURL: "https://app.example.test/oauth-status/?from=engine") { client, auth in
-            try await client.execute(uri: "/api/v1/oauth/login/google-oauth2/?oauth-key=nonsense", method: .get) { response in
-                #expect(response.status == .found)
-                let location = try #require(response.headers[.location])
-                #expect(location.hasPrefix("https://app.example.test/oauth-status/?from=engine&"))
-                #expect(try Self.query(location) == ["from": "engine", "status": "error", "reason": "invalid_key"])
-            }
+        try await withApp(statusURL: "https://app.example.test/oauth-status/?from=engine") { api, _ in
+            let login = try await api.call(.get, "/api/v1/oauth/login/google-oauth2/?oauth-key=nonsense", token: nil)
+            #expect(login.status == 302)
+            let location = try #require(login.headers[.location])
+            #expect(location.hasPrefix("https://app.example.test/oauth-status/?from=engine&"))
+            #expect(try Self.query(location) == ["from": "engine", "status": "error", "reason": "invalid_key"])
             // A callback whose state this server never issued.
-            try await client.execute(uri: "/api/v1/oauth/complete/google-oauth2/?code=c&state=s", method: .get) { response in
-                let query = try Self.query(response.headers[.location])
-                #expect(query == ["from": "engine", "status": "error", "reason": "invalid_state"])
-            }
+            let callback = try await api.call(.get, "/api/v1/oauth/complete/google-oauth2/?code=c&state=s", token: nil)
+            #expect(try Self.query(callback.headers[.location]) == ["from": "engine", "status": "error", "reason": "invalid_state"])
         }
     }
 
     @Test func theStatusPageExplainsAReasonAndDropsAnythingElse() async throws {
-        try await withApp { client, _ in
-            try await client.execute(uri: "/api/v1/oauth/status/?status=error&reason=exchange_failed:invalid_client", method: .get) { response in
-                let html = String(buffer: response.body)
-                #expect(html.contains("data-reason=\"exchange_failed:invalid_client\""))
-                #expect(html.contains("An administrator must check its client id and secret."))
-                #expect(response.headers[HTTPField.Name("Content-Security-Policy")!]?.contains("script-src 'sha256-") == true)
-            }
+        try await withApp { api, _ in
+            let page = try await api.call(.get, "/api/v1/oauth/status/?status=error&reason=exchange_failed:invalid_client", token: nil)
+            #expect(page.text.contains("data-reason=\"exchange_failed:invalid_client\""))
+            #expect(page.text.contains("An administrator must check its client id and secret."))
+            #expect(page.headers[HTTPField.Name("Content-Security-Policy")!]?.contains("script-src 'sha256-") == true)
             let injected = PercentEncoding.form([("status", "error"), ("reason", "<script>alert(1)</script>")])
-            try await client.execute(uri: "/api/v1/oauth/status/?" + injected, method: .get) { response in
-                let html = String(buffer: response.body)
-                #expect(html.contains("data-status=\"error\" data-reason=\"\""))
-                #expect(!html.contains("alert(1)"))
-            }
+            let cleaned = try await api.call(.get, "/api/v1/oauth/status/?" + injected, token: nil)
+            #expect(cleaned.text.contains("data-status=\"error\" data-reason=\"\""))
+            #expect(!cleaned.text.contains("alert(1)"))
         }
     }
 }

@@ -29,10 +29,9 @@ import Testing
             let unknown = try await world.call(
                 .post, "/test_connectors/", token: world.owner, body: ["connector_id": "made-up|1", "connector_metadata": [:]])
             #expect(unknown.status == 400)
-            let text = try await world.client.execute(uri: "/metrics", method: .get) { response in
-                #expect(response.headers[.contentType]?.hasPrefix("text/plain; version=0.0.4") == true)
-                return String(buffer: response.body)
-            }
+            let metrics = try await APIClient(client: world.client).call(.get, "/metrics", token: nil)
+            #expect(metrics.headers[.contentType]?.hasPrefix("text/plain; version=0.0.4") == true)
+            let text = metrics.text
             #expect(text.contains(#"connector_probes_total{family="postgresql",code="connection_refused"} 1"#), "\(text)")
             #expect(text.contains(#"connector_probes_total{family="unknown",code="unknown_connector"} 1"#))
             #expect(text.contains(#"connector_probe_stage_duration_seconds_count{family="postgresql",stage="connect"} 1"#))
@@ -46,42 +45,30 @@ import Testing
         }
     }
 
+    /// What `path` answers on a server over `store`, with the OAuth cache in `redis` if given.
+    static func answer(_ path: String, engine: ProbeEngine, store: ConnectorStore, redis: RedisClient?) async throws -> APIClient.Answer {
+        let configuration = APIConfiguration(oauth: OAuthConfiguration(storage: redis.map { RedisOAuthStorage(client: $0) }))
+        let app = Application(router: buildRouter(engine: engine, store: store, configuration: configuration))
+        return try await app.test(.router) { client in try await APIClient(client: client).call(.get, path, token: nil) }
+    }
+
     @Test func readinessNamesWhatFailsAndLivenessStaysUp() async throws {
         let engine = try CRUDWorld.closedEndpointsEngine()
         defer { engine.shutdown() }
         let redis = RedisClient(configuration: try RedisConfiguration(url: "redis://127.0.0.1:1"))
         try await TemporaryStore.with { temporary in
-            let healthy = Application(router: buildRouter(engine: engine, store: temporary.store))
-            try await healthy.test(.router) { client in
-                try await client.execute(uri: "/readyz", method: .get) { response in
-                    #expect(response.status == .ok)
-                    let answer = try JSONValue.parse(Array(response.body.readableBytesView))
-                    #expect(answer == ["status": "ready", "failing": []])
-                }
-            }
+            let healthy = try await Self.answer("/readyz", engine: engine, store: temporary.store, redis: nil)
+            #expect(healthy.status == 200 && healthy.json == ["status": "ready", "failing": []])
             // Redis holds the OAuth cache but does not answer.
-            let configuration = APIConfiguration(oauth: OAuthConfiguration(storage: RedisOAuthStorage(client: redis)))
-            let withRedis = Application(router: buildRouter(engine: engine, store: temporary.store, configuration: configuration))
-            try await withRedis.test(.router) { client in
-                try await client.execute(uri: "/readyz", method: .get) { response in
-                    #expect(response.status == .serviceUnavailable)
-                    #expect(response.headers[.retryAfter] == "5")
-                    let answer = try JSONValue.parse(Array(response.body.readableBytesView))
-                    #expect(answer["failing"] == ["redis"])
-                }
-            }
+            let withoutRedis = try await Self.answer("/readyz", engine: engine, store: temporary.store, redis: redis)
+            #expect(withoutRedis.status == 503 && withoutRedis.headers[.retryAfter] == "5")
+            #expect(withoutRedis.json["failing"] == ["redis"])
         }
         // A store whose scope has ended: its database is closed.
         let closedStore = try await TemporaryStore.with { $0.store }
-        let configuration = APIConfiguration(oauth: OAuthConfiguration(storage: RedisOAuthStorage(client: redis)))
-        let withoutStore = Application(router: buildRouter(engine: engine, store: closedStore, configuration: configuration))
-        try await withoutStore.test(.router) { client in
-            try await client.execute(uri: "/readyz", method: .get) { response in
-                let answer = try JSONValue.parse(Array(response.body.readableBytesView))
-                #expect(answer["failing"] == ["redis", "store"])
-            }
-            try await client.execute(uri: "/healthz", method: .get) { response in #expect(response.status == .ok) }
-        }
+        let withoutEither = try await Self.answer("/readyz", engine: engine, store: closedStore, redis: redis)
+        #expect(withoutEither.json["failing"] == ["redis", "store"])
+        #expect(try await Self.answer("/healthz", engine: engine, store: closedStore, redis: redis).status == 200)
         await redis.shutdown()
     }
 }

@@ -44,10 +44,7 @@ import Testing
                 "connector_id": "postgresql|6db35f45-be11-4fd5-80c5-85c48183afbb", "connector_name": .string(name),
                 "connector_metadata": ["host": "db.invalid", "port": "5432", "database": "d", "user": "u", "password": "p"],
             ]
-            try await client.execute(
-                uri: base + "/connector/", method: .post, headers: [.authorization: "Bearer \(token)"],
-                body: ByteBuffer(bytes: body.serialized())
-            ) { #expect($0.status == .created) }
+            #expect(try await APIClient(client: client, base: base).call(.post, "/connector/", token: token, body: body).status == 201)
         }
     }
 

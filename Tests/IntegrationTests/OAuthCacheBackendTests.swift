@@ -88,29 +88,23 @@ extension LiveServiceTests {
                         storage: RedisOAuthStorage(client: client)))
                 let app = Application(router: buildRouter(engine: engine, store: temporary.store, configuration: configuration))
                 try await app.test(.router) { client in
-                    let headers: HTTPFields = [.authorization: "Bearer \(temporary.adminToken)"]
-                    try await client.execute(uri: "/api/v1/oauth/cache-key/google-oauth2", method: .get, headers: headers) { response in
-                        #expect(response.status.code == 503 && response.headers[.retryAfter] != nil)
-                    }
+                    let api = APIClient(client: client)
+                    let token = temporary.adminToken
+                    let cacheKey = try await api.call(.get, "/api/v1/oauth/cache-key/google-oauth2", token: token)
+                    #expect(cacheKey.status == 503 && cacheKey.headers[.retryAfter] != nil)
                     let key = OAuthCacheKey(organization: "default", userID: temporary.admin.id, backend: .google).description
-                    let body = ByteBuffer(
-                        bytes: JSONValue.object([
-                            "connector_id": "gdrive|3ac4b966-9136-4261-944a-bdbfc51cd21c", "connector_name": "drive",
-                            "connector_metadata": ["connectorName": "drive"],
-                        ]).serialized())
-                    try await client.execute(
-                        uri: "/api/v1/unstract/default/connector/?" + PercentEncoding.form([("oauth-key", key)]), method: .post, headers: headers,
-                        body: body
-                    ) { response in
-                        #expect(response.status.code == 503 && response.headers[.retryAfter] != nil)
-                    }
+                    let body: JSONValue = [
+                        "connector_id": "gdrive|3ac4b966-9136-4261-944a-bdbfc51cd21c", "connector_name": "drive",
+                        "connector_metadata": ["connectorName": "drive"],
+                    ]
+                    let created = try await api.call(
+                        .post, "/api/v1/unstract/default/connector/?" + PercentEncoding.form([("oauth-key", key)]), token: token, body: body)
+                    #expect(created.status == 503 && created.headers[.retryAfter] != nil)
                     // The login popup lands on the status page with the reason, not an error body.
-                    try await client.execute(
-                        uri: "/api/v1/oauth/login/google-oauth2/?" + PercentEncoding.form([("oauth-key", key)]), method: .get
-                    ) { response in
-                        #expect(response.status.code == 302)
-                        #expect(response.headers[.location]?.contains("reason=cache_unavailable") == true)
-                    }
+                    let login = try await api.call(
+                        .get, "/api/v1/oauth/login/google-oauth2/?" + PercentEncoding.form([("oauth-key", key)]), token: nil)
+                    #expect(login.status == 302)
+                    #expect(login.headers[.location]?.contains("reason=cache_unavailable") == true)
                 }
             }
             await client.shutdown()
