@@ -56,6 +56,14 @@ let package = Package(
         .target(name: "CResolver", path: "Drivers/CResolver", linkerSettings: [.linkedLibrary("dl")]),
         .target(name: "MariaDBDriver", dependencies: ["CMariaDB", "CResolver", "CCertificate"], path: "Drivers/MariaDBDriver"),
         .target(name: "CurlDriver", dependencies: ["CCurl", "LinuxIO", "CCertificate"], path: "Drivers/CurlDriver"),
+        .target(name: "CTLS", path: "Drivers/CTLS", linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]),
+        .target(
+            name: "PostgresWire",
+            dependencies: [
+                "CTLS", "CCertificate", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+            ],
+            path: "Drivers/PostgresWire"),
 
         // MARK: The engine.
         .target(
@@ -104,7 +112,8 @@ let package = Package(
         .target(
             name: "Probes",
             dependencies: [
-                "ConnectorCore", "ProbeEngine", "PostgresDriver", "MariaDBDriver", "CurlDriver", "SigV4", "CloudAuth", "LinuxIO",
+                "ConnectorCore", "ProbeEngine", "PostgresDriver", "PostgresWire", "MariaDBDriver", "CurlDriver", "SigV4", "CloudAuth",
+                "LinuxIO", .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
         .target(
@@ -162,6 +171,7 @@ let package = Package(
         .testTarget(name: "ConnectorCoreTests", dependencies: ["ConnectorCore", "JSONOracle"]),
         .testTarget(name: "EncryptionTests", dependencies: ["Encryption", "LinuxIO"]),
         .testTarget(name: "SigV4Tests", dependencies: ["SigV4"]),
+        .testTarget(name: "PostgresWireTests", dependencies: ["PostgresWire", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(
             name: "CloudAuthTests",
             dependencies: ["CloudAuth", "ConnectorCore", "LinuxIO", "TestProcesses", .product(name: "CryptoExtras", package: "swift-crypto")]),
@@ -176,7 +186,7 @@ let package = Package(
         .testTarget(
             name: "ProbesTests",
             dependencies: [
-                "Probes", "ConnectorCore", "ProbeEngine", "PostgresDriver", "MariaDBDriver", "CurlDriver", "SigV4", "LinuxIO",
+                "Probes", "ConnectorCore", "ProbeEngine", "PostgresDriver", "PostgresWire", "MariaDBDriver", "CurlDriver", "SigV4", "LinuxIO",
                 .product(name: "Crypto", package: "swift-crypto"), .product(name: "CryptoExtras", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

@@ -22,7 +22,7 @@
 #   - PostgreSQL 15 without TLS (max_connections=50, shared_buffers=16MB).
 #   - MariaDB with TLS (same CA / certificate), max_connections=2000, back_log=2000.
 #   - MariaDB without TLS (--skip-ssl), max_connections=100.
-#   - scripts/test_listeners.py: hold, pg-stall-tls, mysql-stall-auth, drip-pg,
+#   - scripts/test_listeners.py: hold, pg-stall-tls, pg-script, mysql-stall-auth, drip-pg,
 #     drip-mysql, flood-headers and blackhole endpoints, plus a closed port.
 #   - scripts/s3_server.py: S3 (moto server, plain HTTP, path-style) that verifies SigV4
 #     signatures and IAM policies. Bucket ce-probe (us-east-1) with one object; IAM user
@@ -445,6 +445,8 @@ postgres_env() {
   emit CE_PG_PLAIN_PORT "$PG_PLAIN_PORT"
   emit CE_PG_USER probe
   emit CE_PG_MD5_USER probe_md5
+  emit CE_PG_TRUST_USER probe_trust          # pg_hba: trust (no password asked)
+  emit CE_PG_CLEARTEXT_USER probe_cleartext  # pg_hba: password (cleartext)
   emit CE_PG_EXPIRING_USER probe_expiring  # CE_PG_PASSWORD; VALID UNTIL 10 days after start
   emit CE_PG_PASSWORD "$PG_PASSWORD"
   emit CE_PG_DATABASE probe
@@ -513,6 +515,8 @@ EOF
 # TYPE  DATABASE  USER      ADDRESS        METHOD
 local   all       postgres                 trust
 host    all       probe_md5 127.0.0.1/32   md5
+host    all       probe_trust 127.0.0.1/32 trust
+host    all       probe_cleartext 127.0.0.1/32 password
 host    all       all       127.0.0.1/32   scram-sha-256
 host    all       all       ::1/128        scram-sha-256
 EOF
@@ -542,13 +546,15 @@ CREATE ROLE probe_noconnect LOGIN PASSWORD '$PG_NOCONNECT_PASSWORD';
 SET password_encryption = 'md5';
 CREATE ROLE probe_md5 LOGIN PASSWORD '$PG_PASSWORD';
 RESET password_encryption;
+CREATE ROLE probe_trust LOGIN;
+CREATE ROLE probe_cleartext LOGIN PASSWORD '$PG_PASSWORD';
 CREATE ROLE store LOGIN CREATEDB PASSWORD '$PG_STORE_PASSWORD';
 DO \$\$ BEGIN
   EXECUTE format('CREATE ROLE probe_expiring LOGIN PASSWORD %L VALID UNTIL %L', '$PG_PASSWORD', (now() + interval '10 days')::text);
 END \$\$;
 CREATE DATABASE probe;
 REVOKE CONNECT, TEMPORARY ON DATABASE probe FROM PUBLIC;
-GRANT CONNECT ON DATABASE probe TO probe, probe_md5, probe_expiring;
+GRANT CONNECT ON DATABASE probe TO probe, probe_md5, probe_expiring, probe_trust, probe_cleartext;
 CREATE DATABASE sealed;
 REVOKE CONNECT, TEMPORARY ON DATABASE sealed FROM PUBLIC;
 \connect probe
@@ -661,10 +667,10 @@ mariadb_setup_sql() { # SOCKET
   mariadb_setup_sql_text | mariadb --no-defaults --protocol=socket --socket="$1" -uroot --batch
 }
 
-# ---- scripts/test_listeners.py: hold, pg-stall-tls, mysql-stall-auth, drip-pg, drip-mysql,
+# ---- scripts/test_listeners.py: hold, pg-stall-tls, pg-script, mysql-stall-auth, drip-pg, drip-mysql,
 # flood-headers and blackhole endpoints; nothing listens on CLOSED_PORT.
 service listeners \
-  --ports "HOLD_PORT PG_STALL_TLS_PORT MYSQL_STALL_AUTH_PORT DRIP_PG_PORT DRIP_MYSQL_PORT BLACKHOLE_PORT CLOSED_PORT FLOOD_HEADERS_PORT" \
+  --ports "HOLD_PORT PG_STALL_TLS_PORT PG_SCRIPT_PORT MYSQL_STALL_AUTH_PORT DRIP_PG_PORT DRIP_MYSQL_PORT BLACKHOLE_PORT CLOSED_PORT FLOOD_HEADERS_PORT" \
   --needs "test_listeners.py" \
   --process listeners LISTENERS_PID HOLD_PORT
 
@@ -672,7 +678,7 @@ listeners_start() {
   local ldir="$RUN_DIR/listeners"
   mkdir -m 0700 "$ldir"
   setsid python3 "$SCRIPT_DIR/test_listeners.py" \
-    --hold "$HOLD_PORT" --pg-stall-tls "$PG_STALL_TLS_PORT" --mysql-stall-auth "$MYSQL_STALL_AUTH_PORT" \
+    --hold "$HOLD_PORT" --pg-stall-tls "$PG_STALL_TLS_PORT" --pg-script "$PG_SCRIPT_PORT" --mysql-stall-auth "$MYSQL_STALL_AUTH_PORT" \
     --drip-pg "$DRIP_PG_PORT" --drip-mysql "$DRIP_MYSQL_PORT" --blackhole "$BLACKHOLE_PORT" \
     --flood-headers "$FLOOD_HEADERS_PORT" \
     --max-seconds "$LISTENERS_MAX_SECONDS" --pid-file "$ldir/pid" --ready-file "$ldir/ready" \
@@ -684,12 +690,13 @@ listeners_start() {
 listeners_ready() {
   local ldir="$RUN_DIR/listeners"
   wait_until test_listeners.py "$LISTENERS_PID" "$ldir/log" "" test -f "$ldir/ready"
-  log "listeners ready (pid $LISTENERS_PID): hold $HOLD_PORT, pg-stall-tls $PG_STALL_TLS_PORT, mysql-stall-auth $MYSQL_STALL_AUTH_PORT, drip-pg $DRIP_PG_PORT, drip-mysql $DRIP_MYSQL_PORT, blackhole $BLACKHOLE_PORT, flood-headers $FLOOD_HEADERS_PORT, closed $CLOSED_PORT"
+  log "listeners ready (pid $LISTENERS_PID): hold $HOLD_PORT, pg-stall-tls $PG_STALL_TLS_PORT, pg-script $PG_SCRIPT_PORT, mysql-stall-auth $MYSQL_STALL_AUTH_PORT, drip-pg $DRIP_PG_PORT, drip-mysql $DRIP_MYSQL_PORT, blackhole $BLACKHOLE_PORT, flood-headers $FLOOD_HEADERS_PORT, closed $CLOSED_PORT"
 }
 
 listeners_env() {
   emit CE_HOLD_PORT "$HOLD_PORT"
   emit CE_PG_STALL_TLS_PORT "$PG_STALL_TLS_PORT"
+  emit CE_PG_SCRIPT_PORT "$PG_SCRIPT_PORT"
   emit CE_MYSQL_STALL_AUTH_PORT "$MYSQL_STALL_AUTH_PORT"
   emit CE_DRIP_PG_PORT "$DRIP_PG_PORT"
   emit CE_FLOOD_HEADERS_PORT "$FLOOD_HEADERS_PORT"

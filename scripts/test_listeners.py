@@ -20,6 +20,14 @@ One process, one asyncio loop, stdlib only. Each mode listens on its own port
   --flood-headers PORT     HTTP peer: after the request head, answer
                            "HTTP/1.1 200 OK" and then 1 MiB of header lines
                            (never the blank line that ends them)
+  --pg-script PORT         PostgreSQL peer that breaks off at a step the client names
+                           by its database, "<drop|stall>_after_<step>", step one
+                           of startup, password_request, password, auth_ok,
+                           parameters, ready, query: it answers SSLRequest 'N',
+                           asks for a cleartext password, accepts any, sends
+                           AuthenticationOk, ParameterStatus, BackendKeyData and
+                           ReadyForQuery, reads the query; at the named step it
+                           closes the connection (drop) or goes silent (stall)
   --blackhole PORT         listen(0), never accept(); the accept queue is
                            filled with the process's own connections, so new
                            clients' SYNs are dropped (SYN-SENT until timeout)
@@ -235,8 +243,92 @@ class FloodHeaders(Base):
             self.transport.write(b"HTTP/1.1 200 OK\r\n" + self.LINE * 1024)
 
 
+class PgScript(Base):
+    """A PostgreSQL server that stops at the step its client's database names."""
+
+    STEPS = ("startup", "password_request", "password", "auth_ok", "parameters", "ready", "query")
+
+    def started(self):
+        self.buf = b""
+        self.state = "first"  # first, startup, password, query, done
+        self.action = None
+        self.step = None
+
+    @staticmethod
+    def message(kind, body):
+        return kind + struct.pack("!i", len(body) + 4) + body
+
+    def stop_here(self, step):
+        """Drops or stalls if `step` is where the client asked; True when it did."""
+        if step != self.step:
+            return False
+        self.state = "done"
+        if self.action == "drop":
+            self.transport.close()
+        return True
+
+    def data_received(self, data):
+        if self.state == "done":
+            return
+        self.buf += data
+        while self.state != "done":
+            if self.state in ("first", "startup"):
+                if len(self.buf) < 8:
+                    return
+                length, code = struct.unpack("!ii", self.buf[:8])
+                if len(self.buf) < length:
+                    return
+                packet, self.buf = self.buf[:length], self.buf[length:]
+                if length == 8 and code in (PG_SSL_REQUEST_CODE, PG_GSSENC_REQUEST_CODE):
+                    self.transport.write(b"N")
+                    continue
+                fields = packet[8:].split(b"\0")
+                params = dict(zip(fields[0::2], fields[1::2]))
+                name = params.get(b"database", b"").decode("ascii", "replace")
+                action, _, step = name.partition("_after_")
+                if action not in ("drop", "stall") or step not in self.STEPS:
+                    self.transport.close()  # not a script this server knows
+                    self.state = "done"
+                    return
+                self.action, self.step = action, step
+                if self.stop_here("startup"):
+                    return
+                self.transport.write(self.message(b"R", struct.pack("!i", 3)))  # cleartext password
+                if self.stop_here("password_request"):
+                    return
+                self.state = "password"
+            elif self.state in ("password", "query"):
+                if len(self.buf) < 5:
+                    return
+                length = struct.unpack("!i", self.buf[1:5])[0]
+                if len(self.buf) < 1 + length:
+                    return
+                kind, self.buf = self.buf[:1], self.buf[1 + length :]
+                if self.state == "password":
+                    if self.stop_here("password"):
+                        return
+                    self.transport.write(self.message(b"R", struct.pack("!i", 0)))
+                    if self.stop_here("auth_ok"):
+                        return
+                    self.transport.write(
+                        self.message(b"S", b"server_version\x0015.0\x00")
+                        + self.message(b"S", b"client_encoding\x00UTF8\x00")
+                        + self.message(b"K", struct.pack("!ii", os.getpid(), 1))
+                    )
+                    if self.stop_here("parameters"):
+                        return
+                    self.transport.write(self.message(b"Z", b"I"))
+                    if self.stop_here("ready"):
+                        return
+                    self.state = "query"
+                elif kind in (b"Q", b"S"):  # a simple query, or the Sync that ends an extended one
+                    self.stop_here("query")
+                    return
+
+
 MODES = {
     "hold": Hold,
+    "pg-script": PgScript,
     "flood-headers": FloodHeaders,
     "pg-stall-tls": PgStallTls,
     "mysql-stall-auth": MysqlStallAuth,

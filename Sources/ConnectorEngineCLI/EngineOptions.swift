@@ -72,6 +72,12 @@ struct EngineOptions: ParsableArguments {
     @Option(help: "Dropbox API base URL (its token endpoint is <URL>/oauth2/token).")
     var dropboxURL = DropboxEndpoints.dropbox.apiURL
 
+    @Option(
+        help:
+            "PostgreSQL probes: automatic (the engine's own protocol path, libpq where it does not cover the credentials) or libpq (always)."
+    )
+    var postgresDriver: PostgresPath = .automatic
+
     @Option(help: "Send every Snowflake login to this base URL instead of https://<account>.snowflakecomputing.com.")
     var snowflakeURL: String?
 
@@ -139,7 +145,7 @@ struct EngineOptions: ParsableArguments {
             reactorThreads: reactorThreads, egress: egress, warnWithin: .seconds(warnDays * 86_400))
         return try ProbeEngine.standard(
             configuration: configuration, google: googleEndpoints, dropbox: dropboxEndpoints,
-            snowflake: SnowflakeEndpoints(baseURLOverride: snowflakeURL))
+            snowflake: SnowflakeEndpoints(baseURLOverride: snowflakeURL), postgres: postgresDriver)
     }
 }
 
@@ -180,3 +186,5 @@ enum Output {
         FileHandle.standardError.write(Data((text + "\n").utf8))
     }
 }
+
+extension PostgresPath: ExpressibleByArgument {}

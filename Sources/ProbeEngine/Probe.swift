@@ -58,16 +58,20 @@ public struct ProbePlan: Sendable {
     /// More hosts the probe will reach (a token endpoint and an API, say), each resolved and
     /// checked by the egress policy before the probe starts, with the field that named it.
     public var otherHosts: [(host: String, attr: String)]
+    /// What speaks to the service (`libpq`, `native`, `libmariadb`, `libcurl`): the report's
+    /// `probe.driver`.
+    public var driver: String
     /// Builds the probe for the resolved address.
     public var makeProbe: @Sendable (IPAddress) -> any Probe
 
     public init(
-        host: String, hostAttr: String, otherHosts: [(host: String, attr: String)] = [],
+        host: String, hostAttr: String, otherHosts: [(host: String, attr: String)] = [], driver: String,
         makeProbe: @escaping @Sendable (IPAddress) -> any Probe
     ) {
         self.host = host
         self.hostAttr = hostAttr
         self.otherHosts = otherHosts
+        self.driver = driver
         self.makeProbe = makeProbe
     }
 }

@@ -140,7 +140,7 @@ public final class ProbeEngine: Sendable {
         // Cancelling the calling task ends the probe as its deadline would: at once, with
         // everything it opened closed by its reactor.
         let slot = TicketSlot()
-        return await withTaskCancellationHandler {
+        var report = await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 let ticket = ProbeTicket(
                     id: id, timeout: timeout.nanoseconds, warnWithin: configuration.warnWithin, continuation: continuation)
@@ -152,6 +152,8 @@ public final class ProbeEngine: Sendable {
         } onCancel: {
             if let ticket = slot.ticket.withLock({ $0 }) { cancel(ticket) }
         }
+        report.driver = plan.driver
+        return report
     }
 
     /// Where a cancellation handler finds the ticket of its probe once it exists.

@@ -9,11 +9,12 @@ import ServiceLifecycle
 public enum ProbeDrivers {
     /// Every driver; the Google ones send their requests to `google` and share one token cache.
     public static func all(
-        google: GoogleEndpoints = .google, dropbox: DropboxEndpoints = .dropbox, snowflake: SnowflakeEndpoints = .snowflake
+        google: GoogleEndpoints = .google, dropbox: DropboxEndpoints = .dropbox, snowflake: SnowflakeEndpoints = .snowflake,
+        postgres: PostgresPath = .automatic
     ) -> [ConnectorFamily: any ProbeDriver] {
         let googleDriver = GoogleProbeDriver(endpoints: google, tokens: TokenCache())
         return [
-            .postgresql: PostgresProbeDriver(),
+            .postgresql: PostgresProbeDriver(path: postgres),
             .mysql: MySQLProbeDriver(),
             .mariadb: MySQLProbeDriver(),
             .s3: S3ProbeDriver(),
@@ -31,11 +32,12 @@ extension ProbeEngine {
     /// - Throws: ``SystemError`` if the engine's threads cannot be set up.
     public static func standard(
         configuration: EngineConfiguration = EngineConfiguration(), google: GoogleEndpoints = .google,
-        dropbox: DropboxEndpoints = .dropbox, snowflake: SnowflakeEndpoints = .snowflake
+        dropbox: DropboxEndpoints = .dropbox, snowflake: SnowflakeEndpoints = .snowflake, postgres: PostgresPath = .automatic
     ) throws(SystemError) -> ProbeEngine {
         PostgresEnvironment.isolate()
         return try ProbeEngine(
-            configuration: configuration, drivers: ProbeDrivers.all(google: google, dropbox: dropbox, snowflake: snowflake))
+            configuration: configuration,
+            drivers: ProbeDrivers.all(google: google, dropbox: dropbox, snowflake: snowflake, postgres: postgres))
     }
 }
 

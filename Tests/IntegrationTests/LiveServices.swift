@@ -39,12 +39,12 @@ enum LiveServices {
 
     /// An engine with every probe, its Google and Dropbox probes aimed at the fakes (with the
     /// platforms' OAuth clients, which refresh the tokens of a sign-in).
-    static func engine() throws -> ProbeEngine {
+    static func engine(postgres: PostgresPath = .automatic) throws -> ProbeEngine {
         let dropboxApp = environment["CE_DROPBOX_APP_KEY"].map { (id: $0, secret: environment["CE_DROPBOX_APP_SECRET"] ?? "") }
         return try ProbeEngine.standard(
             google: googleEndpoints,
             dropbox: DropboxEndpoints(apiURL: environment["CE_DROPBOX_URL"] ?? "http://127.0.0.1:1", oauthClient: dropboxApp),
-            snowflake: SnowflakeEndpoints(baseURLOverride: environment["CE_SNOWFLAKE_URL"] ?? "http://127.0.0.1:1"))
+            snowflake: SnowflakeEndpoints(baseURLOverride: environment["CE_SNOWFLAKE_URL"] ?? "http://127.0.0.1:1"), postgres: postgres)
     }
 
     /// The repository's Fixtures/connectors directory.

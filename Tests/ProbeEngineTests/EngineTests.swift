@@ -49,7 +49,7 @@ final class PipeDriver: ProbeDriver, @unchecked Sendable {
     }
 
     func plan(for type: ConnectorType, metadata: JSONValue, tenant: String) throws(MetadataError) -> ProbePlan {
-        ProbePlan(host: metadata["host"]?.stringValue ?? "127.0.0.1", hostAttr: "host") { [self] _ in
+        ProbePlan(host: metadata["host"]?.stringValue ?? "127.0.0.1", hostAttr: "host", driver: "pipe") { [self] _ in
             let probe = PipeProbe(stage: stage, closed: closedContinuation, started: startedContinuation)
             if writeImmediately { probe.pipe.fileHandleForWriting.write(Data([1])) }
             return probe
@@ -248,7 +248,7 @@ final class BusyProbe: Probe, @unchecked Sendable {
 
 struct BusyDriver: ProbeDriver {
     func plan(for type: ConnectorType, metadata: JSONValue, tenant: String) throws(MetadataError) -> ProbePlan {
-        ProbePlan(host: "127.0.0.1", hostAttr: "host") { _ in BusyProbe(busy: .milliseconds(1500)) }
+        ProbePlan(host: "127.0.0.1", hostAttr: "host", driver: "busy") { _ in BusyProbe(busy: .milliseconds(1500)) }
     }
 }
 

@@ -12,5 +12,7 @@ cat >"$PGDATA/pg_hba.conf" <<'HBA'
 # TYPE  DATABASE  USER      ADDRESS  METHOD
 local   all       postgres           trust
 host    all       probe_md5 all      md5
+host    all       probe_trust all    trust
+host    all       probe_cleartext all password
 host    all       all       all      scram-sha-256
 HBA

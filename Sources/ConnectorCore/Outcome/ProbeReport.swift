@@ -33,6 +33,9 @@ public struct ProbeReport: Sendable, Equatable {
     public var refreshedTokens: OAuthTokenSet?
     /// What the probe found that predicts a failure (an expiry within the engine's warning window).
     public var warnings: [ProbeWarning] = []
+    /// What spoke to the service (`libpq`, `native`, `libmariadb`, `libcurl`); nil when no probe
+    /// ran (the metadata was refused first).
+    public var driver: String?
 
     public init(
         code: OutcomeCode, stage: ProbeStage? = nil, attr: String? = nil, detail: String? = nil,
@@ -80,6 +83,7 @@ extension ProbeReport {
             "retryable": .bool(code.retryable),
             "hint": .string(hint),
             "signal": signal.map { .string($0) } ?? .null,
+            "driver": driver.map { .string($0) } ?? .null,
             "stages": stagesJSON,
             "warnings": warningsJSON,
         ])

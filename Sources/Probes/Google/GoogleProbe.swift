@@ -61,7 +61,8 @@ struct GoogleProbeDriver: ProbeDriver {
         let key = TokenCache.Key(
             account: account.clientEmail, keyID: account.privateKeyID ?? "", publicKeyDigest: keyDigest, tenant: tenant,
             scope: call.scope, tokenURL: tokenURL)
-        return ProbePlan(host: tokenHost.host, hostAttr: "json_credentials", otherHosts: [(apiHost.host, call.resourceAttr)]) { _ in
+        return ProbePlan(host: tokenHost.host, hostAttr: "json_credentials", otherHosts: [(apiHost.host, call.resourceAttr)], driver: "libcurl") {
+            _ in
             HTTPProbe(
                 machine: GoogleProbeMachine(account: account, tokenURL: tokenURL, call: call, caFile: endpoints.caFile),
                 sharedToken: (tokens, key))

@@ -20,7 +20,7 @@ struct MySQLProbeDriver: ProbeDriver {
         }
         let trust = tls
         let held = caFile
-        return ProbePlan(host: settings.host, hostAttr: "host") { address in
+        return ProbePlan(host: settings.host, hostAttr: "host", driver: "libmariadb") { address in
             MySQLProbe(settings: settings, tls: trust, caFile: held, address: address)
         }
     }

@@ -2,12 +2,38 @@ import ConnectorCore
 import Foundation
 import LinuxIO
 import PostgresDriver
+import PostgresWire
 import ProbeEngine
 
-/// Plans PostgreSQL probes from metadata.
+/// Which implementation tests PostgreSQL credentials.
+public enum PostgresPath: String, Sendable, CaseIterable {
+    /// The engine's own protocol path wherever it covers the credentials, libpq elsewhere.
+    case automatic
+    /// libpq for everything (the reference the native path is compared with).
+    case libpq
+}
+
+/// Plans PostgreSQL probes from metadata: the native path (``PostgresNativeProbe``) unless the
+/// credentials need what only libpq does, then libpq (``PostgresProbe``).
 struct PostgresProbeDriver: ProbeDriver {
+    let path: PostgresPath
+    /// SCRAM keys of recent credentials, shared by this engine's native probes.
+    let keys: SCRAMKeyCache
+
+    init(path: PostgresPath = .automatic, keys: SCRAMKeyCache = SCRAMKeyCache()) {
+        self.path = path
+        self.keys = keys
+    }
+
     func plan(for type: ConnectorType, metadata: JSONValue, tenant: String) throws(MetadataError) -> ProbePlan {
         let settings = try PostgresSettings(metadata: metadata)
+        if path == .automatic && Self.nativeCovers(settings) {
+            let trust = Self.trust(settings)
+            let keys = self.keys
+            return ProbePlan(host: settings.host, hostAttr: settings.destinationField, driver: "native") { address in
+                PostgresNativeProbe(settings: settings, address: address, trust: trust, keys: keys)
+            }
+        }
         var caFile: TrustFile?
         if let anchors = settings.sslRootCert {
             caFile = try TrustStore.shared.file(for: anchors, field: "sslrootcert")
@@ -15,9 +41,24 @@ struct PostgresProbeDriver: ProbeDriver {
             caFile = TrustFile(unmanaged: TrustStore.systemBundle)
         }
         let trust = caFile
-        return ProbePlan(host: settings.host, hostAttr: settings.destinationField) { address in
+        return ProbePlan(host: settings.host, hostAttr: settings.destinationField, driver: "libpq") { address in
             PostgresProbe(settings: settings, caFile: trust, address: address)
         }
+    }
+
+    /// Whether the native path speaks for these credentials: a password SASLprep leaves as it
+    /// is (printable ASCII; libpq normalizes anything else before SCRAM).
+    static func nativeCovers(_ settings: PostgresSettings) -> Bool {
+        settings.password.utf8.allSatisfy { (0x20..<0x7f).contains($0) }
+    }
+
+    /// How the native path trusts the server, as libpq would with the same settings: a given CA
+    /// is always verified against (even under `require`, as libpq does with a root certificate),
+    /// `verify-ca` and `verify-full` without one use the system's CAs.
+    static func trust(_ settings: PostgresSettings) -> TLSTrust {
+        let verify = settings.sslRootCert != nil || settings.sslMode == .verifyCA || settings.sslMode == .verifyFull
+        return TLSTrust(
+            caPEM: settings.sslRootCert.map { Array($0.pemText.utf8) }, systemRoots: settings.sslRootCert == nil, verifyChain: verify)
     }
 }
 

@@ -10,7 +10,7 @@ struct S3ProbeDriver: ProbeDriver {
     func plan(for type: ConnectorType, metadata: JSONValue, tenant: String) throws(MetadataError) -> ProbePlan {
         let settings = try S3Settings(metadata: metadata)
         let caFile = try settings.trustAnchors.map { anchors throws(MetadataError) in try TrustStore.shared.file(for: anchors, field: "ssl_ca") }
-        return ProbePlan(host: settings.host, hostAttr: "endpoint_url") { _ in
+        return ProbePlan(host: settings.host, hostAttr: "endpoint_url", driver: "libcurl") { _ in
             HTTPProbe(machine: S3ProbeMachine(settings: settings, caFile: caFile?.path), keepAlive: caFile)
         }
     }

@@ -38,7 +38,7 @@ struct SnowflakeProbeDriver: ProbeDriver {
             throw MetadataError(attr: "account", "account does not make a valid host name.")
         }
         let caFile = endpoints.caFile
-        return ProbePlan(host: host, hostAttr: "account") { _ in
+        return ProbePlan(host: host, hostAttr: "account", driver: "libcurl") { _ in
             HTTPProbe(machine: SnowflakeProbeMachine(settings: settings, url: url, caFile: caFile))
         }
     }

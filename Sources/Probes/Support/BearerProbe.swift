@@ -45,7 +45,9 @@ protocol BearerProbeDriver: ProbeDriver {
 extension BearerProbeDriver {
     func plan(for type: ConnectorType, metadata: JSONValue, tenant: String) throws(MetadataError) -> ProbePlan {
         let (machine, apiHost, tokenHost) = try prepare(metadata)
-        return ProbePlan(host: apiHost, hostAttr: tokenAttr, otherHosts: [(tokenHost, "refresh_token")]) { _ in HTTPProbe(machine: machine) }
+        return ProbePlan(host: apiHost, hostAttr: tokenAttr, otherHosts: [(tokenHost, "refresh_token")], driver: "libcurl") { _ in
+            HTTPProbe(machine: machine)
+        }
     }
 
     /// The machine of a probe of `metadata`, and the hosts it calls.

@@ -25,7 +25,7 @@ extension ProbeEngine {
         }
         let answer = Mutex<HTTPResult?>(nil)
         let spec = (url: url, body: Array(PercentEncoding.form(form).utf8), caFile: caFile)
-        let plan = ProbePlan(host: host, hostAttr: "url") { _ in
+        let plan = ProbePlan(host: host, hostAttr: "url", driver: "libcurl") { _ in
             HTTPProbe(
                 machine: FormPostMachine(
                     call: HTTPCall(

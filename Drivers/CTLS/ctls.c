@@ -1,0 +1,178 @@
+#define _DEFAULT_SOURCE
+#include "ctls.h"
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <stdio.h>
+#include <string.h>
+
+static void copy_reason(char *error, size_t length, const char *fallback) {
+    if (error == NULL || length == 0) return;
+    unsigned long code = ERR_get_error();
+    if (code != 0) {
+        ERR_error_string_n(code, error, length);
+    } else {
+        snprintf(error, length, "%s", fallback);
+    }
+    ERR_clear_error();
+}
+
+void *ctls_context_new(const char *ca_pem, size_t ca_length, int use_system_roots, int verify_peer, char *error, size_t error_length) {
+    SSL_CTX *context = SSL_CTX_new(TLS_client_method());
+    if (context == NULL) {
+        copy_reason(error, error_length, "SSL_CTX_new failed");
+        return NULL;
+    }
+    SSL_CTX_set_min_proto_version(context, TLS1_2_VERSION);
+    SSL_CTX_set_options(context, SSL_OP_NO_COMPRESSION | SSL_OP_NO_TICKET);
+    SSL_CTX_set_mode(context, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    if (verify_peer) {
+        if (ca_pem != NULL && ca_length > 0) {
+            BIO *bio = BIO_new_mem_buf(ca_pem, (int)ca_length);
+            X509_STORE *store = SSL_CTX_get_cert_store(context);
+            int added = 0;
+            X509 *certificate;
+            while (bio != NULL && (certificate = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+                if (X509_STORE_add_cert(store, certificate) == 1) added++;
+                X509_free(certificate);
+            }
+            BIO_free(bio);
+            ERR_clear_error(); /* the end of the PEM text reads as an error */
+            if (added == 0) {
+                copy_reason(error, error_length, "no certificate in the CA text");
+                SSL_CTX_free(context);
+                return NULL;
+            }
+        }
+        if (use_system_roots && SSL_CTX_load_verify_locations(context, NULL, "/etc/ssl/certs") != 1) {
+            copy_reason(error, error_length, "cannot use the system CA directory");
+            SSL_CTX_free(context);
+            return NULL;
+        }
+        SSL_CTX_set_verify(context, SSL_VERIFY_PEER, NULL);
+    } else {
+        SSL_CTX_set_verify(context, SSL_VERIFY_NONE, NULL);
+    }
+    return context;
+}
+
+void ctls_context_free(void *context) { SSL_CTX_free((SSL_CTX *)context); }
+
+void *ctls_session_new(void *context, int fd, const char *server_name) {
+    SSL *session = SSL_new((SSL_CTX *)context);
+    if (session == NULL) return NULL;
+    if (SSL_set_fd(session, fd) != 1 || (server_name != NULL && SSL_set_tlsext_host_name(session, server_name) != 1)) {
+        SSL_free(session);
+        return NULL;
+    }
+    SSL_set_connect_state(session);
+    return session;
+}
+
+void ctls_session_free(void *session) { SSL_free((SSL *)session); }
+
+static long outcome(SSL *session, int result) {
+    switch (SSL_get_error(session, result)) {
+    case SSL_ERROR_WANT_READ: return CTLS_WANT_READ;
+    case SSL_ERROR_WANT_WRITE: return CTLS_WANT_WRITE;
+    case SSL_ERROR_ZERO_RETURN: return CTLS_CLOSED;
+    case SSL_ERROR_SYSCALL:
+        /* An EOF without close_notify is how servers end a session that failed. */
+        return ERR_peek_error() == 0 ? CTLS_CLOSED : CTLS_FAILED;
+    default: return CTLS_FAILED;
+    }
+}
+
+int ctls_handshake(void *session) {
+    ERR_clear_error();
+    int result = SSL_do_handshake((SSL *)session);
+    return result == 1 ? 0 : (int)outcome((SSL *)session, result);
+}
+
+long ctls_verify_result(void *session) { return SSL_get_verify_result((SSL *)session); }
+
+void ctls_last_error(char *buffer, size_t length) { copy_reason(buffer, length, "TLS failure"); }
+
+long ctls_read(void *session, void *buffer, size_t length) {
+    ERR_clear_error();
+    size_t done = 0;
+    int result = SSL_read_ex((SSL *)session, buffer, length, &done);
+    return result == 1 ? (long)done : outcome((SSL *)session, result);
+}
+
+long ctls_write(void *session, const void *buffer, size_t length) {
+    ERR_clear_error();
+    size_t done = 0;
+    int result = SSL_write_ex((SSL *)session, buffer, length, &done);
+    return result == 1 ? (long)done : outcome((SSL *)session, result);
+}
+
+int ctls_end_point_hash(void *session, unsigned char *out) {
+    X509 *certificate = SSL_get1_peer_certificate((SSL *)session);
+    if (certificate == NULL) return -1;
+    int algorithm = 0;
+    const EVP_MD *digest = NULL;
+    if (X509_get_signature_info(certificate, &algorithm, NULL, NULL, NULL) == 1) {
+        switch (algorithm) {
+        case NID_md5:
+        case NID_sha1: digest = EVP_sha256(); break;
+        default: digest = EVP_get_digestbynid(algorithm); break;
+        }
+    }
+    unsigned int length = 0;
+    int result = digest != NULL && X509_digest(certificate, digest, out, &length) == 1 ? (int)length : -1;
+    X509_free(certificate);
+    return result;
+}
+
+int ctls_peer_alt_name(void *session, int index, int *type, unsigned char *out, size_t capacity) {
+    X509 *certificate = SSL_get1_peer_certificate((SSL *)session);
+    if (certificate == NULL) return -1;
+    STACK_OF(GENERAL_NAME) *names = X509_get_ext_d2i(certificate, NID_subject_alt_name, NULL, NULL);
+    int result = -1;
+    if (names != NULL && index >= 0 && index < sk_GENERAL_NAME_num(names)) {
+        const GENERAL_NAME *name = sk_GENERAL_NAME_value(names, index);
+        *type = name->type;
+        const ASN1_STRING *value = NULL;
+        if (name->type == GEN_DNS) value = name->d.dNSName;
+        else if (name->type == GEN_IPADD) value = name->d.iPAddress;
+        result = 0;
+        if (value != NULL) {
+            size_t length = (size_t)ASN1_STRING_length(value);
+            if (length > capacity) length = capacity;
+            memcpy(out, ASN1_STRING_get0_data(value), length);
+            result = (int)length;
+        }
+    }
+    GENERAL_NAMES_free(names);
+    X509_free(certificate);
+    return result;
+}
+
+int ctls_peer_common_name(void *session, unsigned char *out, size_t capacity) {
+    X509 *certificate = SSL_get1_peer_certificate((SSL *)session);
+    if (certificate == NULL) return -1;
+    const X509_NAME *subject = X509_get_subject_name(certificate);
+    int result = -1;
+    int position = -1, last = -1;
+    while ((position = X509_NAME_get_index_by_NID(subject, NID_commonName, position)) >= 0) last = position;
+    if (last >= 0) {
+        const ASN1_STRING *value = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, last));
+        size_t length = (size_t)ASN1_STRING_length(value);
+        if (length > capacity) length = capacity;
+        memcpy(out, ASN1_STRING_get0_data(value), length);
+        result = (int)length;
+    }
+    X509_free(certificate);
+    return result;
+}
+
+int ctls_pbkdf2_sha256(const void *password, size_t password_length, const void *salt, size_t salt_length, int iterations,
+                       unsigned char *out, size_t out_length) {
+    return PKCS5_PBKDF2_HMAC((const char *)password, (int)password_length, (const unsigned char *)salt, (int)salt_length, iterations,
+                             EVP_sha256(), (int)out_length, out);
+}

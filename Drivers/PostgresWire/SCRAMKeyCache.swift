@@ -1,0 +1,113 @@
+import Crypto
+import CryptoExtras
+import Synchronization
+
+/// PBKDF2-HMAC-SHA-256, SCRAM's costly step, from either crypto library linked here.
+public enum PBKDF2: Sendable {
+    /// OpenSSL's `PKCS5_PBKDF2_HMAC` (the system library).
+    case openSSL
+    /// BoringSSL's, through swift-crypto.
+    case boringSSL
+
+    /// SaltedPassword: 32 bytes.
+    public func sha256(password: [UInt8], salt: [UInt8], iterations: Int) -> [UInt8] {
+        switch self {
+        case .openSSL:
+            return OpenSSLPBKDF2.sha256(password: password, salt: salt, iterations: iterations)
+        case .boringSSL:
+            let key = try? KDF.Insecure.PBKDF2.deriveKey(
+                from: password, salt: salt, using: .sha256, outputByteCount: 32, unsafeUncheckedRounds: iterations)
+            return key.map { $0.withUnsafeBytes { Array($0) } } ?? []
+        }
+    }
+}
+
+/// SCRAM's derived keys of recent credentials, so that checking one credential again costs a few
+/// HMACs instead of thousands. In memory only; an entry is found by an HMAC, under a key made at
+/// random for this process, of the password, the salt and the iteration count (never by the
+/// password itself); at most `capacity` entries, the least recently used evicted and its keys
+/// overwritten with zeros. Only passwords whose SASLprep is the identity (ASCII) may come here:
+/// the password's bytes are used as they are.
+public final class SCRAMKeyCache: Sendable {
+    private struct Entry {
+        var keys: SCRAMKeys
+        var lastUse: UInt64
+    }
+
+    private struct State {
+        var entries: [[UInt8]: Entry] = [:]
+        var clock: UInt64 = 0
+        var hits = 0
+        var misses = 0
+    }
+
+    private let lookupKey = SymmetricKey(size: .bits256)
+    private let capacity: Int
+    private let derivation: PBKDF2
+    private let state = Mutex(State())
+
+    public init(capacity: Int = 4096, derivation: PBKDF2 = .openSSL) {
+        self.capacity = max(1, capacity)
+        self.derivation = derivation
+    }
+
+    /// The keys of `password` with `salt` and `iterations`, derived on a miss.
+    public func keys(password: [UInt8], salt: [UInt8], iterations: Int) -> SCRAMKeys {
+        let id = lookup(password: password, salt: salt, iterations: iterations)
+        let cached = state.withLock { state -> SCRAMKeys? in
+            state.clock += 1
+            guard var entry = state.entries[id] else {
+                state.misses += 1
+                return nil
+            }
+            state.hits += 1
+            entry.lastUse = state.clock
+            state.entries[id] = entry
+            return entry.keys
+        }
+        if let cached { return cached }
+        var salted = derivation.sha256(password: password, salt: salt, iterations: iterations)
+        let keys = SCRAMKeys(saltedPassword: salted)
+        Self.zero(&salted)
+        state.withLock { state in
+            state.clock += 1
+            if state.entries[id] == nil, state.entries.count >= capacity,
+                let oldest = state.entries.min(by: { $0.value.lastUse < $1.value.lastUse })?.key,
+                var evicted = state.entries.removeValue(forKey: oldest)
+            {
+                evicted.keys.zero()
+            }
+            state.entries[id] = Entry(keys: keys, lastUse: state.clock)
+        }
+        return keys
+    }
+
+    /// Hits and misses so far, and the entries held.
+    public var statistics: (hits: Int, misses: Int, entries: Int) {
+        state.withLock { ($0.hits, $0.misses, $0.entries.count) }
+    }
+
+    private func lookup(password: [UInt8], salt: [UInt8], iterations: Int) -> [UInt8] {
+        var hmac = HMAC<SHA256>(key: lookupKey)
+        // Lengths first, so that no two different triples feed the same bytes.
+        hmac.update(data: withUnsafeBytes(of: UInt64(password.count).bigEndian) { Array($0) })
+        hmac.update(data: password)
+        hmac.update(data: withUnsafeBytes(of: UInt64(salt.count).bigEndian) { Array($0) })
+        hmac.update(data: salt)
+        hmac.update(data: withUnsafeBytes(of: UInt64(iterations).bigEndian) { Array($0) })
+        return Array(hmac.finalize())
+    }
+
+    static func zero(_ bytes: inout [UInt8]) {
+        bytes.withUnsafeMutableBytes { _ = $0.initializeMemory(as: UInt8.self, repeating: 0) }
+    }
+}
+
+extension SCRAMKeys {
+    /// Overwrites both keys with zeros in place. A probe still holding a copy keeps its own
+    /// storage (copy on write) until it ends.
+    mutating func zero() {
+        SCRAMKeyCache.zero(&clientKey)
+        SCRAMKeyCache.zero(&serverKey)
+    }
+}
