@@ -149,7 +149,7 @@ let package = Package(
             name: "ConnectorEngineCLI",
             dependencies: [
                 "ConnectorCore", "ConnectorStore", "Encryption", "ProbeEngine", "Probes", "ConnectorAPI", "FixtureRunner", "LinuxIO",
-                "OAuthFlow", "RedisClient", "HealthChecks",
+                "OAuthFlow", "RedisClient", "HealthChecks", "PostgresWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

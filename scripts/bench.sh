@@ -29,6 +29,11 @@ echo "== PostgreSQL deadlines under load: 3000 probes, concurrency 1000, 5 s tim
 echo "== Black hole, 1000 probes, 2 s timeout, concurrency 1000"
 "$BIN" bench --connector "$PG" --metadata "$blackhole_metadata" -n 1000 -c 1000 --timeout 2
 
+# PostgreSQL at the crypto floor (issue 12): the native path, libpq and psycopg2-binary side by
+# side (TLS + SCRAM first contact and repeated, no TLS, trust, the black hole, PBKDF2).
+echo "== PostgreSQL: native path, libpq and psycopg2-binary (scripts/bench_postgres.py)"
+python3 scripts/bench_postgres.py --binary "$BIN" -n "$N"
+
 if cc -O2 -o /tmp/connector-engine-pq-loop scripts/pq_loop.c $(pkg-config --cflags --libs libpq) 2>/dev/null; then
     echo "== Plain libpq loop (the floor for client CPU per PostgreSQL probe), $N probes, half wrong"
     /tmp/connector-engine-pq-loop "host=127.0.0.1 port=$CE_PG_PORT dbname=$CE_PG_DATABASE user=$CE_PG_USER sslmode=disable" "$CE_PG_PASSWORD" "$N"

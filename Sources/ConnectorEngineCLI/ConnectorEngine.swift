@@ -6,5 +6,5 @@ struct ConnectorEngine: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "connector-engine",
         abstract: "Store, share and test connector credentials.",
-        subcommands: [Serve.self, TestCommand.self, HealthCommand.self, Fixtures.self, Bench.self, Admin.self])
+        subcommands: [Serve.self, TestCommand.self, HealthCommand.self, Fixtures.self, Bench.self, BenchCrypto.self, Admin.self])
 }

@@ -27,7 +27,6 @@ final class PostgresNativeProbe: Probe {
     private var outbox: [UInt8] = []
     private var outboxSent = 0
     private var pending = Pending.connecting
-    private var readBuffer = [UInt8](repeating: 0, count: 16 * 1024)
 
     init(settings: PostgresSettings, address: IPAddress, trust: TLSTrust, keys: SCRAMKeyCache) {
         self.settings = settings
@@ -176,9 +175,14 @@ final class PostgresNativeProbe: Probe {
             } catch {
                 return .act(machine.lost(malformed: true))
             }
-            let result = readBuffer.withUnsafeMutableBytes { read(into: $0) }
+            // A buffer on the stack: a probe keeps no read buffer while it waits.
+            let result = withUnsafeTemporaryAllocation(byteCount: 16 * 1024, alignment: 1) { buffer in
+                let result = read(into: buffer)
+                if case .moved(let count) = result { reader.append(UnsafeRawBufferPointer(rebasing: buffer[..<count])) }
+                return result
+            }
             switch result {
-            case .moved(let count): reader.append(readBuffer.prefix(count))
+            case .moved: continue
             case .wait(let events):
                 pending = .readingMessages
                 return .wait(events)
