@@ -7,7 +7,7 @@
 SWIFT ?= swift
 BIN_RELEASE := .build/release/connector-engine
 
-.PHONY: run test bench deps build build-release format
+.PHONY: run test bench deps build build-release format fuzz
 
 deps:
 	@scripts/deps.sh
@@ -28,4 +28,8 @@ bench: build-release
 	@scripts/bench.sh
 
 format:
-	$(SWIFT) format format --in-place --recursive Sources Tests Drivers Package.swift
+	$(SWIFT) format format --in-place --recursive Sources Tests Drivers Fuzz Package.swift
+
+# libFuzzer on the native PostgreSQL path's message reader (FUZZ_SECONDS, default 180).
+fuzz:
+	@scripts/fuzz.sh

@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # The code's format (.swift-format; `make format` rewrites it): a few seconds, before anything is built.
-swift format lint --strict --recursive Sources Tests Drivers Package.swift
+swift format lint --strict --recursive Sources Tests Drivers Fuzz Package.swift
 
 # docker-compose.test.yml, checked rather than run (no Docker here): the Compose specification's
 # schema and scripts/services.sh's services and ports; then broken copies of it must be refused.
