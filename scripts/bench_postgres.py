@@ -52,7 +52,9 @@ def server_cpu():
 def make_roles(count):
     """`count` roles with passwords of their own; [(user, password)]."""
     roles = [(f"bench_native_{i}", secrets.token_hex(12)) for i in range(count)]
-    sql = [f"DROP ROLE IF EXISTS {user}; CREATE ROLE {user} LOGIN PASSWORD '{password}';" for user, password in roles]
+    # Made once, new passwords each run (a role with a grant cannot simply be dropped).
+    sql = [f"DO $$ BEGIN CREATE ROLE {user} LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$; "
+           f"ALTER ROLE {user} PASSWORD '{password}';" for user, password in roles]
     sql.append(f"GRANT CONNECT ON DATABASE {need('CE_PG_DATABASE')} TO {', '.join(user for user, _ in roles)};")
     started = time.monotonic()
     if not pg_superuser_sql("\n".join(sql) + "\n"):

@@ -155,7 +155,9 @@ final class PostgresNativeProbe: Probe {
             if let notAfter = tls.peerNotAfter {
                 context.recordExpiry(.certificateExpires, at: Date(timeIntervalSince1970: Double(notAfter)), attr: nil)
             }
-            return .act(machine.handshakeFinished(.done(names: tls.peerNames, endPointHash: tls.endPointHash)))
+            // The certificate's names matter only to verify-full; reading them costs decodes.
+            let names = settings.sslMode == .verifyFull ? tls.peerNames : PeerNames()
+            return .act(machine.handshakeFinished(.done(names: names, endPointHash: tls.endPointHash)))
         case .wantRead:
             pending = .handshaking
             return .wait(.readable)

@@ -1,0 +1,48 @@
+/* The floor of a TLS PostgreSQL login's client CPU with the system OpenSSL: N times, a TCP
+   connect, SSLRequest, and an OpenSSL handshake from one shared context (no verification), then
+   close. Prints the process CPU per iteration. Usage: pg_tls_loop PORT N (127.0.0.1). */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+static double cpu_seconds(void) {
+    struct timespec now;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+    return now.tv_sec + now.tv_nsec / 1e9;
+}
+
+int main(int argc, char **argv) {
+    if (argc != 3) {
+        fprintf(stderr, "usage: %s PORT N\n", argv[0]);
+        return 2;
+    }
+    int port = atoi(argv[1]), count = atoi(argv[2]);
+    SSL_CTX *context = SSL_CTX_new(TLS_client_method());
+    SSL_CTX_set_verify(context, SSL_VERIFY_NONE, NULL);
+    SSL_CTX_set_options(context, SSL_OP_NO_COMPRESSION | SSL_OP_NO_TICKET);
+    const unsigned char ssl_request[8] = {0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f};
+    double started = cpu_seconds();
+    for (int i = 0; i < count; i++) {
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        char answer = 0;
+        if (connect(fd, (struct sockaddr *)&address, sizeof address) != 0 || write(fd, ssl_request, 8) != 8 || read(fd, &answer, 1) != 1 ||
+            answer != 'S') {
+            fprintf(stderr, "no TLS at port %d\n", port);
+            return 1;
+        }
+        SSL *session = SSL_new(context);
+        SSL_set_fd(session, fd);
+        if (SSL_connect(session) != 1) ERR_print_errors_fp(stderr);
+        SSL_free(session);
+        close(fd);
+    }
+    printf("%.3f ms of client CPU per SSLRequest and TLS handshake (%d)\n", (cpu_seconds() - started) * 1000 / count, count);
+    return 0;
+}
