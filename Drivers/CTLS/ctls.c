@@ -21,7 +21,7 @@ static void copy_reason(char *error, size_t length, const char *fallback) {
     ERR_clear_error();
 }
 
-void *ctls_context_new(const char *ca_pem, size_t ca_length, int use_system_roots, int verify_peer, char *error, size_t error_length) {
+void *ctls_context_new(const char *ca_pem, size_t ca_length, const char *system_bundle, int verify_peer, char *error, size_t error_length) {
     SSL_CTX *context = SSL_CTX_new(TLS_client_method());
     if (context == NULL) {
         copy_reason(error, error_length, "SSL_CTX_new failed");
@@ -48,8 +48,8 @@ void *ctls_context_new(const char *ca_pem, size_t ca_length, int use_system_root
                 return NULL;
             }
         }
-        if (use_system_roots && SSL_CTX_load_verify_locations(context, NULL, "/etc/ssl/certs") != 1) {
-            copy_reason(error, error_length, "cannot use the system CA directory");
+        if (system_bundle != NULL && SSL_CTX_load_verify_locations(context, system_bundle, NULL) != 1) {
+            copy_reason(error, error_length, "cannot use the system CA bundle");
             SSL_CTX_free(context);
             return NULL;
         }
@@ -75,16 +75,22 @@ void *ctls_session_new(void *context, int fd, const char *server_name) {
 
 void ctls_session_free(void *session) { SSL_free((SSL *)session); }
 
+/* What a failed OpenSSL call means; the thread's error queue is left empty (libpq, libcurl and
+   MariaDB share the reactor threads and read it). */
 static long outcome(SSL *session, int result) {
+    long meaning;
     switch (SSL_get_error(session, result)) {
-    case SSL_ERROR_WANT_READ: return CTLS_WANT_READ;
-    case SSL_ERROR_WANT_WRITE: return CTLS_WANT_WRITE;
-    case SSL_ERROR_ZERO_RETURN: return CTLS_CLOSED;
+    case SSL_ERROR_WANT_READ: meaning = CTLS_WANT_READ; break;
+    case SSL_ERROR_WANT_WRITE: meaning = CTLS_WANT_WRITE; break;
+    case SSL_ERROR_ZERO_RETURN: meaning = CTLS_CLOSED; break;
     case SSL_ERROR_SYSCALL:
         /* An EOF without close_notify is how servers end a session that failed. */
-        return ERR_peek_error() == 0 ? CTLS_CLOSED : CTLS_FAILED;
-    default: return CTLS_FAILED;
+        meaning = ERR_peek_error() == 0 ? CTLS_CLOSED : CTLS_FAILED;
+        break;
+    default: meaning = CTLS_FAILED; break;
     }
+    ERR_clear_error();
+    return meaning;
 }
 
 int ctls_handshake(void *session) {
@@ -129,46 +135,43 @@ int ctls_end_point_hash(void *session, unsigned char *out) {
     return result;
 }
 
-int ctls_peer_alt_name(void *session, int index, int *type, unsigned char *out, size_t capacity) {
+int ctls_peer_names(void *session, int *types, int *lengths, unsigned char *out, size_t capacity, int max_names) {
     X509 *certificate = SSL_get1_peer_certificate((SSL *)session);
     if (certificate == NULL) return -1;
     STACK_OF(GENERAL_NAME) *names = X509_get_ext_d2i(certificate, NID_subject_alt_name, NULL, NULL);
-    int result = -1;
-    if (names != NULL && index >= 0 && index < sk_GENERAL_NAME_num(names)) {
+    int count = 0;
+    size_t used = 0;
+    int total = names == NULL ? 0 : sk_GENERAL_NAME_num(names);
+    for (int index = 0; index < total && count < max_names; index++) {
         const GENERAL_NAME *name = sk_GENERAL_NAME_value(names, index);
-        *type = name->type;
         const ASN1_STRING *value = NULL;
         if (name->type == GEN_DNS) value = name->d.dNSName;
         else if (name->type == GEN_IPADD) value = name->d.iPAddress;
-        result = 0;
-        if (value != NULL) {
-            size_t length = (size_t)ASN1_STRING_length(value);
-            if (length > capacity) length = capacity;
-            memcpy(out, ASN1_STRING_get0_data(value), length);
-            result = (int)length;
-        }
+        if (value == NULL) continue;
+        size_t length = (size_t)ASN1_STRING_length(value);
+        if (length > capacity - used) break;
+        memcpy(out + used, ASN1_STRING_get0_data(value), length);
+        types[count] = name->type;
+        lengths[count] = (int)length;
+        used += length;
+        count++;
     }
     GENERAL_NAMES_free(names);
-    X509_free(certificate);
-    return result;
-}
-
-int ctls_peer_common_name(void *session, unsigned char *out, size_t capacity) {
-    X509 *certificate = SSL_get1_peer_certificate((SSL *)session);
-    if (certificate == NULL) return -1;
+    /* The first Common Name, as libpq reads it, last. */
     const X509_NAME *subject = X509_get_subject_name(certificate);
-    int result = -1;
-    int position = -1, last = -1;
-    while ((position = X509_NAME_get_index_by_NID(subject, NID_commonName, position)) >= 0) last = position;
-    if (last >= 0) {
-        const ASN1_STRING *value = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, last));
+    int position = X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
+    if (position >= 0 && count < max_names) {
+        const ASN1_STRING *value = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, position));
         size_t length = (size_t)ASN1_STRING_length(value);
-        if (length > capacity) length = capacity;
-        memcpy(out, ASN1_STRING_get0_data(value), length);
-        result = (int)length;
+        if (length <= capacity - used) {
+            memcpy(out + used, ASN1_STRING_get0_data(value), length);
+            types[count] = CTLS_COMMON_NAME;
+            lengths[count] = (int)length;
+            count++;
+        }
     }
     X509_free(certificate);
-    return result;
+    return count;
 }
 
 int ctls_pbkdf2_sha256(const void *password, size_t password_length, const void *salt, size_t salt_length, int iterations,

@@ -150,20 +150,22 @@ public struct PostgresMessageReader: Sendable {
 
     private var buffer: [UInt8] = []
     private var start = 0
+    private var pushedBack: PostgresBackendMessage?
 
     public init() {}
 
     /// Bytes read from the connection.
     public mutating func append(_ bytes: some Sequence<UInt8>) {
-        if start > 0 && start == buffer.count {
-            buffer.removeAll(keepingCapacity: true)
+        // Bytes already decoded go, so that a stream that always ends mid-message does not grow.
+        if start > 0 && (start == buffer.count || start >= 4096) {
+            buffer.removeFirst(start)
             start = 0
         }
         buffer.append(contentsOf: bytes)
     }
 
     /// Whether bytes are waiting that do not make a whole message yet.
-    public var hasPartialMessage: Bool { start < buffer.count }
+    public var hasPartialMessage: Bool { pushedBack == nil && start < buffer.count }
 
     /// Takes one raw byte (the answer to SSLRequest), if one is there.
     public mutating func nextByte() -> UInt8? {
@@ -172,9 +174,18 @@ public struct PostgresMessageReader: Sendable {
         return buffer[start]
     }
 
+    /// Puts back the message just taken by ``next()``, to be taken again first.
+    public mutating func pushBack(_ message: PostgresBackendMessage) {
+        pushedBack = message
+    }
+
     /// The next whole message; nil until more bytes arrive.
     /// - Throws: ``PostgresWireError`` when the bytes cannot be the protocol.
     public mutating func next() throws(PostgresWireError) -> PostgresBackendMessage? {
+        if let message = pushedBack {
+            pushedBack = nil
+            return message
+        }
         guard buffer.count - start >= 5 else { return nil }
         let type = buffer[start]
         let length = Int(Self.int32(buffer, at: start + 1))

@@ -44,6 +44,9 @@ public struct SCRAMClient: Sendable {
         self.user = user
     }
 
+    /// The most iterations a server may ask for.
+    public static let maxIterations = 1_000_000
+
     /// A fresh nonce: 18 random bytes in base64, as libpq makes it.
     public static func makeNonce() -> String {
         var generator = SystemRandomNumberGenerator()
@@ -70,7 +73,9 @@ public struct SCRAMClient: Sendable {
         }
         guard combined.hasPrefix(nonce), combined.count > nonce.count else { throw SCRAMError.nonceMismatch }
         guard let salt = Data(base64Encoded: salt64), !salt.isEmpty else { throw SCRAMError.malformed }
-        guard let iterations = Int(count), (1...10_000_000).contains(iterations) else { throw SCRAMError.malformed }
+        // The server chooses the count; past a million (PostgreSQL's default is 4,096) the
+        // derivation would hold a reactor thread for a noticeable time.
+        guard let iterations = Int(count), (1...Self.maxIterations).contains(iterations) else { throw SCRAMError.malformed }
         return ServerFirst(combinedNonce: combined, salt: Array(salt), iterations: iterations, message: message)
     }
 

@@ -26,8 +26,9 @@ public enum PBKDF2: Sendable, Hashable {
 
 /// SCRAM's derived keys of recent credentials, so that checking one credential again costs a few
 /// HMACs instead of thousands. In memory only; an entry is found by an HMAC, under a key made at
-/// random for this process, of the password, the salt and the iteration count (never by the
-/// password itself); at most `capacity` entries, the least recently used evicted and its keys
+/// random for this process, of its scope (whose credentials: the tenant, host, port and user, so
+/// that no one can learn from the time an answer takes whether another tenant tested a password),
+/// the password, the salt and the iteration count (never by the password itself); at most `capacity` entries, the least recently used evicted and its keys
 /// overwritten with zeros. Only passwords whose SASLprep is the identity (ASCII) may come here:
 /// the password's bytes are used as they are.
 public final class SCRAMKeyCache: Sendable {
@@ -54,8 +55,9 @@ public final class SCRAMKeyCache: Sendable {
     }
 
     /// The keys of `password` with `salt` and `iterations`, derived on a miss.
-    public func keys(password: [UInt8], salt: [UInt8], iterations: Int) -> SCRAMKeys {
-        let id = lookup(password: password, salt: salt, iterations: iterations)
+    /// - Parameter scope: whose credentials these are; entries of another scope are never used.
+    public func keys(scope: [UInt8], password: [UInt8], salt: [UInt8], iterations: Int) -> SCRAMKeys {
+        let id = lookup(scope: scope, password: password, salt: salt, iterations: iterations)
         let cached = state.withLock { state -> SCRAMKeys? in
             state.clock += 1
             guard var entry = state.entries[id] else {
@@ -89,9 +91,11 @@ public final class SCRAMKeyCache: Sendable {
         state.withLock { ($0.hits, $0.misses, $0.entries.count) }
     }
 
-    private func lookup(password: [UInt8], salt: [UInt8], iterations: Int) -> [UInt8] {
+    private func lookup(scope: [UInt8], password: [UInt8], salt: [UInt8], iterations: Int) -> [UInt8] {
         var hmac = HMAC<SHA256>(key: lookupKey)
-        // Lengths first, so that no two different triples feed the same bytes.
+        // Lengths first, so that no two different inputs feed the same bytes.
+        hmac.update(data: withUnsafeBytes(of: UInt64(scope.count).bigEndian) { Array($0) })
+        hmac.update(data: scope)
         hmac.update(data: withUnsafeBytes(of: UInt64(password.count).bigEndian) { Array($0) })
         hmac.update(data: password)
         hmac.update(data: withUnsafeBytes(of: UInt64(salt.count).bigEndian) { Array($0) })

@@ -7,14 +7,14 @@ import Synchronization
 public struct TLSTrust: Hashable, Sendable {
     /// PEM text of the CA certificates to trust, when given.
     public var caPEM: [UInt8]?
-    /// Trust the system's CAs (when no CA text is given).
-    public var systemRoots: Bool
+    /// A CA bundle file to trust (the system's, when no CA text is given).
+    public var caBundleFile: String?
     /// Verify the chain at all (`require` without a CA does not).
     public var verifyChain: Bool
 
-    public init(caPEM: [UInt8]?, systemRoots: Bool, verifyChain: Bool) {
+    public init(caPEM: [UInt8]?, caBundleFile: String?, verifyChain: Bool) {
         self.caPEM = caPEM
-        self.systemRoots = systemRoots
+        self.caBundleFile = caBundleFile
         self.verifyChain = verifyChain
     }
 }
@@ -35,11 +35,11 @@ public final class TLSContext: @unchecked Sendable {
             if let pem = trust.caPEM {
                 pem.withUnsafeBufferPointer { text in
                     text.withMemoryRebound(to: CChar.self) {
-                        ctls_context_new($0.baseAddress, $0.count, 0, trust.verifyChain ? 1 : 0, &error, error.count)
+                        ctls_context_new($0.baseAddress, $0.count, nil, trust.verifyChain ? 1 : 0, &error, 256)
                     }
                 }
             } else {
-                ctls_context_new(nil, 0, trust.systemRoots ? 1 : 0, trust.verifyChain ? 1 : 0, &error, error.count)
+                ctls_context_new(nil, 0, trust.caBundleFile, trust.verifyChain ? 1 : 0, &error, 256)
             }
         guard let made else {
             throw TLSContextError(description: String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
@@ -137,22 +137,26 @@ public final class TLSSession {
         return length > 0 ? Array(out.prefix(length)) : nil
     }
 
-    /// The certificate's subjectAltName entries of type DNS and IP address, and its Common Name.
+    /// The certificate's names: its DNS and IP address entries in order, and its first Common
+    /// Name. At most 256 entries and 64 KiB are read (a certificate is not a place for more).
     public var peerNames: PeerNames {
+        let maxNames = 256
+        let capacity = 64 * 1024
+        var types = [Int32](repeating: 0, count: maxNames)
+        var lengths = [Int32](repeating: 0, count: maxNames)
+        var bytes = [UInt8](repeating: 0, count: capacity)
+        let count = Int(ctls_peer_names(session, &types, &lengths, &bytes, capacity, Int32(maxNames)))
         var names = PeerNames()
-        let capacity = 1024
-        var buffer = [UInt8](repeating: 0, count: capacity)
-        var index: Int32 = 0
-        while true {
-            var type: Int32 = 0
-            let length = Int(ctls_peer_alt_name(session, index, &type, &buffer, capacity))
-            if length < 0 { break }
-            let value = Array(buffer.prefix(length))
-            if type == 2 { names.dnsNames.append(value) } else if type == 7 { names.ipAddresses.append(value) }
-            index += 1
+        var offset = 0
+        for index in 0..<max(0, count) {
+            let value = Array(bytes[offset..<(offset + Int(lengths[index]))])
+            offset += Int(lengths[index])
+            switch types[index] {
+            case 2: names.alternativeNames.append(.dns(value))
+            case 7: names.alternativeNames.append(.ip(value))
+            default: names.commonName = value
+            }
         }
-        let common = Int(ctls_peer_common_name(session, &buffer, capacity))
-        if common >= 0 { names.commonName = Array(buffer.prefix(common)) }
         return names
     }
 
@@ -175,13 +179,20 @@ public final class TLSSession {
 
 /// The names a server certificate is for.
 public struct PeerNames: Equatable, Sendable {
-    public var dnsNames: [[UInt8]] = []
-    public var ipAddresses: [[UInt8]] = []
+    /// A subjectAltName entry.
+    public enum Entry: Equatable, Sendable {
+        case dns([UInt8])
+        /// 4 or 16 bytes (anything else is a malformed certificate).
+        case ip([UInt8])
+    }
+
+    /// The subjectAltName entries of type DNS and IP address, in the certificate's order.
+    public var alternativeNames: [Entry] = []
+    /// The subject's first Common Name.
     public var commonName: [UInt8]?
 
-    public init(dnsNames: [[UInt8]] = [], ipAddresses: [[UInt8]] = [], commonName: [UInt8]? = nil) {
-        self.dnsNames = dnsNames
-        self.ipAddresses = ipAddresses
+    public init(alternativeNames: [Entry] = [], commonName: [UInt8]? = nil) {
+        self.alternativeNames = alternativeNames
         self.commonName = commonName
     }
 }
@@ -196,19 +207,28 @@ public enum OpenSSLPBKDF2 {
 }
 
 extension PeerNames {
-    /// Whether the certificate is for `host`, by libpq 15's rules for `verify-full`: every
-    /// dNSName (case-insensitive, or a `*.` wildcard for exactly one label) and iPAddress entry
-    /// is compared; the Common Name only when no entry of the host's own kind (name or address)
-    /// exists. A name with a NUL byte never matches.
+    /// Whether the certificate is for `host`, by libpq 15's rules for `verify-full`: the
+    /// subjectAltName entries in order, DNS names byte for byte with ASCII case folding or as a
+    /// `*.` wildcard for exactly one label, addresses by their bytes; the first match wins, and a
+    /// malformed entry met first (a NUL in a name, an address of another length) ends the check.
+    /// The Common Name counts only when no entry of the host's own kind (name or address) exists.
     public func match(host: String) -> Bool {
         let address = Self.address(host)
-        for name in dnsNames where Self.nameMatches(name, host: host) { return true }
-        if let address {
-            for entry in ipAddresses where entry == address { return true }
+        var checkCommonName = true
+        for entry in alternativeNames {
+            switch entry {
+            case .dns(let name):
+                if address == nil { checkCommonName = false }
+                guard !name.contains(0) else { return false }
+                if Self.nameMatches(name, host: Array(host.utf8)) { return true }
+            case .ip(let bytes):
+                if address != nil { checkCommonName = false }
+                guard bytes.count == 4 || bytes.count == 16 else { return false }
+                if bytes == address { return true }
+            }
         }
-        let ownKindPresent = address == nil ? !dnsNames.isEmpty : !ipAddresses.isEmpty
-        if !ownKindPresent, let commonName { return Self.nameMatches(commonName, host: host) }
-        return false
+        guard checkCommonName, let commonName, !commonName.contains(0) else { return false }
+        return Self.nameMatches(commonName, host: Array(host.utf8))
     }
 
     /// The bytes of `host` as an IPv4 (as `inet_aton` reads it) or IPv6 address; nil for a name.
@@ -220,15 +240,23 @@ extension PeerNames {
         return nil
     }
 
-    static func nameMatches(_ name: [UInt8], host: String) -> Bool {
-        guard !name.contains(0) else { return false }
-        let pattern = String(decoding: name, as: UTF8.self).lowercased()
-        let host = host.lowercased()
-        if pattern == host { return true }
-        guard pattern.hasPrefix("*."), pattern.count <= host.count else { return false }
-        let suffix = pattern.dropFirst()  // ".example.com"
-        guard host.hasSuffix(suffix) else { return false }
-        // The wildcard covers one label: no dot before where the suffix starts.
-        return !host.dropLast(suffix.count).contains(".")
+    /// libpq's exact or wildcard match of a certificate name against the host name.
+    static func nameMatches(_ pattern: [UInt8], host: [UInt8]) -> Bool {
+        if equalIgnoringASCIICase(pattern[...], host[...]) { return true }
+        // `*.rest`: the host ends in `.rest`, and the `*` stands for one label (no dot in it).
+        guard pattern.count >= 3, pattern[0] == UInt8(ascii: "*"), pattern[1] == UInt8(ascii: "."), pattern.count <= host.count
+        else { return false }
+        let suffix = pattern[1...]
+        guard equalIgnoringASCIICase(suffix, host[(host.count - suffix.count)...]) else { return false }
+        guard let firstDot = host.firstIndex(of: UInt8(ascii: ".")) else { return false }
+        return firstDot >= host.count - pattern.count
+    }
+
+    private static func equalIgnoringASCIICase(_ a: ArraySlice<UInt8>, _ b: ArraySlice<UInt8>) -> Bool {
+        a.count == b.count && zip(a, b).allSatisfy { Self.lowered($0) == Self.lowered($1) }
+    }
+
+    private static func lowered(_ byte: UInt8) -> UInt8 {
+        (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte + 32 : byte
     }
 }

@@ -1,5 +1,6 @@
 import CloudAuth
 import ConnectorCore
+import Glibc
 import LinuxIO
 import PostgresDriver
 import ProbeEngine
@@ -35,6 +36,9 @@ extension ProbeEngine {
         dropbox: DropboxEndpoints = .dropbox, snowflake: SnowflakeEndpoints = .snowflake, postgres: PostgresPath = .automatic
     ) throws(SystemError) -> ProbeEngine {
         PostgresEnvironment.isolate()
+        // A write to a socket the server reset must fail with EPIPE, not kill the process: the
+        // native PostgreSQL path's TLS writes go through OpenSSL's plain write().
+        signal(SIGPIPE, SIG_IGN)
         return try ProbeEngine(
             configuration: configuration,
             drivers: ProbeDrivers.all(google: google, dropbox: dropbox, snowflake: snowflake, postgres: postgres))

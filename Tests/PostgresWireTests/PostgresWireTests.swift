@@ -137,24 +137,36 @@ import Testing
         #expect(String(decoding: plain, as: UTF8.self).hasPrefix("c=eSws,"))
     }
 
-    @Test func theKeyCacheDerivesOncePerCredentialAndKeysByAnHMAC() {
-        let cache = SCRAMKeyCache(capacity: 2)
+    @Test func theKeyCacheDerivesOncePerCredentialAndScope() {
+        let cache = SCRAMKeyCache(capacity: 3)
         let salt: [UInt8] = Array("salt".utf8)
-        let first = cache.keys(password: Array("pw1".utf8), salt: salt, iterations: 4096)
-        #expect(cache.keys(password: Array("pw1".utf8), salt: salt, iterations: 4096) == first)
+        let alice = Array("tenant-a\0db\05432\0u".utf8)
+        let first = cache.keys(scope: alice, password: Array("pw1".utf8), salt: salt, iterations: 4096)
+        #expect(cache.keys(scope: alice, password: Array("pw1".utf8), salt: salt, iterations: 4096) == first)
         #expect(cache.statistics.hits == 1 && cache.statistics.misses == 1)
-        // Another password, salt or iteration count is another entry.
-        #expect(cache.keys(password: Array("pw2".utf8), salt: salt, iterations: 4096) != first)
-        #expect(cache.keys(password: Array("pw1".utf8), salt: salt, iterations: 4097) != first)
-        #expect(cache.statistics.entries == 2)  // bounded: the least recently used went
+        // Another tenant's test of the same password is a miss: no answer comes faster for it.
+        let bob = Array("tenant-b\0db\05432\0u".utf8)
+        #expect(cache.keys(scope: bob, password: Array("pw1".utf8), salt: salt, iterations: 4096) == first)
+        #expect(cache.statistics.misses == 2)
+        // Another password or iteration count is another entry; the cache stays bounded.
+        #expect(cache.keys(scope: alice, password: Array("pw2".utf8), salt: salt, iterations: 4096) != first)
+        #expect(cache.keys(scope: alice, password: Array("pw1".utf8), salt: salt, iterations: 4097) != first)
+        #expect(cache.statistics.entries == 3)
         let expected = SCRAMKeys(saltedPassword: PBKDF2.openSSL.sha256(password: Array("pw1".utf8), salt: salt, iterations: 4096))
         #expect(first == expected)
+    }
+
+    @Test func aServerAskingForMoreThanAMillionIterationsIsRefused() {
+        let client = SCRAMClient(nonce: "abc", binding: .unsupported)
+        #expect(throws: SCRAMError.malformed) { try client.parse(serverFirst: Array("r=abcd,s=c2FsdA==,i=1000001".utf8)) }
+        #expect(throws: Never.self) { try client.parse(serverFirst: Array("r=abcd,s=c2FsdA==,i=1000000".utf8)) }
     }
 }
 
 @Suite struct HostNameTests {
     static func names(dns: [String] = [], ip: [[UInt8]] = [], cn: String? = nil) -> PeerNames {
-        PeerNames(dnsNames: dns.map { Array($0.utf8) }, ipAddresses: ip, commonName: cn.map { Array($0.utf8) })
+        PeerNames(
+            alternativeNames: dns.map { .dns(Array($0.utf8)) } + ip.map { .ip($0) }, commonName: cn.map { Array($0.utf8) })
     }
 
     @Test(arguments: [
@@ -162,6 +174,7 @@ import Testing
         (names(dns: ["*.example.com"]), "db.example.com", true),
         (names(dns: ["*.example.com"]), "a.db.example.com", false),
         (names(dns: ["*.example.com"]), "example.com", false),
+        (names(dns: ["*."]), "foo.", false),  // libpq wants at least `*.` and one more byte
         (names(dns: ["other.example.com"], cn: "db.example.com"), "db.example.com", false),  // a DNS SAN hides the CN
         (names(ip: [[10, 0, 0, 1]], cn: "db.example.com"), "db.example.com", true),  // only IP SANs: the CN counts
         (names(cn: "db.example.com"), "db.example.com", true),
@@ -170,6 +183,11 @@ import Testing
         (names(dns: ["localhost"], cn: "127.0.0.1"), "127.0.0.1", true),  // an IP host falls back to the CN
         (names(ip: [[127, 0, 0, 2]], cn: "127.0.0.1"), "127.0.0.1", false),
         (names(dns: ["db.example.com\0.evil.com"]), "db.example.com", false),
+        (names(dns: ["bad\0name", "db.example.com"]), "db.example.com", false),  // a malformed entry first ends the check
+        (names(dns: ["db.example.com", "bad\0name"]), "db.example.com", true),  // a match first wins
+        (names(ip: [[1, 2, 3]], cn: "127.0.0.1"), "127.0.0.1", false),  // an address of the wrong length
+        (names(dns: ["DB.EXAMPLE.COM"]), "db.example.com", true),
+        (names(dns: ["dB.exämple.com"]), "db.exÄmple.com", false),  // case folding is ASCII only, as libpq's
     ])
     func libpqsRulesForVerifyFull(_ names: PeerNames, _ host: String, _ matches: Bool) {
         #expect(names.match(host: host) == matches)

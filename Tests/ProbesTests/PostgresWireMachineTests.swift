@@ -31,7 +31,7 @@ import Testing
         #expect(machine.sent() == .readSSLAnswer)
         #expect(machine.sslAnswer(UInt8(ascii: "S")) == .startTLS)
         #expect(machine.stage == .tls)
-        let names = PeerNames(dnsNames: [Array("db.example.com".utf8)])
+        let names = PeerNames(alternativeNames: [.dns(Array("db.example.com".utf8))])
         guard case .send(let startup) = machine.handshakeFinished(.done(names: names, endPointHash: plusHash)) else {
             Issue.record("no StartupMessage")
             return
@@ -187,7 +187,8 @@ import Testing
         _ = machine.start()
         _ = machine.connected(error: 0)
         _ = machine.sslAnswer(UInt8(ascii: "S"))
-        let wrongName = machine.handshakeFinished(.done(names: PeerNames(dnsNames: [Array("other.example.com".utf8)]), endPointHash: nil))
+        let wrongName = machine.handshakeFinished(
+            .done(names: PeerNames(alternativeNames: [.dns(Array("other.example.com".utf8))]), endPointHash: nil))
         #expect(Self.verdict(wrongName)?.code == .tlsFailure && Self.verdict(wrongName)?.stage == .tls)
 
         var unverified = Self.machine(["sslmode": "verify-ca"])
@@ -254,5 +255,64 @@ import Testing
         #expect(PostgresProbeDriver.nativeCovers(try! PostgresSettings(metadata: ["host": "h", "user": "u", "password": "plain-ASCII pw!"])))
         #expect(!PostgresProbeDriver.nativeCovers(try! PostgresSettings(metadata: ["host": "h", "user": "u", "password": "pässword"])))
         #expect(!PostgresProbeDriver.nativeCovers(try! PostgresSettings(metadata: ["host": "h", "user": "u", "password": "tab\there"])))
+    }
+
+    @Test func channelBindingOfferedWithoutTLSIsRefusedAsLibpqDoes() {
+        var machine = Self.machine(["sslmode": "disable"])
+        _ = machine.start()
+        _ = machine.connected(error: 0)
+        let outcome = Self.verdict(machine.received(.authentication(.sasl(mechanisms: ["SCRAM-SHA-256-PLUS", "SCRAM-SHA-256"]))))
+        #expect(outcome?.code == .protocolError && outcome?.stage == .auth)
+    }
+
+    @Test func onlyAnAuthenticationRequestOrAnErrorMayComeBeforeLogin() {
+        for message in [PostgresBackendMessage.notice, .parameterStatus(name: "a", value: "b"), .readyForQuery(UInt8(ascii: "I"))] {
+            var machine = Self.machine(["sslmode": "disable"])
+            _ = machine.start()
+            _ = machine.connected(error: 0)
+            #expect(Self.verdict(machine.received(message))?.code == .protocolError, "\(message)")
+        }
+    }
+
+    /// Logged in without TLS (trust), the test query sent.
+    static func querying() -> PostgresWireMachine {
+        var machine = Self.machine(["sslmode": "disable"])
+        _ = machine.start()
+        _ = machine.connected(error: 0)
+        _ = machine.received(.authentication(.ok))
+        _ = machine.received(.readyForQuery(UInt8(ascii: "I")))
+        return machine
+    }
+
+    @Test func theExpiryQuerysErrorDoesNotFailAGoodLogin() {
+        var machine = Self.querying()
+        _ = machine.received(.dataRow(["1"]))
+        _ = machine.received(Self.error("42501"))
+        #expect(machine.received(.readyForQuery(UInt8(ascii: "E"))) == .finish(.ok))
+    }
+
+    @Test func anErrorBeforeTheServerLeftIsTheVerdict() {
+        var machine = Self.querying()
+        _ = machine.received(.error([UInt8(ascii: "S"): "FATAL", UInt8(ascii: "C"): "57P01"]))
+        let outcome = Self.verdict(machine.lost())
+        #expect(outcome?.signal == "SQLSTATE 57P01" && outcome?.stage == .query)
+    }
+
+    @Test func aFloodOfMessagesEndsTheProbe() {
+        var machine = Self.machine(["sslmode": "disable"])
+        _ = machine.start()
+        _ = machine.connected(error: 0)
+        _ = machine.received(.authentication(.ok))
+        var last = PostgresWireMachine.Action.readMessages
+        for _ in 0..<PostgresWireMachine.maxMessages { last = machine.received(.parameterStatus(name: "a", value: "b")) }
+        #expect(Self.verdict(last)?.code == .protocolError)
+    }
+
+    @Test(arguments: [("user", "u\u{0}replication\u{0}database"), ("database", "d\u{0}options")])
+    func aNULInTheUserOrDatabaseIsRefusedNamingTheField(_ field: String, _ value: String) {
+        var metadata: [String: JSONValue] = ["host": "h", "user": "u", "password": "p", "database": "d"]
+        metadata[field] = .string(value)
+        let error = #expect(throws: MetadataError.self) { try PostgresSettings(metadata: .object(metadata)) }
+        #expect(error?.attr == field)
     }
 }

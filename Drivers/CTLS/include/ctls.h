@@ -16,9 +16,9 @@ enum {
 };
 
 /* A client context: TLS 1.2 or newer, no compression, no session tickets. With verify_peer,
-   the chain must verify to `ca_pem` (PEM text, may be NULL) and, with use_system_roots, the
-   system's CA directory. NULL on failure, with a reason in `error`. */
-void *ctls_context_new(const char *ca_pem, size_t ca_length, int use_system_roots, int verify_peer, char *error, size_t error_length);
+   the chain must verify to `ca_pem` (PEM text, may be NULL) or to the CA bundle file
+   `system_bundle` (may be NULL). NULL on failure, with a reason in `error`. */
+void *ctls_context_new(const char *ca_pem, size_t ca_length, const char *system_bundle, int verify_peer, char *error, size_t error_length);
 void ctls_context_free(void *context);
 
 /* A session on connected socket `fd`; `server_name` (may be NULL) is sent as SNI. The session
@@ -41,12 +41,14 @@ long ctls_write(void *session, const void *buffer, size_t length);
    signatures, else the signature's own hash. Its length, or -1. `out` holds at least 64 bytes. */
 int ctls_end_point_hash(void *session, unsigned char *out);
 
-/* The server certificate's subjectAltName entries: for index 0, 1, ... the type (2 DNS, 7 IP
-   address, other GEN_* values as they are) and its bytes copied into `out`; the length copied,
-   or -1 past the last entry or without a certificate. A DNS name with a NUL byte keeps it. */
-int ctls_peer_alt_name(void *session, int index, int *type, unsigned char *out, size_t capacity);
-/* The certificate's last subject Common Name as bytes; its length, or -1 when there is none. */
-int ctls_peer_common_name(void *session, unsigned char *out, size_t capacity);
+/* The type given to the Common Name by ctls_peer_names (GEN_DNS is 2, GEN_IPADD 7). */
+enum { CTLS_COMMON_NAME = 100 };
+
+/* The server certificate's names, in order: its subjectAltName entries of type DNS (2) and IP
+   address (7), then its first subject Common Name (CTLS_COMMON_NAME). Entry i has type
+   types[i] and the next lengths[i] bytes of `out` (a name keeps a NUL byte it holds). At most
+   max_names entries and `capacity` bytes. The number of entries, or -1 without a certificate. */
+int ctls_peer_names(void *session, int *types, int *lengths, unsigned char *out, size_t capacity, int max_names);
 
 /* PBKDF2-HMAC-SHA-256 with OpenSSL's one-shot: 1 on success. */
 int ctls_pbkdf2_sha256(const void *password, size_t password_length, const void *salt, size_t salt_length, int iterations,

@@ -80,6 +80,11 @@ public struct PostgresSettings: Sendable, Equatable {
         } else {
             sslMode = .prefer
         }
+        // A NUL would end the value early for libpq and, sent as it is, add a parameter of the
+        // sender's choosing to the StartupMessage.
+        for (value, attr) in [(user, userField), (database, databaseField)] where value.utf8.contains(0) {
+            throw MetadataError(attr: attr, "'\(attr)' must not contain a NUL character.")
+        }
     }
 
     private struct ParsedURL {

@@ -27,22 +27,29 @@ final class PostgresNativeProbe: Probe {
     private var outbox: [UInt8] = []
     private var outboxSent = 0
     private var pending = Pending.connecting
+    /// Messages handed to the machine since the probe last returned to the reactor.
+    private var turnMessages = 0
 
-    init(settings: PostgresSettings, address: IPAddress, trust: TLSTrust, keys: SCRAMKeyCache) {
+    /// - Parameter scope: whose credentials these are, for the SCRAM key cache.
+    init(settings: PostgresSettings, address: IPAddress, trust: TLSTrust, keys: SCRAMKeyCache, scope: [UInt8]) {
         self.settings = settings
         self.address = address
         self.trust = trust
         let password = Array(settings.password.utf8)
         machine = PostgresWireMachine(settings: settings) { salt, iterations in
-            keys.keys(password: password, salt: salt, iterations: iterations)
+            keys.keys(scope: scope, password: password, salt: salt, iterations: iterations)
         }
     }
+
+    /// Messages read in one turn on the reactor before giving other probes theirs.
+    static let messagesPerTurn = 64
 
     func start(_ context: ProbeContext) -> ProbeStep {
         perform(.act(machine.start()), context)
     }
 
     func resume(_ context: ProbeContext, events: IOEvents) -> ProbeStep {
+        turnMessages = 0
         switch pending {
         case .connecting:
             let error = socket.map { SocketState.pendingError($0.fd) } ?? EBADF
@@ -165,7 +172,8 @@ final class PostgresNativeProbe: Probe {
             pending = .handshaking
             return .wait(.writable)
         case .closed, .failed:
-            let code = tls.verifyResult
+            // A verification result only means something when verification was asked for.
+            let code = trust.verifyChain ? tls.verifyResult : 0
             return .act(machine.handshakeFinished(code != 0 ? .unverified(code) : .failed))
         }
     }
@@ -173,7 +181,18 @@ final class PostgresNativeProbe: Probe {
     private func readMessages() -> Next {
         while true {
             do {
-                if let message = try reader.next() { return .act(machine.received(message)) }
+                if let message = try reader.next() {
+                    turnMessages += 1
+                    if turnMessages > Self.messagesPerTurn {
+                        // A server that keeps the socket full must not hold the reactor: step
+                        // aside until the socket is writable (at once, normally), then go on.
+                        turnMessages = 0
+                        reader.pushBack(message)
+                        pending = .readingMessages
+                        return .wait(.writable)
+                    }
+                    return .act(machine.received(message))
+                }
             } catch {
                 return .act(machine.lost(malformed: true))
             }

@@ -30,8 +30,10 @@ struct PostgresProbeDriver: ProbeDriver {
         if path == .automatic && Self.nativeCovers(settings) {
             let trust = Self.trust(settings)
             let keys = self.keys
+            // The key cache's scope: one tenant's credentials for one server and user.
+            let scope = Array([tenant, settings.host, String(settings.port), settings.user].joined(separator: "\u{0}").utf8)
             return ProbePlan(host: settings.host, hostAttr: settings.destinationField, driver: "native") { address in
-                PostgresNativeProbe(settings: settings, address: address, trust: trust, keys: keys)
+                PostgresNativeProbe(settings: settings, address: address, trust: trust, keys: keys, scope: scope)
             }
         }
         var caFile: TrustFile?
@@ -54,11 +56,13 @@ struct PostgresProbeDriver: ProbeDriver {
 
     /// How the native path trusts the server, as libpq would with the same settings: a given CA
     /// is always verified against (even under `require`, as libpq does with a root certificate),
-    /// `verify-ca` and `verify-full` without one use the system's CAs.
+    /// `verify-ca` and `verify-full` without one use the system's CA bundle (the file the libpq
+    /// path is given).
     static func trust(_ settings: PostgresSettings) -> TLSTrust {
         let verify = settings.sslRootCert != nil || settings.sslMode == .verifyCA || settings.sslMode == .verifyFull
         return TLSTrust(
-            caPEM: settings.sslRootCert.map { Array($0.pemText.utf8) }, systemRoots: settings.sslRootCert == nil, verifyChain: verify)
+            caPEM: settings.sslRootCert.map { Array($0.pemText.utf8) },
+            caBundleFile: settings.sslRootCert == nil ? TrustStore.systemBundle : nil, verifyChain: verify)
     }
 }
 

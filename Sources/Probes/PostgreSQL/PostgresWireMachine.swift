@@ -64,6 +64,9 @@ struct PostgresWireMachine {
     private(set) var answer: String??
     private(set) var passwordExpiry: String??
     private var queryError: String?
+    /// Messages received in this probe; past ``maxMessages`` the server is flooding it.
+    private var messages = 0
+    static let maxMessages = 10_000
 
     /// - Parameters:
     ///   - deriveKeys: SCRAM's keys of the settings' password for a salt and iteration count.
@@ -146,6 +149,8 @@ struct PostgresWireMachine {
 
     /// A whole message from the server.
     mutating func received(_ message: PostgresBackendMessage) -> Action {
+        messages += 1
+        guard messages <= Self.maxMessages else { return finish(protocolViolation("more than \(Self.maxMessages) messages")) }
         switch phase {
         case .authenticating: return authenticating(message)
         case .authenticated: return authenticated(message)
@@ -162,6 +167,8 @@ struct PostgresWireMachine {
             return finish(tlsFailure("The server closed the connection instead of answering the TLS request.", signal: "connection closed"))
         }
         if stage == .query {
+            // An error received before the server went away says why (a FATAL, say).
+            if let queryError { return finish(PostgresClassifier.serverError(queryError, stage: .query, settings: settings)) }
             return finish(ProbeOutcome(.serverError, detail: "The server closed the connection during the test query.", stage: .query))
         }
         return finish(
@@ -187,8 +194,9 @@ struct PostgresWireMachine {
                 if settings.sslMode == .allow && !tlsInUse { return retry(withTLS: true) }
             }
             return finish(PostgresClassifier.serverError(sqlState, stage: .auth, settings: settings))
-        case .notice, .parameterStatus, .negotiateProtocolVersion: return .readMessages
-        default: return finish(protocolViolation("\(message)"))
+        default:
+            // libpq 15 takes nothing but an authentication request or an error here.
+            return finish(protocolViolation("\(message)"))
         }
     }
 
@@ -208,6 +216,10 @@ struct PostgresWireMachine {
             return .send(PostgresFrontend.password(Array(settings.password.utf8)))
         case .sasl(let mechanisms):
             let binding: SCRAMClient.Binding
+            if !tlsInUse && mechanisms.contains("SCRAM-SHA-256-PLUS") {
+                // Channel binding offered without TLS: someone stripped the TLS (libpq refuses).
+                return finish(protocolViolation("SCRAM-SHA-256-PLUS offered over a connection without TLS"))
+            }
             if tlsInUse && mechanisms.contains("SCRAM-SHA-256-PLUS") {
                 guard let hash = endPointHash else {
                     return finish(tlsFailure("The server's certificate could not be hashed for channel binding.", signal: "no end-point hash"))
@@ -295,7 +307,8 @@ struct PostgresWireMachine {
             if answer == nil { answer = .some(value) } else if passwordExpiry == nil { passwordExpiry = .some(value) }
             return .readMessages
         case .error(let fields):
-            if queryError == nil { queryError = fields[UInt8(ascii: "C")] ?? "" }
+            // Only the test's own error decides; the expiry query's is ignored, as libpq's path does.
+            if answer == nil && queryError == nil { queryError = fields[UInt8(ascii: "C")] ?? "" }
             return .readMessages
         case .readyForQuery:
             return finish(verdict())
