@@ -27,7 +27,9 @@ One process, one asyncio loop, stdlib only. Each mode listens on its own port
                            asks for a cleartext password, accepts any, sends
                            AuthenticationOk, ParameterStatus, BackendKeyData and
                            ReadyForQuery, reads the query; at the named step it
-                           closes the connection (drop) or goes silent (stall)
+                           closes the connection (drop) or goes silent (stall);
+                           "flood_after_auth_ok" sends 20,000 notices after
+                           AuthenticationOk, then goes silent
   --blackhole PORT         listen(0), never accept(); the accept queue is
                            filled with the process's own connections, so new
                            clients' SYNs are dropped (SYN-SENT until timeout)
@@ -286,7 +288,7 @@ class PgScript(Base):
                 params = dict(zip(fields[0::2], fields[1::2]))
                 name = params.get(b"database", b"").decode("ascii", "replace")
                 action, _, step = name.partition("_after_")
-                if action not in ("drop", "stall") or step not in self.STEPS:
+                if action not in ("drop", "stall", "flood") or step not in self.STEPS:
                     self.transport.close()  # not a script this server knows
                     self.state = "done"
                     return
@@ -308,6 +310,11 @@ class PgScript(Base):
                     if self.stop_here("password"):
                         return
                     self.transport.write(self.message(b"R", struct.pack("!i", 0)))
+                    if self.action == "flood":
+                        # 20,000 notices at once, then silence: a client must cap what it reads.
+                        self.transport.write(self.message(b"N", b"SNOTICE\x00C00000\x00Mflood\x00\x00") * 20000)
+                        self.state = "done"
+                        return
                     if self.stop_here("auth_ok"):
                         return
                     self.transport.write(

@@ -37,3 +37,27 @@ extension LiveServiceTests {
         }
     }
 }
+
+extension LiveServiceTests.PostgresDifferentialTests {
+    /// A server that floods the probe with messages: the native probe gives up with a protocol
+    /// error, and on a single reactor thread another probe still finishes meanwhile.
+    @Test func aFloodingServerEndsTheNativeProbeAndDoesNotHoldTheReactor() async throws {
+        let engine = try ProbeEngine.standard(configuration: EngineConfiguration(reactorThreads: 1, blockingThreads: 1))
+        defer { engine.shutdown() }
+        let postgres = "postgresql|6db35f45-be11-4fd5-80c5-85c48183afbb"
+        let flood: JSONValue = [
+            "host": "127.0.0.1", "port": .string(try LiveServices.value("CE_PG_SCRIPT_PORT")), "database": "flood_after_auth_ok",
+            "user": "u", "password": "p", "sslmode": "disable",
+        ]
+        let good: JSONValue = [
+            "host": "127.0.0.1", "port": .string(try LiveServices.value("CE_PG_PLAIN_PORT")),
+            "database": .string(try LiveServices.value("CE_PG_DATABASE")), "user": .string(try LiveServices.value("CE_PG_USER")),
+            "password": .string(try LiveServices.value("CE_PG_PASSWORD")), "sslmode": "disable",
+        ]
+        async let flooded = engine.test(ProbeRequest(connectorID: postgres, metadata: flood, timeout: .seconds(10)))
+        async let other = engine.test(ProbeRequest(connectorID: postgres, metadata: good, timeout: .seconds(10)))
+        let (floodReport, otherReport) = await (flooded, other)
+        #expect(floodReport.code == .protocolError && floodReport.driver == "native", "\(floodReport.code) \(floodReport.detail)")
+        #expect(otherReport.code == .ok)
+    }
+}
