@@ -207,7 +207,7 @@ let package = Package(
             name: "ConnectorAPITests",
             dependencies: [
                 "ConnectorAPI", "ConnectorCore", "ConnectorStore", "ProbeEngine", "Probes", "TestSupport", "OAuthFlow", "HealthChecks",
-                "RedisClient", "JSONOracle",
+                "RedisClient", "JSONOracle", "TestProcesses", "Encryption",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ]),

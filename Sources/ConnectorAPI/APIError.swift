@@ -1,4 +1,5 @@
 import ConnectorCore
+import ConnectorStore
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -34,6 +35,16 @@ public struct APIError: HTTPResponseError, Sendable {
     static let notFound = APIError(.notFound, code: .notFound, detail: "Not found.")
     static let permissionDenied = APIError(
         .forbidden, code: .permissionDenied, detail: "You do not have permission to perform this action.")
+
+    /// 503 with `Retry-After`: a dependency did not answer, and the client should try again.
+    static func unavailable(_ code: APIErrorCode, detail: String) -> APIError {
+        var error = APIError(.serviceUnavailable, code: code, detail: detail)
+        error.headers[.retryAfter] = "5"
+        return error
+    }
+
+    /// The store did not answer within `--store-timeout`.
+    static let storeUnavailable = unavailable(.storeUnavailable, detail: "The store is unavailable; try again shortly.")
 
     static func validation(_ detail: String, attr: String?, code: APIErrorCode = .invalid) -> APIError {
         APIError(.badRequest, code: code, detail: detail, attr: attr, type: "validation_error")
@@ -80,6 +91,10 @@ struct ErrorBodyMiddleware<Context: RequestContext>: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch let error as APIError {
+            return JSONResponse.make(status: error.status, body: error.json, headers: error.headers)
+        } catch is StoreUnavailable {
+            // The store logs when it stops answering and when it is back; no line per request.
+            let error = APIError.storeUnavailable
             return JSONResponse.make(status: error.status, body: error.json, headers: error.headers)
         } catch let error as any HTTPResponseError {
             let (code, detail) = Self.describe(error.status)

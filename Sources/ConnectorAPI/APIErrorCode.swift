@@ -62,6 +62,8 @@ public struct APIErrorCode: Hashable, Sendable, CustomStringConvertible {
     public static let keyNotConfigured = APIErrorCode("key_not_configured")
     /// The OAuth cache (Redis) did not answer (503).
     public static let oauthCacheUnavailable = APIErrorCode("oauth_cache_unavailable")
+    /// The store refused connections or had none free within `--store-timeout` (503).
+    public static let storeUnavailable = APIErrorCode("store_unavailable")
     /// The binary was installed without its OpenAPI document (500).
     public static let documentMissing = APIErrorCode("document_missing")
 }

@@ -110,10 +110,7 @@ extension ConnectorRoutes {
     /// The OAuth cache cannot be reached: 503 with `Retry-After`, so clients retry rather than
     /// send the user through the flow again.
     static func cacheUnavailable(_ error: OAuthCacheUnavailable) -> APIError {
-        var refusal = APIError(
-            .serviceUnavailable, code: .oauthCacheUnavailable, detail: "The OAuth token cache is unavailable; try again shortly.")
-        refusal.headers[.retryAfter] = "5"
-        return refusal
+        .unavailable(.oauthCacheUnavailable, detail: "The OAuth token cache is unavailable; try again shortly.")
     }
 
     /// The token set of `oauth-key` for this caller and connector type, as a use of the key

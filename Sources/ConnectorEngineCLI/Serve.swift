@@ -37,6 +37,12 @@ struct Serve: AsyncParsableCommand {
     )
     var readCacheSeconds = 2
 
+    @Option(
+        help:
+            "Seconds (1...60) a request waits for a PostgreSQL store connection; past it, or when the store refuses, the answer is 503 store_unavailable."
+    )
+    var storeTimeout = 3
+
     @Option(help: "The server's public base URL (e.g. https://engine.example.com) for absolute links; without it links are relative.")
     var publicURL: String?
 
@@ -94,6 +100,7 @@ struct Serve: AsyncParsableCommand {
         guard (0...Self.maxReadCacheSeconds).contains(readCacheSeconds) else {
             throw ValidationError("--read-cache-seconds must be 0...\(Self.maxReadCacheSeconds)")
         }
+        guard (1...60).contains(storeTimeout) else { throw ValidationError("--store-timeout must be 1...60") }
         if let publicURL {
             guard let url = URL(string: publicURL), ["http", "https"].contains(url.scheme ?? ""), url.host != nil, url.query == nil else {
                 throw ValidationError("--public-url must be an http(s) URL without a query")
@@ -147,7 +154,7 @@ struct Serve: AsyncParsableCommand {
         // The store is open for the whole run: its database client stops after the last service.
         try await storeOptions.withStore(
             production: engineOptions.production, logger: logger, queuesWebhooks: webhook != nil,
-            readCacheTTL: .seconds(readCacheSeconds)
+            readCacheTTL: .seconds(readCacheSeconds), timeout: .seconds(storeTimeout)
         ) { store in
             try await serve(on: store, webhook: webhook, logger: logger)
         }

@@ -16,7 +16,7 @@ struct StoreOptions: ParsableArguments {
     /// - Parameter production: never generate a key; a missing key is an error.
     func withStore<R>(
         production: Bool, logger: Logger, queuesWebhooks: Bool = false, readCacheTTL: Duration = .zero,
-        _ body: (ConnectorStore) async throws -> R
+        timeout: Duration = .seconds(3), _ body: (ConnectorStore) async throws -> R
     ) async throws -> R {
         let environment = ProcessInfo.processInfo.environment
         let location = StoreLocation.from(environment: environment, dataDirectory: dataDir)
@@ -37,7 +37,8 @@ struct StoreOptions: ParsableArguments {
         }
         do {
             return try await ConnectorStore.withStore(
-                location, keyRing: keyRing, logger: logger, queuesWebhooks: queuesWebhooks, readCacheTTL: readCacheTTL, body)
+                location, keyRing: keyRing, logger: logger, queuesWebhooks: queuesWebhooks, readCacheTTL: readCacheTTL,
+                timeout: timeout, body)
         } catch let error as StoreError {
             throw ValidationError("store (\(location.redacted)): \(error.description)")
         }

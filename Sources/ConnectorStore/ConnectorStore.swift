@@ -33,11 +33,13 @@ public final class ConnectorStore: Sendable {
     /// - Parameter readCacheTTL: how long a valid token check or a connector read by id is
     ///   reused; a change made by another process (a revocation, a removed share) takes effect
     ///   within this time, one made through this store at once (zero: never reuse).
+    /// - Parameter timeout: how long a request waits for a PostgreSQL connection before it fails
+    ///   with ``StoreUnavailable``.
     public static func withStore<R>(
         _ location: StoreLocation, keyRing: KeyRing, logger: Logger, queuesWebhooks: Bool = false,
-        readCacheTTL: Duration = .zero, _ body: (ConnectorStore) async throws -> R
+        readCacheTTL: Duration = .zero, timeout: Duration = .seconds(3), _ body: (ConnectorStore) async throws -> R
     ) async throws -> R {
-        try await StoreDatabase.withDatabase(location, logger: logger) { database in
+        try await StoreDatabase.withDatabase(location, logger: logger, timeout: timeout) { database in
             let store = ConnectorStore(
                 database: database, keyRing: keyRing, logger: logger, queuesWebhooks: queuesWebhooks,
                 readCacheTTL: readCacheTTL)

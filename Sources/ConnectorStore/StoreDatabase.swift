@@ -68,7 +68,7 @@ public enum ConstraintViolation: Sendable, Equatable {
 /// PostgreSQL client. Reads run on any pooled connection; ``write(_:)`` runs a closure inside one
 /// transaction on one connection and commits only if the closure returns.
 ///
-/// A database is open only inside ``withDatabase(_:logger:_:)``: the PostgreSQL client's
+/// A database is open only inside ``withDatabase(_:logger:timeout:_:)``: the PostgreSQL client's
 /// connection pool runs in a child task of that call and stops when its body returns, so no task
 /// outlives it and nothing closes the connections while a caller still uses them.
 public final class StoreDatabase: Sendable {
@@ -76,25 +76,27 @@ public final class StoreDatabase: Sendable {
 
     public let backend: Backend
     private let sqlitePool: EventLoopGroupConnectionPool<SQLiteConnectionSource>?
-    private let postgresClient: PostgresClient?
+    private let postgres: PostgresStoreClient?
     /// SQLite allows one writer; taking turns in-process avoids spinning on SQLITE_BUSY.
     private let writeTurn = AsyncTurnstile()
     private let logger: Logger
 
     private init(
-        backend: Backend, sqlitePool: EventLoopGroupConnectionPool<SQLiteConnectionSource>?, postgresClient: PostgresClient?,
+        backend: Backend, sqlitePool: EventLoopGroupConnectionPool<SQLiteConnectionSource>?, postgres: PostgresStoreClient?,
         logger: Logger
     ) {
         self.backend = backend
         self.sqlitePool = sqlitePool
-        self.postgresClient = postgresClient
+        self.postgres = postgres
         self.logger = logger
     }
 
     /// Opens the store's database, runs `body` with it and closes it when `body` returns or
     /// throws. SQLite files are created with their folder (mode 0700).
+    /// - Parameter timeout: how long a request waits for a PostgreSQL connection before it fails
+    ///   with ``StoreUnavailable``.
     public static func withDatabase<R>(
-        _ location: StoreLocation, logger: Logger, _ body: (StoreDatabase) async throws -> R
+        _ location: StoreLocation, logger: Logger, timeout: Duration = .seconds(3), _ body: (StoreDatabase) async throws -> R
     ) async throws -> R {
         switch location {
         case .sqlite(let path):
@@ -107,7 +109,7 @@ public final class StoreDatabase: Sendable {
                 configuration: SQLiteConfiguration(storage: .file(path: path), enableForeignKeys: true))
             let pool = EventLoopGroupConnectionPool(
                 source: source, maxConnectionsPerEventLoop: 2, logger: logger, on: MultiThreadedEventLoopGroup.singleton)
-            let database = StoreDatabase(backend: .sqlite, sqlitePool: pool, postgresClient: nil, logger: logger)
+            let database = StoreDatabase(backend: .sqlite, sqlitePool: pool, postgres: nil, logger: logger)
             // WAL lets readers proceed while one writer commits; the setting lives in the file.
             return try await database.run(
                 body, after: "PRAGMA journal_mode = WAL", failing: { "cannot open the SQLite store at \(path): \($0)" },
@@ -115,14 +117,10 @@ public final class StoreDatabase: Sendable {
         case .postgres(let url):
             var clientConfiguration = try Self.postgresConfiguration(url: url)
             clientConfiguration.options.maximumConnections = 16
-            // The pool warns when a lease races the start of its run(), as the first query below
-            // may; that race is harmless.
-            var backgroundLogger = logger
-            backgroundLogger.logLevel = .error
-            let client = PostgresClient(configuration: clientConfiguration, backgroundLogger: backgroundLogger)
-            let database = StoreDatabase(backend: .postgres, sqlitePool: nil, postgresClient: client, logger: logger)
+            let client = PostgresStoreClient(configuration: clientConfiguration, timeout: timeout, logger: logger)
+            let database = StoreDatabase(backend: .postgres, sqlitePool: nil, postgres: client, logger: logger)
             return try await withThrowingDiscardingTaskGroup(returning: R.self) { pool in
-                // Cancelling the client's run closes its connections.
+                // Cancelling the clients' run closes their connections.
                 pool.addTask { await client.run() }
                 return try await database.run(
                     body, after: "SELECT 1",
@@ -182,8 +180,8 @@ public final class StoreDatabase: Sendable {
                 connection.eventLoop.makeFutureWithTask { try await body(connection.sql(queryLogLevel: nil)) }
             }.get()
         }
-        guard let postgresClient else { throw StoreError("the store has no database client") }
-        return try await postgresClient.withConnection { connection in
+        guard let postgres else { throw StoreError("the store has no database client") }
+        return try await postgres.withConnection { connection in
             try await body(connection.sql(queryLogLevel: nil))
         }
     }
