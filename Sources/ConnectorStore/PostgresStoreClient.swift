@@ -76,10 +76,14 @@ final class PostgresStoreClient: Sendable {
         if health.withLock({ $0.down }) {
             guard await recover() else { throw StoreUnavailable(description: "the store does not answer") }
         }
+        let client = current.withLock { $0.client }
         do {
-            return try await Self.bounded(timeout, client: current.withLock { $0.client }, body)
+            return try await Self.bounded(timeout, client: client, body)
         } catch let error where Self.meansUnavailable(error) {
+            // A client replaced meanwhile says nothing about the store: its requests were cut
+            // when it retired.
             let wentDown = health.withLock { health in
+                guard current.withLock({ $0.client === client }) else { return false }
                 defer { health.down = true }
                 return !health.down
             }
