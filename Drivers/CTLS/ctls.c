@@ -101,7 +101,6 @@ int ctls_handshake(void *session) {
 
 long ctls_verify_result(void *session) { return SSL_get_verify_result((SSL *)session); }
 
-void ctls_last_error(char *buffer, size_t length) { copy_reason(buffer, length, "TLS failure"); }
 
 long ctls_read(void *session, void *buffer, size_t length) {
     ERR_clear_error();

@@ -87,9 +87,6 @@ public final class TLSContextCache: Sendable {
             return context
         }
     }
-
-    /// How many contexts exist.
-    public var count: Int { state.withLock { $0.contexts.count } }
 }
 
 /// One connection's TLS state over a connected non-blocking socket.

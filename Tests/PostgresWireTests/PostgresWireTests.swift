@@ -193,3 +193,25 @@ import Testing
         #expect(names.match(host: host) == matches)
     }
 }
+
+@Suite struct TLSContextCacheTests {
+    /// One OpenSSL context per trust configuration, shared by every probe that has it.
+    @Test func oneContextPerTrustConfigurationWithinTheCapacity() throws {
+        let cache = TLSContextCache(capacity: 2)
+        let unverified = TLSTrust(caPEM: nil, caBundleFile: nil, verifyChain: false)
+        let system = TLSTrust(caPEM: nil, caBundleFile: "/etc/ssl/certs/ca-certificates.crt", verifyChain: true)
+        let first = try cache.context(for: unverified)
+        #expect(try cache.context(for: unverified) === first)
+        let verified = try cache.context(for: system)
+        #expect(verified !== first)
+        // A third configuration pushes out the least recently used (the unverified one).
+        _ = try cache.context(for: TLSTrust(caPEM: nil, caBundleFile: nil, verifyChain: true))
+        #expect(try cache.context(for: system) === verified)
+        #expect(try cache.context(for: unverified) !== first)
+    }
+
+    @Test func caTextWithoutACertificateIsRefused() {
+        let trust = TLSTrust(caPEM: Array("not a certificate".utf8), caBundleFile: nil, verifyChain: true)
+        #expect(throws: TLSContextError.self) { _ = try TLSContextCache(capacity: 1).context(for: trust) }
+    }
+}

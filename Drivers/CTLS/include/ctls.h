@@ -30,8 +30,6 @@ void ctls_session_free(void *session);
 int ctls_handshake(void *session);
 /* X509_V_OK (0) or the chain verification error of the handshake. */
 long ctls_verify_result(void *session);
-/* A short reason for the last failure of this thread (OpenSSL's error queue, then cleared). */
-void ctls_last_error(char *buffer, size_t length);
 
 /* Bytes read (> 0) or written, or CTLS_WANT_READ, CTLS_WANT_WRITE, CTLS_CLOSED, CTLS_FAILED. */
 long ctls_read(void *session, void *buffer, size_t length);
