@@ -1,9 +1,13 @@
 #define _DEFAULT_SOURCE
+/* SHA256_Init and friends: deprecated in OpenSSL 3.0 for the EVP interface, whose per-call
+   algorithm fetch costs more than the few blocks SCRAM hashes per login. */
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include "ctls.h"
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/sha.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -30,6 +34,16 @@ void *ctls_context_new(const char *ca_pem, size_t ca_length, const char *system_
     SSL_CTX_set_min_proto_version(context, TLS1_2_VERSION);
     SSL_CTX_set_options(context, SSL_OP_NO_COMPRESSION | SSL_OP_NO_TICKET);
     SSL_CTX_set_mode(context, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    /* PostgreSQL servers take P-256 by default (ssl_ecdh_curve; PostgreSQL 18's ssl_groups also
+       lists it), while OpenSSL's own order sends an X25519 key share first, which such a server
+       answers with a HelloRetryRequest: a round trip and a second key. The same groups, P-256 first. */
+    if (SSL_CTX_set1_groups_list(context, "P-256:X25519:X448:P-521:P-384") != 1) {
+        copy_reason(error, error_length, "cannot set the key exchange groups");
+        SSL_CTX_free(context);
+        return NULL;
+    }
+    /* Whole records per read() rather than a header and then a body. */
+    SSL_CTX_set_read_ahead(context, 1);
     if (verify_peer) {
         if (ca_pem != NULL && ca_length > 0) {
             BIO *bio = BIO_new_mem_buf(ca_pem, (int)ca_length);
@@ -100,6 +114,8 @@ int ctls_handshake(void *session) {
 }
 
 long ctls_verify_result(void *session) { return SSL_get_verify_result((SSL *)session); }
+
+int ctls_has_pending(void *session) { return SSL_has_pending((SSL *)session); }
 
 
 long ctls_read(void *session, void *buffer, size_t length) {
@@ -177,4 +193,37 @@ int ctls_pbkdf2_sha256(const void *password, size_t password_length, const void 
                        unsigned char *out, size_t out_length) {
     return PKCS5_PBKDF2_HMAC((const char *)password, (int)password_length, (const unsigned char *)salt, (int)salt_length, iterations,
                              EVP_sha256(), (int)out_length, out);
+}
+
+void ctls_sha256(const void *data, size_t length, unsigned char *out) {
+    SHA256_CTX context;
+    SHA256_Init(&context);
+    SHA256_Update(&context, data, length);
+    SHA256_Final(out, &context);
+    OPENSSL_cleanse(&context, sizeof context);
+}
+
+void ctls_hmac_sha256(const void *key, size_t key_length, const void *message, size_t message_length, unsigned char *out) {
+    unsigned char block[SHA256_CBLOCK] = {0};
+    if (key_length > SHA256_CBLOCK) {
+        ctls_sha256(key, key_length, block);
+    } else if (key_length > 0) {
+        memcpy(block, key, key_length);
+    }
+    unsigned char pad[SHA256_CBLOCK], inner[SHA256_DIGEST_LENGTH];
+    SHA256_CTX context;
+    for (size_t i = 0; i < SHA256_CBLOCK; i++) pad[i] = block[i] ^ 0x36;
+    SHA256_Init(&context);
+    SHA256_Update(&context, pad, sizeof pad);
+    SHA256_Update(&context, message, message_length);
+    SHA256_Final(inner, &context);
+    for (size_t i = 0; i < SHA256_CBLOCK; i++) pad[i] = block[i] ^ 0x5c;
+    SHA256_Init(&context);
+    SHA256_Update(&context, pad, sizeof pad);
+    SHA256_Update(&context, inner, sizeof inner);
+    SHA256_Final(out, &context);
+    OPENSSL_cleanse(block, sizeof block);
+    OPENSSL_cleanse(pad, sizeof pad);
+    OPENSSL_cleanse(inner, sizeof inner);
+    OPENSSL_cleanse(&context, sizeof context);
 }

@@ -167,6 +167,9 @@ public struct PostgresMessageReader: Sendable {
     /// Whether bytes are waiting that do not make a whole message yet.
     public var hasPartialMessage: Bool { pushedBack == nil && start < buffer.count }
 
+    /// Whether anything read is still waiting to be taken.
+    public var isEmpty: Bool { pushedBack == nil && start == buffer.count }
+
     /// Takes one raw byte (the answer to SSLRequest), if one is there.
     public mutating func nextByte() -> UInt8? {
         guard start < buffer.count else { return nil }

@@ -1,4 +1,4 @@
-import Crypto
+import CTLS
 import Foundation
 
 /// A SCRAM-SHA-256 exchange (RFC 5802, RFC 7677) as a PostgreSQL client runs it, with
@@ -49,8 +49,10 @@ public struct SCRAMClient: Sendable {
 
     /// A fresh nonce: 18 random bytes in base64, as libpq makes it.
     public static func makeNonce() -> String {
+        // Three draws of the system generator (one getrandom each), not one per byte.
         var generator = SystemRandomNumberGenerator()
-        return Data((0..<18).map { _ in UInt8.random(in: 0...255, using: &generator) }).base64EncodedString()
+        let words = (0..<3).map { _ in generator.next() }
+        return Data(words.withUnsafeBytes { Array($0.prefix(18)) }).base64EncodedString()
     }
 
     /// The SASL mechanism this exchange is.
@@ -67,16 +69,20 @@ public struct SCRAMClient: Sendable {
     /// Parses the server-first-message and checks that its nonce extends ours.
     public func parse(serverFirst bytes: [UInt8]) throws(SCRAMError) -> ServerFirst {
         guard let message = String(validatingUTF8CString: bytes) else { throw SCRAMError.malformed }
-        let attributes = try Self.attributes(message)
-        guard let combined = attributes["r"], let salt64 = attributes["s"], let count = attributes["i"] else {
+        let attributes = try Self.attributes(bytes)
+        guard let combined = attributes.value("r"), let salt64 = attributes.value("s"), let count = attributes.value("i") else {
             throw SCRAMError.malformed
         }
-        guard combined.hasPrefix(nonce), combined.count > nonce.count else { throw SCRAMError.nonceMismatch }
-        guard let salt = Data(base64Encoded: salt64), !salt.isEmpty else { throw SCRAMError.malformed }
+        let nonceBytes = Array(nonce.utf8)
+        guard combined.count > nonceBytes.count, combined.starts(with: nonceBytes) else { throw SCRAMError.nonceMismatch }
+        guard let salt = Data(base64Encoded: Data(salt64)), !salt.isEmpty else { throw SCRAMError.malformed }
         // The server chooses the count; past a million (PostgreSQL's default is 4,096) the
         // derivation would hold a reactor thread for a noticeable time.
-        guard let iterations = Int(count), (1...Self.maxIterations).contains(iterations) else { throw SCRAMError.malformed }
-        return ServerFirst(combinedNonce: combined, salt: Array(salt), iterations: iterations, message: message)
+        guard let iterations = Int(String(decoding: count, as: UTF8.self)), (1...Self.maxIterations).contains(iterations) else {
+            throw SCRAMError.malformed
+        }
+        return ServerFirst(
+            combinedNonce: String(decoding: combined, as: UTF8.self), salt: Array(salt), iterations: iterations, message: message)
     }
 
     /// The client-final-message with its proof, and the server signature the server's final
@@ -86,7 +92,7 @@ public struct SCRAMClient: Sendable {
         if case .tlsServerEndPoint(let hash) = binding { channel += hash }
         let withoutProof = "c=\(Data(channel).base64EncodedString()),r=\(server.combinedNonce)"
         let authMessage = Array("\(firstMessageBare),\(server.message),\(withoutProof)".utf8)
-        let storedKey = Array(SHA256.hash(data: keys.clientKey))
+        let storedKey = Self.sha256(keys.clientKey)
         let clientSignature = Self.hmac(storedKey, authMessage)
         let proof = zip(keys.clientKey, clientSignature).map { $0 ^ $1 }
         let serverSignature = Self.hmac(keys.serverKey, authMessage)
@@ -95,28 +101,47 @@ public struct SCRAMClient: Sendable {
 
     /// Checks the server-final-message: the server proves it knows the password too.
     public static func verify(serverFinal bytes: [UInt8], expected: [UInt8]) throws(SCRAMError) {
-        guard let message = String(validatingUTF8CString: bytes) else { throw SCRAMError.malformed }
-        let attributes = try attributes(message)
-        if let error = attributes["e"] { throw SCRAMError.serverError(error) }
-        guard let signature = attributes["v"].flatMap({ Data(base64Encoded: $0) }) else { throw SCRAMError.malformed }
+        guard String(validatingUTF8CString: bytes) != nil else { throw SCRAMError.malformed }
+        let attributes = try attributes(bytes)
+        if let error = attributes.value("e") { throw SCRAMError.serverError(String(decoding: error, as: UTF8.self)) }
+        guard let signature = attributes.value("v").flatMap({ Data(base64Encoded: Data($0)) }) else { throw SCRAMError.malformed }
         // Not secret-dependent in a way that matters (the server sent it), but compare fully anyway.
         guard signature.count == expected.count, zip(signature, expected).reduce(UInt8(0), { $0 | ($1.0 ^ $1.1) }) == 0 else {
             throw SCRAMError.badServerSignature
         }
     }
 
+    /// HMAC-SHA-256 (through CTLS: a call costs about a microsecond, where the generic layers of
+    /// a Swift crypto library cost tens).
     static func hmac(_ key: [UInt8], _ message: [UInt8]) -> [UInt8] {
-        Array(HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: key)))
+        [UInt8](unsafeUninitializedCapacity: 32) { out, count in
+            ctls_hmac_sha256(key, key.count, message, message.count, out.baseAddress)
+            count = 32
+        }
+    }
+
+    static func sha256(_ data: [UInt8]) -> [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: 32) { out, count in
+            ctls_sha256(data, data.count, out.baseAddress)
+            count = 32
+        }
     }
 
     /// `a=value` pairs separated by commas (a value may contain `=`; never a comma).
-    private static func attributes(_ message: String) throws(SCRAMError) -> [String: String] {
-        var attributes: [String: String] = [:]
-        for part in message.split(separator: ",", omittingEmptySubsequences: false) {
-            guard part.count >= 2, part.dropFirst().first == "=" else { throw SCRAMError.malformed }
-            attributes[String(part.prefix(1))] = String(part.dropFirst(2))
+    private static func attributes(_ message: [UInt8]) throws(SCRAMError) -> [(name: UInt8, value: ArraySlice<UInt8>)] {
+        var attributes: [(name: UInt8, value: ArraySlice<UInt8>)] = []
+        for part in message.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false) {
+            guard part.count >= 2, part[part.startIndex + 1] == UInt8(ascii: "=") else { throw SCRAMError.malformed }
+            attributes.append((part[part.startIndex], part.dropFirst(2)))
         }
         return attributes
+    }
+}
+
+extension [(name: UInt8, value: ArraySlice<UInt8>)] {
+    /// The value of the last attribute named `name`.
+    fileprivate func value(_ name: Unicode.Scalar) -> ArraySlice<UInt8>? {
+        last { $0.name == UInt8(ascii: name) }?.value
     }
 }
 

@@ -44,7 +44,11 @@ public final class SCRAMKeyCache: Sendable {
         var misses = 0
     }
 
-    private let lookupKey = SymmetricKey(size: .bits256)
+    /// The per-process key of the entries' HMAC names.
+    private let lookupKey: [UInt8] = {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<4).flatMap { _ in withUnsafeBytes(of: generator.next()) { Array($0) } }
+    }()
     private let capacity: Int
     private let derivation: PBKDF2
     private let state = Mutex(State())
@@ -92,16 +96,16 @@ public final class SCRAMKeyCache: Sendable {
     }
 
     private func lookup(scope: [UInt8], password: [UInt8], salt: [UInt8], iterations: Int) -> [UInt8] {
-        var hmac = HMAC<SHA256>(key: lookupKey)
         // Lengths first, so that no two different inputs feed the same bytes.
-        hmac.update(data: withUnsafeBytes(of: UInt64(scope.count).bigEndian) { Array($0) })
-        hmac.update(data: scope)
-        hmac.update(data: withUnsafeBytes(of: UInt64(password.count).bigEndian) { Array($0) })
-        hmac.update(data: password)
-        hmac.update(data: withUnsafeBytes(of: UInt64(salt.count).bigEndian) { Array($0) })
-        hmac.update(data: salt)
-        hmac.update(data: withUnsafeBytes(of: UInt64(iterations).bigEndian) { Array($0) })
-        return Array(hmac.finalize())
+        var input: [UInt8] = []
+        input.reserveCapacity(32 + scope.count + password.count + salt.count)
+        for part in [scope, password, salt] {
+            withUnsafeBytes(of: UInt64(part.count).bigEndian) { input += $0 }
+            input += part
+        }
+        withUnsafeBytes(of: UInt64(iterations).bigEndian) { input += $0 }
+        defer { Self.zero(&input) }
+        return SCRAMClient.hmac(lookupKey, input)
     }
 
     static func zero(_ bytes: inout [UInt8]) {

@@ -119,6 +119,9 @@ public final class TLSSession {
     /// X509_V_OK (0), or why the chain did not verify.
     public var verifyResult: Int { ctls_verify_result(session) }
 
+    /// Whether the session holds bytes read from the socket but not yet returned by ``read(into:)``.
+    public var hasPending: Bool { ctls_has_pending(session) != 0 }
+
     public func read(into buffer: UnsafeMutableRawBufferPointer) -> Progress {
         Self.progress(ctls_read(session, buffer.baseAddress, buffer.count))
     }

@@ -53,7 +53,11 @@ import Testing
                 == .send(PostgresFrontend.saslInitialResponse(mechanism: client.mechanism, data: client.firstMessage)))
         let serverFirst = Array("r=NServer,s=c2FsdA==,i=4096".utf8)
         let (final, signature) = client.finalMessage(try! client.parse(serverFirst: serverFirst), keys: keys)
-        #expect(machine.received(.authentication(.saslContinue(serverFirst))) == .send(PostgresFrontend.saslResponse(final)))
+        // The last login message carries the test query and Terminate (one round trip less).
+        #expect(
+            machine.received(.authentication(.saslContinue(serverFirst)))
+                == .send(PostgresFrontend.saslResponse(final) + machine.testQuery + PostgresFrontend.terminate))
+        #expect(machine.terminateSent)
         let sent = signatureOK ? signature : signature.map { $0 ^ 1 }
         return machine.received(.authentication(.saslFinal(Array("v=\(Data(sent).base64EncodedString())".utf8))))
     }
@@ -70,7 +74,8 @@ import Testing
         #expect(machine.received(.authentication(.ok)) == .readMessages)
         #expect(machine.received(.parameterStatus(name: "server_version", value: "15")) == .readMessages)
         #expect(machine.received(.backendKeyData) == .readMessages)
-        #expect(machine.received(.readyForQuery(UInt8(ascii: "I"))) == .send(machine.testQuery))
+        // The test query went out with the SASLResponse: nothing more to send.
+        #expect(machine.received(.readyForQuery(UInt8(ascii: "I"))) == .readMessages)
         #expect(machine.stage == .query)
         #expect(machine.received(.parseComplete) == .readMessages)
         #expect(machine.received(.dataRow(["1"])) == .readMessages)
@@ -174,12 +179,13 @@ import Testing
         func hex(_ bytes: some Sequence<UInt8>) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
         let inner = hex(Insecure.MD5.hash(data: Array("pwu".utf8)))
         let expected = "md5" + hex(Insecure.MD5.hash(data: Array(inner.utf8) + salt))
-        #expect(machine.received(.authentication(.md5Password(salt: salt))) == .send(PostgresFrontend.password(Array(expected.utf8))))
+        let pipelined = machine.testQuery + PostgresFrontend.terminate
+        #expect(machine.received(.authentication(.md5Password(salt: salt))) == .send(PostgresFrontend.password(Array(expected.utf8)) + pipelined))
 
         var cleartext = Self.machine(["sslmode": "disable"])
         _ = cleartext.start()
         _ = cleartext.connected(error: 0)
-        #expect(cleartext.received(.authentication(.cleartextPassword)) == .send(PostgresFrontend.password(Array("pw".utf8))))
+        #expect(cleartext.received(.authentication(.cleartextPassword)) == .send(PostgresFrontend.password(Array("pw".utf8)) + pipelined))
     }
 
     @Test func verifyFullChecksTheNameAndAnUnverifiedChainIsATLSFailure() {

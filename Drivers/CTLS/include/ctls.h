@@ -28,6 +28,8 @@ void ctls_session_free(void *session);
 
 /* 0 when the handshake is done, else CTLS_WANT_READ, CTLS_WANT_WRITE or CTLS_FAILED. */
 int ctls_handshake(void *session);
+/* 1 when the session holds bytes read from the socket that ctls_read has not returned yet. */
+int ctls_has_pending(void *session);
 /* X509_V_OK (0) or the chain verification error of the handshake. */
 long ctls_verify_result(void *session);
 
@@ -51,5 +53,10 @@ int ctls_peer_names(void *session, int *types, int *lengths, unsigned char *out,
 /* PBKDF2-HMAC-SHA-256 with OpenSSL's one-shot: 1 on success. */
 int ctls_pbkdf2_sha256(const void *password, size_t password_length, const void *salt, size_t salt_length, int iterations,
                        unsigned char *out, size_t out_length);
+
+/* SHA-256 and HMAC-SHA-256 (RFC 2104) of short inputs, 32 bytes into `out`: SCRAM's per-login
+   hashing, without the generic layers a Swift crypto library puts around each call. */
+void ctls_sha256(const void *data, size_t length, unsigned char *out);
+void ctls_hmac_sha256(const void *key, size_t key_length, const void *message, size_t message_length, unsigned char *out);
 
 #endif

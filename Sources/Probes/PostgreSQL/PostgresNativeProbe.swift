@@ -138,7 +138,17 @@ final class PostgresNativeProbe: Probe {
             case .lost: return .act(machine.lost())
             }
         }
-        return .act(machine.sent())
+        // The answer to what just went out cannot be there yet: wait for it rather than try a
+        // read that would find nothing, unless bytes read earlier are still held.
+        switch machine.sent() {
+        case .readSSLAnswer:
+            pending = .readingSSLAnswer
+            return .wait(.readable)
+        case .readMessages where reader.isEmpty && !(tls?.hasPending ?? false):
+            pending = .readingMessages
+            return .wait(.readable)
+        case let next: return .act(next)
+        }
     }
 
     private func readSSLAnswer() -> Next {
@@ -249,7 +259,7 @@ final class PostgresNativeProbe: Probe {
 
     /// Terminate, if the socket takes it at once; the verdict does not wait for it.
     private func sendTerminate() {
-        guard socket != nil else { return }
+        guard socket != nil, !machine.terminateSent else { return }
         _ = PostgresFrontend.terminate.withUnsafeBytes { write($0) }
     }
 }

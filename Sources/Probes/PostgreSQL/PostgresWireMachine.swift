@@ -64,6 +64,10 @@ struct PostgresWireMachine {
     private(set) var answer: String??
     private(set) var passwordExpiry: String??
     private var queryError: String?
+    /// Whether the test query (and Terminate) went out with the last authentication message.
+    private var queryPipelined = false
+    /// Whether Terminate was sent already (pipelined), so the shell need not send it.
+    private(set) var terminateSent = false
     /// Messages received in this probe; past ``maxMessages`` the server is flooding it.
     private var messages = 0
     static let maxMessages = 10_000
@@ -212,8 +216,8 @@ struct PostgresWireMachine {
         case .cleartextPassword, .md5Password:
             if requireBinding { return finish(unboundLogin()) }
             guard !settings.password.isEmpty else { return finish(noPassword()) }
-            if case .md5Password(let salt) = request { return .send(PostgresFrontend.password(md5Response(salt: salt))) }
-            return .send(PostgresFrontend.password(Array(settings.password.utf8)))
+            if case .md5Password(let salt) = request { return lastAuthMessage(PostgresFrontend.password(md5Response(salt: salt))) }
+            return lastAuthMessage(PostgresFrontend.password(Array(settings.password.utf8)))
         case .sasl(let mechanisms):
             let binding: SCRAMClient.Binding
             if !tlsInUse && mechanisms.contains("SCRAM-SHA-256-PLUS") {
@@ -246,7 +250,7 @@ struct PostgresWireMachine {
                 let first = try client.parse(serverFirst: data)
                 let (message, signature) = client.finalMessage(first, keys: deriveKeys(first.salt, first.iterations))
                 serverSignature = signature
-                return .send(PostgresFrontend.saslResponse(message))
+                return lastAuthMessage(PostgresFrontend.saslResponse(message))
             } catch {
                 return finish(protocolViolation("SCRAM server-first-message: \(error)"))
             }
@@ -280,7 +284,7 @@ struct PostgresWireMachine {
         case .readyForQuery:
             phase = .querying
             stage = max(stage, .query)
-            return .send(testQuery)
+            return queryPipelined ? .readMessages : .send(testQuery)
         default: return finish(protocolViolation("\(message)"))
         }
     }
@@ -298,6 +302,16 @@ struct PostgresWireMachine {
         }
         statements.append((PostgresProbe.passwordExpiryQuery, []))
         return PostgresFrontend.extendedQuery(statements)
+    }
+
+    /// The last message the client sends to log in, with the test query and Terminate behind it:
+    /// the server reads them only once the login succeeded (a failed one ends the session before),
+    /// so a successful check costs one round trip less. Nothing in them is secret, and the verdict
+    /// still waits for the server's SCRAM signature.
+    private mutating func lastAuthMessage(_ message: [UInt8]) -> Action {
+        queryPipelined = true
+        terminateSent = true
+        return .send(message + testQuery + PostgresFrontend.terminate)
     }
 
     private mutating func querying(_ message: PostgresBackendMessage) -> Action {
@@ -350,6 +364,8 @@ struct PostgresWireMachine {
         scram = nil
         serverSignature = nil
         channelBound = false
+        queryPipelined = false
+        terminateSent = false
         phase = .connecting
         return .connect
     }
