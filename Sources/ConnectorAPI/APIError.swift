@@ -46,6 +46,10 @@ public struct APIError: HTTPResponseError, Sendable {
     /// The store did not answer within `--store-timeout`.
     static let storeUnavailable = unavailable(.storeUnavailable, detail: "The store is unavailable; try again shortly.")
 
+    /// The server is shutting down and ended the test (`--shutdown-grace` ran out).
+    static let shuttingDown = unavailable(
+        .shuttingDown, detail: "The server is shutting down and ended the test before it finished; try again shortly.")
+
     static func validation(_ detail: String, attr: String?, code: APIErrorCode = .invalid) -> APIError {
         APIError(.badRequest, code: code, detail: detail, attr: attr, type: "validation_error")
     }

@@ -64,6 +64,8 @@ public struct APIErrorCode: Hashable, Sendable, CustomStringConvertible {
     public static let oauthCacheUnavailable = APIErrorCode("oauth_cache_unavailable")
     /// The store refused connections or had none free within `--store-timeout` (503).
     public static let storeUnavailable = APIErrorCode("store_unavailable")
+    /// The server began shutting down and its grace ran out before the test finished (503).
+    public static let shuttingDown = APIErrorCode("shutting_down")
     /// The binary was installed without its OpenAPI document (500).
     public static let documentMissing = APIErrorCode("document_missing")
 }

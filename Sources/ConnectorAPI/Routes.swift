@@ -149,6 +149,8 @@ struct ConnectorRoutes: Sendable {
             probeRequest.tenant = caller.organizationID
             probeRequest.requester = String(caller.userID)
             let report = await engine.test(probeRequest)
+            // Ended by the shutdown, the test says nothing about the credentials: neither audited nor a verdict.
+            if report.wasCutByShutdown { throw APIError.shuttingDown }
             try await finishTest(report, typeID: probeRequest.connectorID, caller: caller, audit: audit, context: context)
             return report
         }

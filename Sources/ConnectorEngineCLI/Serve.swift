@@ -43,6 +43,12 @@ struct Serve: AsyncParsableCommand {
     )
     var storeTimeout = 3
 
+    @Option(
+        help:
+            "Seconds (0...300) tests in flight may go on after SIGTERM or SIGINT: the listener stops taking requests at once, and what is still running when this ends is answered 503 shutting_down."
+    )
+    var shutdownGrace = 10
+
     @Option(help: "The server's public base URL (e.g. https://engine.example.com) for absolute links; without it links are relative.")
     var publicURL: String?
 
@@ -101,6 +107,7 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--read-cache-seconds must be 0...\(Self.maxReadCacheSeconds)")
         }
         guard (1...60).contains(storeTimeout) else { throw ValidationError("--store-timeout must be 1...60") }
+        guard (0...300).contains(shutdownGrace) else { throw ValidationError("--shutdown-grace must be 0...300") }
         if let publicURL {
             guard let url = URL(string: publicURL), ["http", "https"].contains(url.scheme ?? ""), url.host != nil, url.query == nil else {
                 throw ValidationError("--public-url must be an http(s) URL without a query")
@@ -195,7 +202,8 @@ struct Serve: AsyncParsableCommand {
         let app = buildApplication(
             engine: engine, store: store, configuration: configuration, health: health, logger: logger,
             onServerRunning: { Console.write(banner + "\n") })
-        var services: [any Service] = [ProbeEngineService(engine: engine), app]
+        let grace = ShutdownGrace(.seconds(shutdownGrace))
+        var services: [any Service] = [ProbeEngineService(engine: engine, grace: grace), app]
         if let webhook { services.append(WebhookDelivery(store: store, url: webhook, logger: logger)) }
         services.append(HealthRetention(store: store, retention: .seconds(healthRetentionDays * 86_400), logger: logger))
         if let seconds = healthInterval.flatMap(Self.seconds) {
@@ -203,8 +211,12 @@ struct Serve: AsyncParsableCommand {
                 HealthScheduler(
                     store: store, dispatcher: health.dispatcher, settings: .init(interval: .seconds(seconds)), logger: logger))
         }
-        let group = ServiceGroup(
-            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        // Told first when the group shuts down: starts the grace of the tests in flight.
+        services.append(grace.starter)
+        var groupConfiguration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        // A service that still hangs well past the grace is cancelled.
+        groupConfiguration.maximumGracefulShutdownDuration = .seconds(shutdownGrace + 20)
+        let group = ServiceGroup(configuration: groupConfiguration)
         try await group.run()
         await redis?.shutdown()
     }

@@ -193,14 +193,22 @@ extension ConnectorStore {
         let key = TokenKey(tokenHash: hash, organization: organization)
         let (known, generation) = authentications.lookup(key)
         if let known { return known }
-        let row = try await database.read { db in
-            try await db.raw(
-                """
-                SELECT t.user_id, m.role FROM api_tokens t
-                LEFT JOIN memberships m ON m.user_id = t.user_id AND m.organization_id = \(bind: organization)
-                WHERE t.token_hash = \(bind: hash) AND t.revoked_at IS NULL
-                """
-            ).first()
+        let lastKnownGeneration = lastKnownAuthentications.lookup(key).generation
+        let row: (any SQLRow)?
+        do {
+            row = try await database.read { db in
+                try await db.raw(
+                    """
+                    SELECT t.user_id, m.role FROM api_tokens t
+                    LEFT JOIN memberships m ON m.user_id = t.user_id AND m.organization_id = \(bind: organization)
+                    WHERE t.token_hash = \(bind: hash) AND t.revoked_at IS NULL
+                    """
+                ).first()
+            }
+        } catch let error as StoreUnavailable {
+            // The store is down: the database's last answer for this token, if it is recent.
+            guard let lastKnown = lastKnownAuthentications.lookup(key).value else { throw error }
+            return lastKnown
         }
         guard let row else { return .invalidToken }
         let answer: Authentication
@@ -209,7 +217,8 @@ extension ConnectorStore {
         } else {
             answer = .notMember
         }
-        if answer != .invalidToken { authentications.remember(answer, for: key, generation: generation) }
+        authentications.remember(answer, for: key, generation: generation)
+        lastKnownAuthentications.remember(answer, for: key, generation: lastKnownGeneration)
         return answer
     }
 

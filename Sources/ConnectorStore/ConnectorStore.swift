@@ -17,6 +17,12 @@ public final class ConnectorStore: Sendable {
     let authentications: ExpiringCache<TokenKey, Authentication>
     /// Connectors read by id.
     let connectorCache: ExpiringCache<ConnectorKey, StoredConnector>
+    /// The last answer the database gave for each token, used only while the store is
+    /// unavailable (so that tests of unsaved credentials, which need nothing else from the store,
+    /// go on during an outage), for at most ``outageTokenGrace`` after that answer.
+    let lastKnownAuthentications: ExpiringCache<TokenKey, Authentication>
+    /// How long a token check answered by the database stands in for it during an outage.
+    public static let outageTokenGrace = Duration.seconds(15 * 60)
 
     init(database: StoreDatabase, keyRing: KeyRing, logger: Logger, queuesWebhooks: Bool, readCacheTTL: Duration) {
         self.database = database
@@ -25,6 +31,7 @@ public final class ConnectorStore: Sendable {
         self.queuesWebhooks = queuesWebhooks
         self.authentications = ExpiringCache(ttl: readCacheTTL)
         self.connectorCache = ExpiringCache(ttl: readCacheTTL)
+        self.lastKnownAuthentications = ExpiringCache(ttl: Self.outageTokenGrace)
     }
 
     /// Opens the database, refuses one written by a newer build, applies pending migrations,
@@ -53,6 +60,7 @@ public final class ConnectorStore: Sendable {
     func forgetCachedReads() {
         authentications.clear()
         connectorCache.clear()
+        lastKnownAuthentications.clear()
     }
 
     func migrate() async throws {

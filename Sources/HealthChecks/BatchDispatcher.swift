@@ -258,7 +258,11 @@ public final class BatchDispatcher: Sendable {
             let connector = item.connector
             do {
                 let report = try await check(connector, item.job)
-                if !Task.isCancelled { item.job.record(HealthJobResult(connector: connector, report: report)) }
+                if report.wasCutByShutdown {
+                    item.job.drop(connector.id)
+                } else if !Task.isCancelled {
+                    item.job.record(HealthJobResult(connector: connector, report: report))
+                }
             } catch {
                 item.job.drop(connector.id)
             }

@@ -50,8 +50,8 @@ public struct StoredConnectorChecker: Sendable {
         } else {
             report = await probe(connector, timeout: timeout, requester: requester)
         }
-        // A cancelled check says nothing about the credentials.
-        if !Task.isCancelled {
+        // A cancelled check, or one the engine ended as it shut down, says nothing about the credentials.
+        if !Task.isCancelled && !report.wasCutByShutdown {
             do {
                 try await store.recordHealthCheck(
                     report, connector: connector.id, organization: connector.organizationID, trigger: trigger, warnings: report.warningsJSON)

@@ -132,7 +132,7 @@ public final class ProbeEngine: Sendable {
     /// (an OAuth code exchange).
     public func run(_ plan: ProbePlan, timeout: Duration?, tenant: String, requester: String) async -> ProbeReport {
         guard !stopped.load(ordering: .acquiring) else {
-            return ProbeReport(code: .serverError, stage: .validate, detail: "The engine is shut down.")
+            return ProbeReport(code: .serverError, stage: .validate, detail: "The engine is shut down.", signal: ProbeReport.shutDownSignal)
         }
         await limiter.acquire()
         let timeout = min(timeout ?? configuration.defaultTimeout, configuration.maxTimeout)

@@ -78,7 +78,8 @@ final class Reactor: @unchecked Sendable {
         }
     }
 
-    static let shutDownOutcome = ProbeOutcome(.serverError, detail: "The engine shut down before the test finished.")
+    static let shutDownOutcome = ProbeOutcome(
+        .serverError, detail: "The engine shut down before the test finished.", signal: ProbeReport.shutDownSignal)
 
     private func run() {
         while true {

@@ -60,15 +60,63 @@ extension ProbeEngine {
 /// The probe engine as a service of the server's group. Listed first, it is shut down last: once
 /// the HTTP server has drained and the health checks have stopped, it refuses new probes, ends
 /// those in flight, waits until every probe has closed what it opened, and removes its CA files.
+///
+/// With a ``ShutdownGrace``, probes still running `grace.duration` after the group began to shut
+/// down are ended then (their callers answer at once: the API with 503), so that draining the
+/// HTTP server is bounded by the grace rather than by the longest probe deadline.
 public struct ProbeEngineService: Service {
     public let engine: ProbeEngine
+    let grace: ShutdownGrace?
 
-    public init(engine: ProbeEngine) {
+    public init(engine: ProbeEngine, grace: ShutdownGrace? = nil) {
         self.engine = engine
+        self.grace = grace
     }
 
     public func run() async {
-        try? await gracefulShutdown()
+        await withTaskGroup(of: Void.self) { group in
+            if let grace {
+                group.addTask { [engine] in
+                    if await grace.elapsed() { engine.shutdown() }
+                }
+            }
+            try? await gracefulShutdown()
+            group.cancelAll()
+        }
         await engine.shutdownAndRemoveFiles()
+    }
+}
+
+/// How long tests in flight may go on once the server begins to shut down. The group tells its
+/// services in reverse order and waits for each, so the engine (listed first) hears last;
+/// ``starter`` (listed last) hears first and starts the clock.
+public struct ShutdownGrace: Sendable {
+    public let duration: Duration
+    private let begun: AsyncStream<Void>
+    private let begin: AsyncStream<Void>.Continuation
+
+    public init(_ duration: Duration) {
+        self.duration = duration
+        (begun, begin) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// The service that starts the grace when the group begins to shut down; list it last.
+    public var starter: some Service { Starter(begin: begin) }
+
+    /// True once `duration` has passed since the shutdown began; false when cancelled first.
+    func elapsed() async -> Bool {
+        for await _ in begun {
+            return (try? await Task.sleep(for: duration)) != nil
+        }
+        return false
+    }
+
+    private struct Starter: Service {
+        let begin: AsyncStream<Void>.Continuation
+
+        func run() async {
+            try? await gracefulShutdown()
+            begin.yield()
+        }
     }
 }

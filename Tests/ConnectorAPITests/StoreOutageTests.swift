@@ -17,7 +17,8 @@ import Testing
 /// Issue 13: a PostgreSQL store that stops answering (its connections cut and new ones refused,
 /// by a relay between server and store) gives 503 `store_unavailable` within the store timeout,
 /// one log line when it goes and one when it is back, and the first request after it is back
-/// succeeds.
+/// succeeds. Testing unsaved credentials, which needs nothing from the store but the token check,
+/// goes on through the outage for a token the store had vouched for.
 @Suite struct StoreOutageTests {
     @Test func aStoreOutageIsA503WithinTheTimeoutAndTheFirstRequestAfterItSucceeds() async throws {
         let database = try await TestDatabase.make(.postgres)
@@ -43,7 +44,12 @@ import Testing
         let ring = try KeyRing(primary: try EncryptionKey.generate(id: "k"))
         try await ConnectorStore.withStore(.postgres(url: try #require(parts.string)), keyRing: ring, logger: log.logger, timeout: .seconds(1)) {
             store in
-            let (_, _, token) = try await store.bootstrap(organization: "default", email: "admin@default.test")
+            let (_, admin, token) = try await store.bootstrap(organization: "default", email: "admin@default.test")
+            let unused = try await store.issueToken(userID: admin.id, name: "never used before the outage")
+            let probe: JSONValue = [
+                "connector_id": "postgresql|6db35f45-be11-4fd5-80c5-85c48183afbb",
+                "connector_metadata": ["host": "169.254.169.254", "port": "5432", "database": "d", "user": "u", "password": "p"],
+            ]
             let app = Application(router: buildRouter(engine: engine, store: store))
             try await app.test(.router) { client in
                 let api = APIClient(client: client, base: "/api/v1/unstract/default")
@@ -58,6 +64,12 @@ import Testing
                     #expect(refused.status == 503 && refused.firstError?["code"] == "store_unavailable", "\(refused.text)")
                     #expect(refused.json["type"] == "server_error" && refused.headers[.retryAfter] == "5")
                 }
+                // The probe runs (the engine's own verdict: this address is not allowed), where a
+                // token the store never vouched for cannot be checked.
+                let tested = try await api.call(.post, "/test_connectors/", token: token.secret, body: probe)
+                #expect(tested.status == 403 && tested.firstError?["code"] == "egress_denied", "\(tested.text)")
+                let unknown = try await api.call(.post, "/test_connectors/", token: unused.secret, body: probe)
+                #expect(unknown.status == 503 && unknown.firstError?["code"] == "store_unavailable", "\(unknown.text)")
                 let readiness = try await APIClient(client: client).call(.get, "/readyz", token: nil)
                 #expect(readiness.status == 503 && readiness.json["failing"] == ["store"])
 

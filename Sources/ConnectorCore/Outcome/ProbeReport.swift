@@ -54,6 +54,13 @@ public struct ProbeReport: Sendable, Equatable {
     /// Whether the credentials passed the test.
     public var isValid: Bool { code == .ok }
 
+    /// The signal of a test the engine ended because it shut down: such a verdict says nothing
+    /// about the credentials (the API answers it 503, health history does not record it).
+    public static let shutDownSignal = "engine shut down"
+
+    /// Whether the engine ended this test because it shut down.
+    public var wasCutByShutdown: Bool { signal == Self.shutDownSignal }
+
     /// The HTTP status this verdict maps to.
     public var status: Int { code.status }
 
