@@ -140,6 +140,22 @@ def psycopg2_child():
                       "codes": codes, "libpq": psycopg2.__libpq_version__}))
 
 
+ROUNDS = 5
+
+
+def combine(runs, sizes):
+    """One result of several rounds: CPU and wall time summed, outcomes counted together."""
+    probes = sum(sizes)
+    cpu = sum(run["client_cpu_ms_per_probe"] * size for run, size in zip(runs, sizes))
+    wall = sum(size / run["probes_per_s"] for run, size in zip(runs, sizes))
+    codes = {}
+    for run in runs:
+        for code, count in run["codes"].items():
+            codes[code] = codes.get(code, 0) + count
+    return {"client_cpu_ms_per_probe": cpu / probes, "probes_per_s": probes / wall,
+            "server_cpu_s": sum(run["server_cpu_s"] for run in runs), "codes": codes, "libpq": runs[0].get("libpq")}
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--binary", default=".build/release/connector-engine")
@@ -161,11 +177,15 @@ def main():
     rows = []
     for name, sslmode, kind, concurrency in workloads:
         creds = credentials(kind, n, roles)
-        results = {}
-        # Round robin, so that a slower moment of the machine is shared.
-        results["native"] = run_engine(args.binary, "automatic", sslmode, creds, concurrency)
-        results["libpq"] = run_engine(args.binary, "libpq", sslmode, creds, concurrency)
-        results["psycopg2"] = run_psycopg2(sslmode, creds, concurrency)
+        # In rounds, the three clients in turn within each: the speed of this machine drifts by
+        # a factor of two over minutes, and a drift shared by all three cancels in the ratios.
+        rounds = [creds[i::ROUNDS] for i in range(ROUNDS)]
+        parts = {"native": [], "libpq": [], "psycopg2": []}
+        for chunk in rounds:
+            parts["native"].append(run_engine(args.binary, "automatic", sslmode, chunk, concurrency))
+            parts["libpq"].append(run_engine(args.binary, "libpq", sslmode, chunk, concurrency))
+            parts["psycopg2"].append(run_psycopg2(sslmode, chunk, concurrency))
+        results = {client: combine(runs, [len(chunk) for chunk in rounds]) for client, runs in parts.items()}
         for client, result in results.items():
             log(f"{name}: {client}: {result['client_cpu_ms_per_probe']:.3f} ms CPU/probe, "
                 f"{result['probes_per_s']:.1f} probes/s, server {result['server_cpu_s']:.1f} s CPU, {result['codes']}")
@@ -179,7 +199,8 @@ def main():
             f"peak RSS {blackhole[path]['peak_rss_mib']} MiB, {blackhole[path]['codes']}")
     crypto = subprocess.run([args.binary, "bench-crypto"], capture_output=True, text=True, check=True).stdout.strip()
 
-    print(f"\n{n} probes each (first contact: half with a wrong password), one run, 2 cores shared with the server.\n")
+    print(f"\n{n} probes each (first contact: half with a wrong password), in {ROUNDS} rounds of the three clients in turn, "
+          "2 cores shared with the server.\n")
     print("| Workload | native: CPU/probe, probes/s | libpq: CPU/probe, probes/s | psycopg2-binary: CPU/probe, probes/s "
           "| native / psycopg2 CPU | native / psycopg2 probes/s | server CPU per probe (native) |")
     print("|---|---|---|---|---:|---:|---:|")

@@ -21,6 +21,10 @@ swift build --build-tests
 swift test --skip-build
 # The OpenAPI contract, checked against the running server (bounded: 50 examples per operation).
 scripts/api-contract.sh
+# Faults (issue 13): the SQLite store on a really full disk (a tmpfs in a mount namespace of its
+# own), then the short soak run: mixed traffic through a store outage, a SIGKILL and a SIGTERM.
+python3 scripts/store_faults.py --binary .build/debug/connector-engine
+python3 scripts/soak.py --binary .build/debug/connector-engine --short
 # The OAuth sign-in in a real browser (Debian's chromium, chromium-driver and python3-selenium,
 # installed by scripts/deps.sh; /usr/bin/python3 is the Python that selenium is installed for).
 BROWSER_ARTIFACTS=.build/test-artifacts/oauth

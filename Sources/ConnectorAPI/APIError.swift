@@ -46,6 +46,21 @@ public struct APIError: HTTPResponseError, Sendable {
     /// The store did not answer within `--store-timeout`.
     static let storeUnavailable = unavailable(.storeUnavailable, detail: "The store is unavailable; try again shortly.")
 
+    /// The storage refused a write; reads go on. A full disk is 507 (Insufficient Storage), the
+    /// other refusals 503; each says that nothing was written.
+    static func writeRefused(_ refused: StoreWriteRefused) -> APIError {
+        switch refused.reason {
+        case .diskFull:
+            var error = unavailable(.storeFull, detail: "The store's disk is full; nothing was written. Reads still work.")
+            error.status = .init(code: 507, reasonPhrase: "Insufficient Storage")
+            return error
+        case .readOnly:
+            return unavailable(.storeReadOnly, detail: "The store is read-only; nothing was written. Reads still work.")
+        case .ioError:
+            return unavailable(.storeWriteFailed, detail: "The store's disk failed the write; nothing was written. Reads still work.")
+        }
+    }
+
     /// The server is shutting down and ended the test (`--shutdown-grace` ran out).
     static let shuttingDown = unavailable(
         .shuttingDown, detail: "The server is shutting down and ended the test before it finished; try again shortly.")
@@ -99,6 +114,9 @@ struct ErrorBodyMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch is StoreUnavailable {
             // The store logs when it stops answering and when it is back; no line per request.
             let error = APIError.storeUnavailable
+            return JSONResponse.make(status: error.status, body: error.json, headers: error.headers)
+        } catch let refused as StoreWriteRefused {
+            let error = APIError.writeRefused(refused)
             return JSONResponse.make(status: error.status, body: error.json, headers: error.headers)
         } catch let error as any HTTPResponseError {
             let (code, detail) = Self.describe(error.status)

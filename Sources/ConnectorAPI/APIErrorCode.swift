@@ -64,6 +64,12 @@ public struct APIErrorCode: Hashable, Sendable, CustomStringConvertible {
     public static let oauthCacheUnavailable = APIErrorCode("oauth_cache_unavailable")
     /// The store refused connections or had none free within `--store-timeout` (503).
     public static let storeUnavailable = APIErrorCode("store_unavailable")
+    /// The store's disk is full: the write was not kept (507).
+    public static let storeFull = APIErrorCode("store_full")
+    /// The store can only be read (a read-only file or database): the write was not kept (503).
+    public static let storeReadOnly = APIErrorCode("store_read_only")
+    /// The store's disk failed a write: it was not kept (503).
+    public static let storeWriteFailed = APIErrorCode("store_write_failed")
     /// The server began shutting down and its grace ran out before the test finished (503).
     public static let shuttingDown = APIErrorCode("shutting_down")
     /// The binary was installed without its OpenAPI document (500).

@@ -73,6 +73,8 @@ public final class ConnectorStore: Sendable {
             throw StoreError(
                 "the store is at schema version \(newest) but this build knows only up to \(Migrations.latest); upgrade connector-engine")
         }
+        // Up to date: nothing is written, so a store that can only be read still opens (and serves reads).
+        if newest == Migrations.latest { return }
         let applied = try await Migrations.apply(to: database, now: { Timestamp.now() })
         if !applied.isEmpty { logger.info("store migrated", metadata: ["versions": "\(applied)"]) }
     }

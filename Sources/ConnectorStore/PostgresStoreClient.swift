@@ -96,6 +96,9 @@ final class PostgresStoreClient: Sendable {
     static func meansUnavailable(_ error: any Error) -> Bool {
         if error is StoreUnavailable { return true }
         guard let error = error as? PSQLError else { return false }
+        // The server going down answers what is in flight with SQLSTATE 57P01 (admin shutdown),
+        // 57P02 (crash) or 57P03 (not accepting connections yet); class 08 is a broken connection.
+        if let state = error.serverInfo?[.sqlState], state.hasPrefix("57P") || state.hasPrefix("08") { return true }
         return [.connectionError, .serverClosedConnection, .clientClosedConnection, .poolClosed, .uncleanShutdown].contains(error.code)
     }
 

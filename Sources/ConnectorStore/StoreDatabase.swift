@@ -64,6 +64,53 @@ public enum ConstraintViolation: Sendable, Equatable {
     }
 }
 
+/// A write the store's storage refused, read from the database's structured error code (SQLite
+/// result codes, PostgreSQL SQLSTATE): nothing of it was kept (its transaction rolled back), and
+/// reads go on.
+public struct StoreWriteRefused: Error, Sendable, Equatable, CustomStringConvertible {
+    public enum Reason: Sendable, Equatable {
+        /// The disk is full (SQLITE_FULL, SQLSTATE 53100).
+        case diskFull
+        /// The store can only be read: a read-only file or folder (SQLITE_READONLY and its
+        /// variants) or a read-only PostgreSQL database or standby (SQLSTATE 25006).
+        case readOnly
+        /// Writing or syncing the file failed (SQLITE_IOERR's write, sync and truncate codes).
+        case ioError
+    }
+
+    public let reason: Reason
+
+    public var description: String {
+        switch reason {
+        case .diskFull: "the store's disk is full"
+        case .readOnly: "the store is read-only"
+        case .ioError: "the store's disk failed a write"
+        }
+    }
+
+    /// Classifies an error thrown by either backend; nil when it is something else.
+    public static func classify(_ error: any Error) -> StoreWriteRefused? {
+        if let error = error as? SQLiteError {
+            switch error.reason {
+            case .full: return StoreWriteRefused(reason: .diskFull)
+            case .readOnly, .readonlyDirectory, .readonlyCantLock, .readonlyInRecovery, .readonlyInRollback, .readonlyBackingMoved:
+                return StoreWriteRefused(reason: .readOnly)
+            case .ioErrorFailedWrite, .ioErrorFailedSync, .ioErrorFailedDirSync, .ioErrorFailedTruncate:
+                return StoreWriteRefused(reason: .ioError)
+            default: return nil
+            }
+        }
+        if let error = error as? PSQLError, let state = error.serverInfo?[.sqlState] {
+            switch state {
+            case "53100": return StoreWriteRefused(reason: .diskFull)
+            case "25006": return StoreWriteRefused(reason: .readOnly)
+            default: return nil
+            }
+        }
+        return nil
+    }
+}
+
 /// The connection layer under the store: one SQLKit surface over an SQLite connection pool or a
 /// PostgreSQL client. Reads run on any pooled connection; ``write(_:)`` runs a closure inside one
 /// transaction on one connection and commits only if the closure returns.
@@ -187,7 +234,17 @@ public final class StoreDatabase: Sendable {
     }
 
     /// Runs `body` inside one transaction; a thrown error rolls everything back.
+    /// - Throws: ``StoreWriteRefused`` when the storage refused the write (a full disk, a
+    ///   read-only store), else what `body` or the database threw.
     public func write<R: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
+        do {
+            return try await transaction(body)
+        } catch {
+            throw StoreWriteRefused.classify(error) ?? error
+        }
+    }
+
+    private func transaction<R: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
         let begin = backend == .sqlite ? "BEGIN IMMEDIATE" : "BEGIN"
         let transaction: @Sendable (any SQLDatabase) async throws -> R = { db in
             try await db.raw(SQLQueryString(begin)).run()

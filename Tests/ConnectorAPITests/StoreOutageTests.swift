@@ -21,14 +21,7 @@ import Testing
 /// goes on through the outage for a token the store had vouched for.
 @Suite struct StoreOutageTests {
     @Test func aStoreOutageIsA503WithinTheTimeoutAndTheFirstRequestAfterItSucceeds() async throws {
-        let database = try await TestDatabase.make(.postgres)
-        do {
-            try await Self.run(on: database)
-        } catch {
-            await database.destroy()
-            throw error
-        }
-        await database.destroy()
+        try await TestDatabase.with(.postgres) { try await Self.run(on: $0) }
     }
 
     private static func run(on database: TestDatabase) async throws {

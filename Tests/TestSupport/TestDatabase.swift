@@ -42,6 +42,20 @@ public struct TestDatabase: Sendable {
         }
     }
 
+    /// A fresh place of `kind` for the length of `body`, removed afterwards whether `body`
+    /// returns or throws.
+    public static func with<R>(_ kind: Kind, _ body: (TestDatabase) async throws -> R) async throws -> R {
+        let database = try await make(kind)
+        do {
+            let result = try await body(database)
+            await database.destroy()
+            return result
+        } catch {
+            await database.destroy()
+            throw error
+        }
+    }
+
     public static func adminURL() throws -> String {
         guard let url = ProcessInfo.processInfo.environment["CE_STORE_PG_URL"] else { throw NotConfigured() }
         return url
