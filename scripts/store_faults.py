@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
-"""The SQLite store on a full disk (issue 13), on a real file system: the server runs in a mount
-namespace of its own (unshare, as root) whose data folder is a 4 MiB tmpfs. The script fills that
-file system through /proc/PID/root, then checks that
+"""The SQLite store on real file systems that refuse writes (issue 13); the server runs in a mount
+namespace of its own (unshare, as root).
+
+Full disk: its data folder is a 4 MiB tmpfs, which the script fills through /proc/PID/root; then
 
   - a write gets 507 `store_full` with Retry-After, and nothing of it is kept;
   - reads go on (the list answers, with exactly the connectors whose create got a 201);
   - once there is room again, writes work again without a restart.
+
+Read-only: a store written before is mounted read-only (a read-only bind mount); the server
+starts on it, answers reads, and refuses writes with 503 `store_read_only`.
 
   python3 scripts/store_faults.py [--binary .build/debug/connector-engine]
 """
@@ -31,6 +35,32 @@ def call(port, method, path, token=None, body=None):
     return request_once(port, method, path, body, token)
 
 
+def start(command, log_path):
+    """The server in a mount namespace of its own; `command` is (shell text run first, with $0 the
+    data folder; the data folder; the binary). Returns (process, port) once it is ready."""
+    prepare, data, binary = command
+    port = free_port()
+    with open(log_path, "a") as output:
+        server = subprocess.Popen(
+            ["unshare", "--mount", "--propagation", "private", "sh", "-c", prepare + ' && exec "$@"',
+             data, binary, "serve", "--port", str(port), "--data-dir", data, "--read-cache-seconds", "0"],
+            stdout=output, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 120
+    while call(port, "GET", "/readyz")[0] != 200:
+        if server.poll() is not None or time.monotonic() > deadline:
+            sys.exit(f"store_faults: the server did not start; see {log_path}")
+        time.sleep(0.1)
+    return server, port
+
+
+def stop(server):
+    server.send_signal(signal.SIGTERM)
+    try:
+        server.wait(30)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
 
 def main():
     parser = argparse.ArgumentParser()
@@ -41,7 +71,6 @@ def main():
     binary = str(pathlib.Path(args.binary).resolve())
     data = tempfile.mkdtemp(prefix="store-faults-data-")
     logs = tempfile.mkdtemp(prefix="store-faults-log-")
-    port = free_port()
     log_path = pathlib.Path(logs) / "server.log"
     failures = []
 
@@ -50,17 +79,9 @@ def main():
         if not condition:
             failures.append(what)
 
-    with open(log_path, "w") as output:
-        server = subprocess.Popen(
-            ["unshare", "--mount", "--propagation", "private", "sh", "-c", 'mount -t tmpfs -o size=4m tmpfs "$0" && exec "$@"',
-             data, binary, "serve", "--port", str(port), "--data-dir", data, "--read-cache-seconds", "0"],
-            stdout=output, stderr=subprocess.STDOUT)
+    readonly = None
+    server, port = start(('mount -t tmpfs -o size=4m tmpfs "$0"', data, binary), log_path)
     try:
-        deadline = time.monotonic() + 120
-        while call(port, "GET", "/readyz")[0] != 200:
-            if server.poll() is not None or time.monotonic() > deadline:
-                sys.exit(f"store_faults: the server did not start; see {log_path}")
-            time.sleep(0.1)
         token = next(line.strip() for line in log_path.read_text().splitlines() if line.strip().startswith("ce_"))
 
         def create():
@@ -103,14 +124,26 @@ def main():
         filler.unlink()
         status, _, _ = create()
         check(status == 201, f"a write once there is room again, without a restart: {status}")
+        stop(server)
+
+        # A store written on a normal folder, then started on a read-only bind mount of it.
+        readonly = tempfile.mkdtemp(prefix="store-faults-ro-")
+        server, port = start(('true', readonly, binary), log_path)
+        token = [line.strip() for line in log_path.read_text().splitlines() if line.strip().startswith("ce_")][-1]
+        made = sum(1 for _ in range(2) if create()[0] == 201)
+        stop(server)
+        server, port = start(('mount --bind "$0" "$0" && mount -o remount,bind,ro "$0"', readonly, binary), log_path)
+        status, listed, _ = call(port, "GET", f"{BASE}/connector/", token)
+        check(status == 200 and isinstance(listed, list) and len(listed) == made == 2,
+              f"a read-only store starts and serves reads: {status}, {len(listed) if isinstance(listed, list) else listed} connectors")
+        status, answer, retry_after = create()
+        code = answer["errors"][0]["code"] if isinstance(answer, dict) else None
+        check(status == 503 and code == "store_read_only" and retry_after is not None, f"a write on the read-only store: {status} {answer}")
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop(server)
         shutil.rmtree(data, ignore_errors=True)
+        if readonly:
+            shutil.rmtree(readonly, ignore_errors=True)
         if not failures:
             shutil.rmtree(logs, ignore_errors=True)
     if failures:

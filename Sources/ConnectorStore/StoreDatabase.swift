@@ -148,19 +148,26 @@ public final class StoreDatabase: Sendable {
         switch location {
         case .sqlite(let path):
             let folder = (path as NSString).deletingLastPathComponent
-            if !folder.isEmpty {
+            if !folder.isEmpty && !FileManager.default.fileExists(atPath: folder) {
                 try FileManager.default.createDirectory(
                     atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             }
+            // A store that exists but cannot be written (a read-only file or file system) opens
+            // read-only: SQLite could not even read a WAL file without writing beside it, but an
+            // immutable one it reads as it is. Writes are then refused (SQLITE_READONLY).
+            let readOnly =
+                FileManager.default.fileExists(atPath: path) && (access(path, W_OK) != 0 || access(folder.isEmpty ? "." : folder, W_OK) != 0)
+            if readOnly { logger.warning("the SQLite store is read-only: reads are served, writes refused", metadata: ["store.path": "\(path)"]) }
+            let storage = readOnly ? "file:\(path.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? path)?immutable=1" : path
             let source = SQLiteConnectionSource(
-                configuration: SQLiteConfiguration(storage: .file(path: path), enableForeignKeys: true))
+                configuration: SQLiteConfiguration(storage: .file(path: storage), enableForeignKeys: true))
             let pool = EventLoopGroupConnectionPool(
                 source: source, maxConnectionsPerEventLoop: 2, logger: logger, on: MultiThreadedEventLoopGroup.singleton)
             let database = StoreDatabase(backend: .sqlite, sqlitePool: pool, postgres: nil, logger: logger)
             // WAL lets readers proceed while one writer commits; the setting lives in the file.
             return try await database.run(
-                body, after: "PRAGMA journal_mode = WAL", failing: { "cannot open the SQLite store at \(path): \($0)" },
-                close: { try? await pool.shutdownAsync() })
+                body, after: readOnly ? "SELECT 1" : "PRAGMA journal_mode = WAL",
+                failing: { "cannot open the SQLite store at \(path): \($0)" }, close: { try? await pool.shutdownAsync() })
         case .postgres(let url):
             var clientConfiguration = try Self.postgresConfiguration(url: url)
             clientConfiguration.options.maximumConnections = 16

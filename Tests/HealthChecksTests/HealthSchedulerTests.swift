@@ -67,6 +67,23 @@ import Testing
         return counts
     }
 
+    /// Issue 13: a check the engine ended because it shut down says nothing about the
+    /// credentials, so the history does not record it.
+    @Test func aCheckEndedByTheShutdownIsNotRecorded() async throws {
+        let engine = try Self.engine()
+        defer { engine.shutdown() }
+        try await Self.withStores(.sqlite, connectors: 1) { store, _, ids in
+            let checker = StoredConnectorChecker(engine: engine, store: store)
+            let connector = try #require(try await store.connector(id: ids[0], organization: "acme"))
+            let checked = try await checker.check(connector, timeout: nil, requester: "test", trigger: .schedule)
+            #expect(!checked.wasCutByShutdown)
+            engine.shutdown()
+            let cut = try await checker.check(connector, timeout: nil, requester: "test", trigger: .schedule)
+            #expect(cut.wasCutByShutdown)
+            #expect(try await Self.checks(store, ids) == [1])
+        }
+    }
+
     @Test(arguments: TestDatabase.Kind.allCases)
     func aPassChecksWhatIsDueAndSchedulesItAnIntervalLater(_ kind: TestDatabase.Kind) async throws {
         let engine = try Self.engine()
