@@ -26,7 +26,7 @@ int main(int argc, char **argv) {
     SSL_CTX *context = SSL_CTX_new(TLS_client_method());
     SSL_CTX_set_verify(context, SSL_VERIFY_NONE, NULL);
     SSL_CTX_set_options(context, SSL_OP_NO_COMPRESSION | SSL_OP_NO_TICKET);
-    SSL_CTX_set1_groups_list(context, "P-256:X25519:X448:P-521:P-384");
+    SSL_CTX_set1_groups_list(context, "P-256:X25519:X448:P-521:P-384:ffdhe2048:ffdhe3072:ffdhe4096:ffdhe6144:ffdhe8192");
     SSL_CTX_set_read_ahead(context, 1);
     const unsigned char ssl_request[8] = {0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f};
     double started = cpu_seconds();

@@ -48,6 +48,7 @@ def start(command, log_path):
     deadline = time.monotonic() + 120
     while call(port, "GET", "/readyz")[0] != 200:
         if server.poll() is not None or time.monotonic() > deadline:
+            stop(server)
             sys.exit(f"store_faults: the server did not start; see {log_path}")
         time.sleep(0.1)
     return server, port
@@ -96,11 +97,10 @@ def main():
         # Fill the server's file system (its mount namespace, seen through /proc/PID/root).
         filler = pathlib.Path(f"/proc/{server.pid}/root{data}/filler")
         chunk = b"\0" * 65536
-        with open(filler, "wb") as stream:
+        with open(filler, "wb", buffering=0) as stream:
             try:
                 while True:
                     stream.write(chunk)
-                    stream.flush()
             except OSError as error:
                 if error.errno != errno.ENOSPC:
                     raise

@@ -36,11 +36,10 @@ void *ctls_context_new(const char *ca_pem, size_t ca_length, const char *system_
     SSL_CTX_set_mode(context, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     /* PostgreSQL servers take P-256 by default (ssl_ecdh_curve; PostgreSQL 18's ssl_groups also
        lists it), while OpenSSL's own order sends an X25519 key share first, which such a server
-       answers with a HelloRetryRequest: a round trip and a second key. The same groups, P-256 first. */
-    if (SSL_CTX_set1_groups_list(context, "P-256:X25519:X448:P-521:P-384") != 1) {
-        copy_reason(error, error_length, "cannot set the key exchange groups");
-        SSL_CTX_free(context);
-        return NULL;
+       answers with a HelloRetryRequest: a round trip and a second key. OpenSSL 3.0's default
+       groups, P-256 first; where a group is not available (a FIPS provider) the default stays. */
+    if (SSL_CTX_set1_groups_list(context, "P-256:X25519:X448:P-521:P-384:ffdhe2048:ffdhe3072:ffdhe4096:ffdhe6144:ffdhe8192") != 1) {
+        ERR_clear_error();
     }
     /* Whole records per read() rather than a header and then a body. */
     SSL_CTX_set_read_ahead(context, 1);

@@ -149,8 +149,6 @@ struct ConnectorRoutes: Sendable {
             probeRequest.tenant = caller.organizationID
             probeRequest.requester = String(caller.userID)
             let report = await engine.test(probeRequest)
-            // Ended by the shutdown, the test says nothing about the credentials: neither audited nor a verdict.
-            if report.wasCutByShutdown { throw APIError.shuttingDown }
             try await finishTest(report, typeID: probeRequest.connectorID, caller: caller, audit: audit, context: context)
             return report
         }
@@ -172,7 +170,10 @@ struct ConnectorRoutes: Sendable {
     }
 
     /// Logs a test's verdict (no secrets) and audits it as `audit` says.
+    /// - Throws: ``APIError/shuttingDown`` (503) for a test the engine ended as the server shut
+    ///   down: it says nothing about the credentials, so it is neither a verdict nor audited.
     func finishTest(_ report: ProbeReport, typeID: String, caller: Caller, audit: TestAudit, context: APIRequestContext) async throws {
+        if report.wasCutByShutdown { throw APIError.shuttingDown }
         context.logger.info(
             "connector test",
             metadata: [

@@ -45,7 +45,7 @@ struct Serve: AsyncParsableCommand {
 
     @Option(
         help:
-            "Seconds (0...300) tests in flight may go on after SIGTERM or SIGINT: the listener stops taking requests at once, and what is still running when this ends is answered 503 shutting_down."
+            "Seconds (0...300) tests in flight may go on after SIGTERM or SIGINT: the listener stops taking new requests first, and a test still running when this ends is answered 503 shutting_down."
     )
     var shutdownGrace = 10
 
@@ -203,14 +203,22 @@ struct Serve: AsyncParsableCommand {
             engine: engine, store: store, configuration: configuration, health: health, logger: logger,
             onServerRunning: { Console.write(banner + "\n") })
         let grace = ShutdownGrace(.seconds(shutdownGrace))
-        var services: [any Service] = [ProbeEngineService(engine: engine, grace: grace), app]
-        if let webhook { services.append(WebhookDelivery(store: store, url: webhook, logger: logger)) }
-        services.append(HealthRetention(store: store, retention: .seconds(healthRetentionDays * 86_400), logger: logger))
-        if let seconds = healthInterval.flatMap(Self.seconds) {
-            services.append(
-                HealthScheduler(
-                    store: store, dispatcher: health.dispatcher, settings: .init(interval: .seconds(seconds)), logger: logger))
+        // The group starts its services in this order and stops them in the reverse one.
+        var services: [any Service] = [ProbeEngineService(engine: engine, grace: grace)]
+        if store.database.isReadOnly {
+            logger.warning("the store is read-only: no webhook delivery, history retention or scheduled health checks")
+        } else {
+            if let webhook { services.append(WebhookDelivery(store: store, url: webhook, logger: logger)) }
+            services.append(HealthRetention(store: store, retention: .seconds(healthRetentionDays * 86_400), logger: logger))
+            if let seconds = healthInterval.flatMap(Self.seconds) {
+                services.append(
+                    HealthScheduler(
+                        store: store, dispatcher: health.dispatcher, settings: .init(interval: .seconds(seconds)), logger: logger))
+            }
         }
+        // Stopped right after the grace starts: the listener takes no new request while the
+        // background services finish their passes.
+        services.append(app)
         // Told first when the group shuts down: starts the grace of the tests in flight.
         services.append(grace.starter)
         var groupConfiguration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)

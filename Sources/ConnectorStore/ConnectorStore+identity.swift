@@ -188,7 +188,11 @@ extension ConnectorStore {
     }
 
     /// Resolves a bearer token for one organization in a single query.
-    public func authenticate(token: String, organization: String) async throws -> Authentication {
+    /// - Parameter lastKnownDuringOutage: while the store cannot be reached, answer with what it
+    ///   last said of this token (within ``outageTokenGrace``) instead of failing; for requests
+    ///   that need nothing else from the store (testing unsaved credentials). A token the store
+    ///   has since called unknown or revoked has no last answer.
+    public func authenticate(token: String, organization: String, lastKnownDuringOutage: Bool = false) async throws -> Authentication {
         let hash = Self.tokenHash(token)
         let key = TokenKey(tokenHash: hash, organization: organization)
         let (known, generation) = authentications.lookup(key)
@@ -207,10 +211,13 @@ extension ConnectorStore {
             }
         } catch let error as StoreUnavailable {
             // The store is down: the database's last answer for this token, if it is recent.
-            guard let lastKnown = lastKnownAuthentications.lookup(key).value else { throw error }
+            guard lastKnownDuringOutage, let lastKnown = lastKnownAuthentications.lookup(key).value else { throw error }
             return lastKnown
         }
-        guard let row else { return .invalidToken }
+        guard let row else {
+            lastKnownAuthentications.forget(key)
+            return .invalidToken
+        }
         let answer: Authentication
         if let role = try row.decode(column: "role", as: String?.self).flatMap(MembershipRole.init(rawValue:)) {
             answer = .caller(Caller(userID: try row.decode(column: "user_id", as: Int64.self), organizationID: organization, role: role))

@@ -128,11 +128,15 @@ public final class StoreDatabase: Sendable {
     private let writeTurn = AsyncTurnstile()
     private let logger: Logger
 
+    /// Opened read-only (an SQLite store that cannot be written): every write is refused.
+    public let isReadOnly: Bool
+
     private init(
         backend: Backend, sqlitePool: EventLoopGroupConnectionPool<SQLiteConnectionSource>?, postgres: PostgresStoreClient?,
-        logger: Logger
+        readOnly: Bool = false, logger: Logger
     ) {
         self.backend = backend
+        self.isReadOnly = readOnly
         self.sqlitePool = sqlitePool
         self.postgres = postgres
         self.logger = logger
@@ -153,17 +157,27 @@ public final class StoreDatabase: Sendable {
                     atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             }
             // A store that exists but cannot be written (a read-only file or file system) opens
-            // read-only: SQLite could not even read a WAL file without writing beside it, but an
-            // immutable one it reads as it is. Writes are then refused (SQLITE_READONLY).
+            // read-only: SQLite cannot read a WAL database without writing beside it, but reads
+            // an immutable one as it is. Immutable ignores the write-ahead log, so a store whose
+            // last writer left one (a crash, a disk remounted read-only) is refused rather than
+            // read without its newest commits; immutable also assumes nobody else writes it.
             let readOnly =
                 FileManager.default.fileExists(atPath: path) && (access(path, W_OK) != 0 || access(folder.isEmpty ? "." : folder, W_OK) != 0)
-            if readOnly { logger.warning("the SQLite store is read-only: reads are served, writes refused", metadata: ["store.path": "\(path)"]) }
+            if readOnly {
+                let log = (try? FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int) ?? 0
+                guard log == 0 else {
+                    throw StoreError(
+                        "the SQLite store at \(path) is read-only but its write-ahead log holds commits not yet in the file; open it once where it can be written"
+                    )
+                }
+                logger.warning("the SQLite store is read-only: reads are served, writes refused", metadata: ["store.path": "\(path)"])
+            }
             let storage = readOnly ? "file:\(path.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? path)?immutable=1" : path
             let source = SQLiteConnectionSource(
                 configuration: SQLiteConfiguration(storage: .file(path: storage), enableForeignKeys: true))
             let pool = EventLoopGroupConnectionPool(
                 source: source, maxConnectionsPerEventLoop: 2, logger: logger, on: MultiThreadedEventLoopGroup.singleton)
-            let database = StoreDatabase(backend: .sqlite, sqlitePool: pool, postgres: nil, logger: logger)
+            let database = StoreDatabase(backend: .sqlite, sqlitePool: pool, postgres: nil, readOnly: readOnly, logger: logger)
             // WAL lets readers proceed while one writer commits; the setting lives in the file.
             return try await database.run(
                 body, after: readOnly ? "SELECT 1" : "PRAGMA journal_mode = WAL",

@@ -89,7 +89,8 @@ public struct ProbeEngineService: Service {
 
 /// How long tests in flight may go on once the server begins to shut down. The group tells its
 /// services in reverse order and waits for each, so the engine (listed first) hears last;
-/// ``starter`` (listed last) hears first and starts the clock.
+/// ``starter`` (listed last) hears first and starts the clock. One grace serves one
+/// ``ProbeEngineService``.
 public struct ShutdownGrace: Sendable {
     public let duration: Duration
     private let begun: AsyncStream<Void>

@@ -34,6 +34,15 @@ import Testing
                 let cut = try await answer
                 #expect(cut.status == 503 && cut.firstError?["code"] == "shutting_down", "\(cut.text)")
                 #expect(cut.headers[.retryAfter] == "5" && cut.json["type"] == "server_error")
+                // A stored connector's test, the same.
+                let stored: JSONValue = [
+                    "connector_id": "postgresql|6db35f45-be11-4fd5-80c5-85c48183afbb", "connector_name": "stored",
+                    "connector_metadata": ["host": "127.0.0.1", "port": .string(String(silent.port)), "database": "d", "user": "u", "password": "p"],
+                ]
+                let created = try await api.call(.post, "/connector/", token: temporary.adminToken, body: stored)
+                let id = try #require(created.json["id"]?.stringValue, "\(created.text)")
+                let storedCut = try await api.call(.post, "/connector/\(id)/test/", token: temporary.adminToken)
+                #expect(storedCut.status == 503 && storedCut.firstError?["code"] == "shutting_down", "\(storedCut.text)")
             }
         }
     }

@@ -39,6 +39,7 @@ import Testing
             store in
             let (_, admin, token) = try await store.bootstrap(organization: "default", email: "admin@default.test")
             let unused = try await store.issueToken(userID: admin.id, name: "never used before the outage")
+            let revoked = try await store.issueToken(userID: admin.id, name: "revoked by another process before the outage")
             let probe: JSONValue = [
                 "connector_id": "postgresql|6db35f45-be11-4fd5-80c5-85c48183afbb",
                 "connector_metadata": ["host": "169.254.169.254", "port": "5432", "database": "d", "user": "u", "password": "p"],
@@ -47,6 +48,14 @@ import Testing
             try await app.test(.router) { client in
                 let api = APIClient(client: client, base: "/api/v1/unstract/default")
                 #expect(try await api.call(.get, "/connector/", token: token.secret).status == 200)
+                // Vouched for, then revoked by another process (as the admin CLI does), then
+                // presented once more while the store answers: it has no last answer to fall back on.
+                #expect(try await api.call(.post, "/test_connectors/", token: revoked.secret, body: probe).status == 403)
+                let revokedElsewhere = try await ConnectorStore.withStore(database.location, keyRing: ring, logger: Logger(label: "admin")) {
+                    try await $0.revokeToken(id: revoked.record.id)
+                }
+                #expect(revokedElsewhere)
+                #expect(try await api.call(.post, "/test_connectors/", token: revoked.secret, body: probe).status == 401)
 
                 relay.cut()
                 for _ in 0..<3 {
@@ -63,6 +72,8 @@ import Testing
                 #expect(tested.status == 403 && tested.firstError?["code"] == "egress_denied", "\(tested.text)")
                 let unknown = try await api.call(.post, "/test_connectors/", token: unused.secret, body: probe)
                 #expect(unknown.status == 503 && unknown.firstError?["code"] == "store_unavailable", "\(unknown.text)")
+                let stillRevoked = try await api.call(.post, "/test_connectors/", token: revoked.secret, body: probe)
+                #expect(stillRevoked.status == 503 && stillRevoked.firstError?["code"] == "store_unavailable", "\(stillRevoked.text)")
                 let readiness = try await APIClient(client: client).call(.get, "/readyz", token: nil)
                 #expect(readiness.status == 503 && readiness.json["failing"] == ["store"])
 

@@ -92,6 +92,21 @@ import Testing
         #expect(outcome?.code == .protocolError && outcome?.stage == .auth)
     }
 
+    @Test func aServerThatSkipsItsSCRAMProofHasNoLogin() {
+        var machine = Self.machine(["sslmode": "disable"])
+        _ = machine.start()
+        _ = machine.connected(error: 0)
+        _ = machine.received(.authentication(.sasl(mechanisms: ["SCRAM-SHA-256"])))
+        let serverFirst = Array("r=NServer,s=c2FsdA==,i=4096".utf8)
+        guard case .send = machine.received(.authentication(.saslContinue(serverFirst))) else {
+            Issue.record("no SASLResponse")
+            return
+        }
+        // AuthenticationOk with no SASLFinal: the server never proved it knows the password.
+        let outcome = Self.verdict(machine.received(.authentication(.ok)))
+        #expect(outcome?.code == .protocolError && outcome?.stage == .auth, "\(String(describing: outcome))")
+    }
+
     @Test func requireRefusesAnyLoginNotBoundToTheChannel() {
         for request in [PostgresAuthentication.md5Password(salt: [1, 2, 3, 4]), .cleartextPassword, .ok, .sasl(mechanisms: ["SCRAM-SHA-256"])] {
             var machine = Self.machine(["sslmode": "require"])

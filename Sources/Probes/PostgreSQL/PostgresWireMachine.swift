@@ -60,6 +60,8 @@ struct PostgresWireMachine {
     private var scram: SCRAMClient?
     private var serverSignature: [UInt8]?
     private var channelBound = false
+    /// Whether the server's SCRAM signature (SASLFinal) checked out.
+    private var scramVerified = false
     /// The test's first value and the password expiry, as they arrive.
     private(set) var answer: String??
     private(set) var passwordExpiry: String??
@@ -211,6 +213,11 @@ struct PostgresWireMachine {
             if requireBinding && !channelBound {
                 return finish(unboundLogin())
             }
+            // A server that began SCRAM must prove it knows the password (SASLFinal) before
+            // the login counts; skipping that proof is not a login.
+            if scram != nil && !scramVerified {
+                return finish(protocolViolation("AuthenticationOk before the SCRAM exchange finished"))
+            }
             phase = .authenticated
             return .readMessages
         case .cleartextPassword, .md5Password:
@@ -258,6 +265,7 @@ struct PostgresWireMachine {
             guard let client = scram, let expected = serverSignature else { return finish(protocolViolation("unexpected SASLFinal")) }
             do {
                 try SCRAMClient.verify(serverFinal: data, expected: expected)
+                scramVerified = true
                 if case .tlsServerEndPoint = client.binding { channelBound = true }
                 return .readMessages
             } catch {
@@ -306,8 +314,8 @@ struct PostgresWireMachine {
 
     /// The last message the client sends to log in, with the test query and Terminate behind it:
     /// the server reads them only once the login succeeded (a failed one ends the session before),
-    /// so a successful check costs one round trip less. Nothing in them is secret, and the verdict
-    /// still waits for the server's SCRAM signature.
+    /// so a successful check costs one round trip less. Nothing in them is secret, and a SCRAM
+    /// login still counts only once the server's signature checked out.
     private mutating func lastAuthMessage(_ message: [UInt8]) -> Action {
         queryPipelined = true
         terminateSent = true
@@ -363,6 +371,7 @@ struct PostgresWireMachine {
         endPointHash = nil
         scram = nil
         serverSignature = nil
+        scramVerified = false
         channelBound = false
         queryPipelined = false
         terminateSent = false
