@@ -102,41 +102,79 @@ final class PostgresStoreClient: Sendable {
         return [.connectionError, .serverClosedConnection, .clientClosedConnection, .poolClosed, .uncleanShutdown].contains(error.code)
     }
 
-    /// `body` on a connection of `client`; a lease not granted within `timeout` gives up.
+    /// How long a request's work on a leased connection may take before it counts as a store
+    /// that stopped answering: a connection cut the wrong way may never report its end to the
+    /// client library, and a request waiting for it would wait forever.
+    static func answerBound(_ timeout: Duration) -> Duration { timeout * 5 }
+
+    /// `body` on a connection of `client`; a lease not granted within `timeout` gives up, and so
+    /// does work on a leased connection without an answer within ``answerBound(_:)``. The work
+    /// runs in a task of its own, cancelled when the bound passes: a caller is answered then,
+    /// even if the client library does not let go of the work at once.
     private static func bounded<R: Sendable>(
         _ timeout: Duration, client: PostgresClient, _ body: @escaping @Sendable (PostgresConnection) async throws -> R
     ) async throws -> R {
         let leased = Flag()
-        return try await withThrowingTaskGroup(of: R?.self) { group in
-            group.addTask {
-                do {
-                    return try await client.withConnection { connection in
-                        leased.value.withLock { $0 = true }
-                        return try await body(connection)
-                    }
-                } catch  where !leased.value.withLock({ $0 }) {
-                    // No connection was handed out: the pool could not reach the store (its
-                    // circuit breaker, a refused or failed connect).
-                    throw StoreUnavailable(description: "no store connection: \(type(of: error))")
-                }
-            }
-            group.addTask {
-                try await Task.sleep(for: timeout)
+        let race = Race<R>()
+        /// Answers the caller once: the first of the work and the timer to end wins.
+        @Sendable func settle(_ result: Result<R, any Error>) {
+            let waiting = race.state.withLock { race -> CheckedContinuation<R, any Error>? in
+                guard !race.settled else { return nil }
+                race.settled = true
+                if let continuation = race.continuation { return continuation }
+                race.result = result
                 return nil
             }
-            while let next = try await group.next() {
-                if let result = next {
-                    group.cancelAll()
-                    return result
-                }
-                // The timer: give up unless the body already has its connection.
-                if !leased.value.withLock({ $0 }) {
-                    group.cancelAll()
-                    throw StoreUnavailable(description: "no store connection within \(timeout)")
-                }
-            }
-            throw StoreUnavailable(description: "the store query ended without an answer")
+            waiting?.resume(with: result)
         }
+        let work = Task {
+            do {
+                let result = try await client.withConnection { connection in
+                    leased.value.withLock { $0 = true }
+                    return try await body(connection)
+                }
+                settle(.success(result))
+            } catch {
+                // No connection was handed out: the pool could not reach the store (its
+                // circuit breaker, a refused or failed connect).
+                let leasedOne = leased.value.withLock { $0 }
+                settle(.failure(leasedOne ? error : StoreUnavailable(description: "no store connection: \(type(of: error))")))
+            }
+        }
+        let timer = Task {
+            guard (try? await Task.sleep(for: timeout)) != nil else { return }
+            if !leased.value.withLock({ $0 }) {
+                settle(.failure(StoreUnavailable(description: "no store connection within \(timeout)")))
+                work.cancel()
+                return
+            }
+            guard (try? await Task.sleep(for: answerBound(timeout) - timeout)) != nil else { return }
+            settle(.failure(StoreUnavailable(description: "no answer from the store within \(answerBound(timeout))")))
+            work.cancel()
+        }
+        defer { timer.cancel() }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                let early = race.state.withLock { race -> Result<R, any Error>? in
+                    if let result = race.result { return result }
+                    race.continuation = continuation
+                    return nil
+                }
+                if let early { continuation.resume(with: early) }
+            }
+        } onCancel: {
+            work.cancel()
+        }
+    }
+
+    /// Who answers a bounded request first, and the answer if it came before anyone waited.
+    private final class Race<R: Sendable>: Sendable {
+        struct State {
+            var settled = false
+            var result: Result<R, any Error>?
+            var continuation: CheckedContinuation<R, any Error>?
+        }
+        let state = Mutex(State())
     }
 
     private final class Flag: Sendable {
