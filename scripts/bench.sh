@@ -31,12 +31,13 @@ echo "== Black hole, 1000 probes, 2 s timeout, concurrency 1000"
 
 # PostgreSQL at the crypto floor (issue 12): the native path, libpq and psycopg2-binary side by
 # side (TLS + SCRAM first contact and repeated, no TLS, trust, the black hole, PBKDF2).
-echo "== PostgreSQL: native path, libpq and psycopg2-binary (scripts/bench_postgres.py)"
-python3 scripts/bench_postgres.py --binary "$BIN" -n "$N"
-if cc -O2 -o /tmp/connector-engine-pg-tls-loop scripts/pg_tls_loop.c -lssl -lcrypto 2>/dev/null; then
-    echo "== Plain OpenSSL loop: SSLRequest and a TLS handshake (the floor for a TLS PostgreSQL probe)"
-    /tmp/connector-engine-pg-tls-loop "$CE_PG_PORT" 500
-fi
+# The C floor (scripts/pg_tls_loop.c) goes beside them in the repeated-credential rounds.
+floor=/tmp/connector-engine-pg-tls-loop
+cc -O2 -I Drivers/CTLS/include -o "$floor" scripts/pg_tls_loop.c Drivers/CTLS/ctls.c -lssl -lcrypto
+echo "== PostgreSQL: native path, libpq, psycopg2-binary and the C floor (scripts/bench_postgres.py)"
+python3 scripts/bench_postgres.py --binary "$BIN" --floor "$floor" -n "$N"
+echo "== Plain OpenSSL loop: SSLRequest and a TLS handshake alone"
+"$floor" "$CE_PG_PORT" 500
 
 if cc -O2 -o /tmp/connector-engine-pq-loop scripts/pq_loop.c $(pkg-config --cflags --libs libpq) 2>/dev/null; then
     echo "== Plain libpq loop (the floor for client CPU per PostgreSQL probe), $N probes, half wrong"

@@ -15,6 +15,10 @@ its CPU time is its own. Workloads:
   - 1,000 black-holed probes with a 2 s deadline (engine only: p99 against the deadline, RSS);
   - SCRAM's PBKDF2 from OpenSSL and from BoringSSL (connector-engine bench-crypto).
 
+With --floor (scripts/pg_tls_loop.c built with Drivers/CTLS, as scripts/bench.sh does), a fourth
+client joins the repeated-credential rounds: the same login in plain blocking C on the same
+OpenSSL context settings and SCRAM code, the least CPU any client of this OpenSSL can spend.
+
 For each: client CPU per probe, probes/s, the outcomes, and the CPU the server (the postmaster
 and the backends it reaped) used. Prints a Markdown table at the end. Needs the services up
 (`eval "$(scripts/services.sh env)"`), root (the roles are made over the superuser socket, as
@@ -91,6 +95,18 @@ def run_engine(binary, path, sslmode, creds, concurrency, timeout=30, port=None)
         os.unlink(variants.name)
 
 
+def run_floor(floor, creds):
+    """The C floor: one credential, logged into len(creds) times."""
+    (user, password), n = creds[0], len(creds)
+    before = server_cpu()
+    started = time.monotonic()
+    done = subprocess.run([floor, need("CE_PG_PORT"), str(n), need("CE_PG_DATABASE"), user, password],
+                          capture_output=True, text=True, check=True)
+    wall = time.monotonic() - started
+    return {"client_cpu_ms_per_probe": float(done.stdout.split()[0]), "probes_per_s": n / wall,
+            "codes": {"ok": n}, "server_cpu_s": server_cpu() - before}
+
+
 def run_psycopg2(sslmode, creds, concurrency):
     """psycopg2 in a child process of its own (this script, --psycopg2 mode)."""
     spec = {"sslmode": sslmode, "creds": creds, "concurrency": concurrency}
@@ -160,6 +176,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--binary", default=".build/release/connector-engine")
     parser.add_argument("-n", type=int, default=int(os.environ.get("BENCH_N", "1000")))
+    parser.add_argument("--floor", help="scripts/pg_tls_loop.c, built: the C floor for the repeated credential")
     parser.add_argument("--psycopg2", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.psycopg2:
@@ -181,10 +198,15 @@ def main():
         # a factor of two over minutes, and a drift shared by all three cancels in the ratios.
         rounds = [creds[i::ROUNDS] for i in range(ROUNDS)]
         parts = {"native": [], "libpq": [], "psycopg2": []}
+        with_floor = args.floor is not None and kind == "repeated"
+        if with_floor:
+            parts["floor"] = []
         for chunk in rounds:
             parts["native"].append(run_engine(args.binary, "automatic", sslmode, chunk, concurrency))
             parts["libpq"].append(run_engine(args.binary, "libpq", sslmode, chunk, concurrency))
             parts["psycopg2"].append(run_psycopg2(sslmode, chunk, concurrency))
+            if with_floor:
+                parts["floor"].append(run_floor(args.floor, chunk))
         results = {client: combine(runs, [len(chunk) for chunk in rounds]) for client, runs in parts.items()}
         for client, result in results.items():
             log(f"{name}: {client}: {result['client_cpu_ms_per_probe']:.3f} ms CPU/probe, "
@@ -212,6 +234,11 @@ def main():
               f"| {native['client_cpu_ms_per_probe'] / py['client_cpu_ms_per_probe']:.2f}× "
               f"| {native['probes_per_s'] / py['probes_per_s']:.2f}× "
               f"| {native['server_cpu_s'] * 1000 / n:.2f} ms |")
+    for name, r in rows:
+        if "floor" in r:
+            floor, native, py = r["floor"]["client_cpu_ms_per_probe"], r["native"]["client_cpu_ms_per_probe"], r["psycopg2"]["client_cpu_ms_per_probe"]
+            print(f"\nC floor ({name}): {floor:.2f} ms CPU/probe, {floor / py:.2f}× psycopg2-binary; "
+                  f"the native path is {native / floor:.2f}× the floor.")
     print("\n| 1,000 black-holed probes, 2 s deadline | p50 | p99 | peak RSS |")
     print("|---|---:|---:|---:|")
     for path, label in (("automatic", "native"), ("libpq", "libpq")):

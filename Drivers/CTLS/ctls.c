@@ -7,6 +7,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <openssl/sha.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -226,3 +227,5 @@ void ctls_hmac_sha256(const void *key, size_t key_length, const void *message, s
     OPENSSL_cleanse(inner, sizeof inner);
     OPENSSL_cleanse(&context, sizeof context);
 }
+
+int ctls_random_bytes(unsigned char *out, size_t length) { return RAND_bytes(out, (int)length) == 1; }

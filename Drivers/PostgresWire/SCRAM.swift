@@ -49,10 +49,14 @@ public struct SCRAMClient: Sendable {
 
     /// A fresh nonce: 18 random bytes in base64, as libpq makes it.
     public static func makeNonce() -> String {
-        // Three draws of the system generator (one getrandom each), not one per byte.
-        var generator = SystemRandomNumberGenerator()
-        let words = (0..<3).map { _ in generator.next() }
-        return Data(words.withUnsafeBytes { Array($0.prefix(18)) }).base64EncodedString()
+        // OpenSSL's generator, seeded from the system once: no getrandom call per login. It
+        // fails only when it cannot be seeded; the system generator stands in then.
+        var bytes = [UInt8](repeating: 0, count: 18)
+        if ctls_random_bytes(&bytes, bytes.count) != 1 {
+            var generator = SystemRandomNumberGenerator()
+            for index in bytes.indices { bytes[index] = generator.next() }
+        }
+        return Data(bytes).base64EncodedString()
     }
 
     /// The SASL mechanism this exchange is.

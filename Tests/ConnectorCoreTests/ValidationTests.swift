@@ -49,4 +49,47 @@ import Testing
         ]
         #expect(failure(postgres, metadata)?.attr == "sslmode")
     }
+
+    // MARK: The validator's messages
+
+    /// A schema using every keyword the validator enforces, with two alternative forms.
+    let schema: JSONValue = [
+        "type": "object",
+        "properties": [
+            "mode": ["type": "string", "enum": ["fast", "safe"]],
+            "port": ["type": "integer", "minimum": 1, "maximum": 65535],
+            "name": ["type": "string", "minLength": 1],
+        ],
+        "oneOf": [
+            ["required": ["url"], "properties": ["url": ["type": "string"]]],
+            ["required": ["host", "user"], "properties": ["host": ["type": "string"], "user": ["type": "string"]]],
+        ],
+    ]
+
+    private func message(_ metadata: JSONValue) -> MetadataError? {
+        do {
+            try SchemaValidator(schema: schema).validate(metadata)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    @Test func eachFailureSaysWhatIsWrongWithWhichField() {
+        #expect(message(["url": "u"]) == nil)
+        #expect(message(["host": "h", "user": "u", "port": 5432, "mode": "fast"]) == nil)
+        #expect(message(["url": "u", "mode": "sometimes"]) == MetadataError(attr: "mode", "'mode' must be one of: fast, safe."))
+        #expect(message(["url": "u", "port": 0]) == MetadataError(attr: "port", "'port' must be at least 1."))
+        #expect(message(["url": "u", "port": 70000]) == MetadataError(attr: "port", "'port' must be at most 65535."))
+        #expect(message(["url": "u", "port": .number(1.5)]) == MetadataError(attr: "port", "'port' must be an integer, not a number."))
+        #expect(message(["url": "u", "name": ""]) == MetadataError(attr: "name", "'name' must not be empty."))
+        #expect(message("text") == MetadataError(attr: nil, "The metadata must be an object, not a string."))
+    }
+
+    @Test func anAlternativeNoFormPassesReportsTheFormTheMetadataMeant() {
+        // Naming host: the second form, whose missing field is user.
+        #expect(message(["host": "h"]) == MetadataError(attr: "user", "'user' is required."))
+        // Naming nothing of either: the form with the fewest errors, the first.
+        #expect(message(["port": 5432]) == MetadataError(attr: "url", "'url' is required."))
+    }
 }

@@ -59,4 +59,7 @@ int ctls_pbkdf2_sha256(const void *password, size_t password_length, const void 
 void ctls_sha256(const void *data, size_t length, unsigned char *out);
 void ctls_hmac_sha256(const void *key, size_t key_length, const void *message, size_t message_length, unsigned char *out);
 
+/* `length` bytes from OpenSSL's seeded generator (no system call per draw): 1 on success. */
+int ctls_random_bytes(unsigned char *out, size_t length);
+
 #endif

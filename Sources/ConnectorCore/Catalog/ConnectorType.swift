@@ -42,6 +42,8 @@ public struct ConnectorType: Sendable {
     public let oauthBackend: String?
     /// The JSON Schema of the connector's metadata.
     public let schema: JSONValue
+    /// The schema read once for ``validate(_:)``.
+    private let validator: SchemaValidator
     /// Metadata fields that hold secrets: never logged, never returned in clear. The schema's
     /// secret fields, and those it does not show (OAuth tokens, a URL holding a password).
     public let secretFields: Set<String>
@@ -79,6 +81,7 @@ public struct ConnectorType: Sendable {
         self.canWrite = true
         self.oauthBackend = oauthBackend
         self.schema = schema
+        validator = SchemaValidator(schema: schema)
         self.secretFields = FormSchema.secretFields(of: schema).union(hiddenSecretFields)
         self.destinationFields = destinationFields
         self.checkSettings = checkSettings
@@ -93,7 +96,7 @@ public struct ConnectorType: Sendable {
             throw MetadataError(attr: "connector_metadata", "connector_metadata must be a JSON object.")
         }
         if members["connectorName"] == nil { members["connectorName"] = .string(name) }
-        try SchemaValidator(schema: schema).validate(.object(members))
+        try validator.validate(.object(members))
     }
 
     /// The catalog row of `GET supported_connectors/`.
