@@ -33,13 +33,14 @@ echo "== Black hole, 1000 probes, 2 s timeout, concurrency 1000"
 # side (TLS + SCRAM first contact and repeated, no TLS, trust, the black hole, PBKDF2).
 # The C floor (scripts/pg_tls_loop.c) goes beside them in the repeated-credential rounds.
 floor=/tmp/connector-engine-pg-tls-loop
-cc -O2 -I Drivers/CTLS/include -o "$floor" scripts/pg_tls_loop.c Drivers/CTLS/ctls.c -lssl -lcrypto
+CC="${CC:-$(command -v cc || command -v clang)}"  # the Swift toolchain's clang where there is no cc
+"$CC" -O2 -I Drivers/CTLS/include -o "$floor" scripts/pg_tls_loop.c Drivers/CTLS/ctls.c -lssl -lcrypto
 echo "== PostgreSQL: native path, libpq, psycopg2-binary and the C floor (scripts/bench_postgres.py)"
 python3 scripts/bench_postgres.py --binary "$BIN" --floor "$floor" -n "$N"
 echo "== Plain OpenSSL loop: SSLRequest and a TLS handshake alone"
 "$floor" "$CE_PG_PORT" 500
 
-if cc -O2 -o /tmp/connector-engine-pq-loop scripts/pq_loop.c $(pkg-config --cflags --libs libpq) 2>/dev/null; then
+if "$CC" -O2 -o /tmp/connector-engine-pq-loop scripts/pq_loop.c $(pkg-config --cflags --libs libpq) 2>/dev/null; then
     echo "== Plain libpq loop (the floor for client CPU per PostgreSQL probe), $N probes, half wrong"
     /tmp/connector-engine-pq-loop "host=127.0.0.1 port=$CE_PG_PORT dbname=$CE_PG_DATABASE user=$CE_PG_USER sslmode=disable" "$CE_PG_PASSWORD" "$N"
 fi
