@@ -17,7 +17,7 @@ its CPU time is its own. Workloads:
 
 With --floor (scripts/pg_tls_loop.c built with Drivers/CTLS, as scripts/bench.sh does), a fourth
 client joins the repeated-credential rounds: the same login in plain blocking C on the same
-OpenSSL context settings and SCRAM code, the least CPU any client of this OpenSSL can spend.
+OpenSSL context settings and SCRAM code: about the least CPU a client of this OpenSSL can spend.
 
 For each: client CPU per probe, probes/s, the outcomes, and the CPU the server (the postmaster
 and the backends it reaped) used. Prints a Markdown table at the end. Needs the services up

@@ -10,7 +10,7 @@
                                                  the last SCRAM message with SELECT 1 and
                                                  Terminate behind it, read to the end, close.
 
-   Blocking I/O, no error classification, no timers: what no client can do with less. SCRAM's
+   Blocking I/O, no error classification, no timers: about the least a client can do. SCRAM's
    hashing is the engine's own (Drivers/CTLS), so the two differ only in what surrounds it:
      cc -O2 -I Drivers/CTLS/include scripts/pg_tls_loop.c Drivers/CTLS/ctls.c -lssl -lcrypto
    Prints the process CPU per iteration. */
