@@ -40,9 +40,9 @@ import tempfile
 import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from bench_health import log, need, pg_superuser_sql  # noqa: E402
+from bench_health import TYPES, log, need, pg_superuser_sql  # noqa: E402
 
-PG = "postgresql|6db35f45-be11-4fd5-80c5-85c48183afbb"
+PG = TYPES["postgresql"]
 
 
 def server_cpu():

@@ -42,9 +42,9 @@ import threading
 import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from bench_health import free_port, need  # noqa: E402
+from bench_health import TYPES, free_port, need  # noqa: E402
 
-PG = "postgresql|6db35f45-be11-4fd5-80c5-85c48183afbb"
+PG = TYPES["postgresql"]
 ORG_BASE = "/api/v1/unstract/default"
 
 
